@@ -1,0 +1,17 @@
+-- rfm_segments: the RFM segments of rfm, with their size and value.
+--
+-- Columns: segment, customers (BIGINT), share_of_customers (DOUBLE), avg_recency_days,
+-- avg_frequency, avg_monetary (DOUBLE), revenue (DOUBLE: their historical LTV summed),
+-- share_of_revenue (DOUBLE).
+SELECT
+    segment,
+    count(*) AS customers,
+    CAST(count(*) AS DOUBLE) / sum(count(*)) OVER () AS share_of_customers,
+    avg(recency_days) AS avg_recency_days,
+    avg(frequency) AS avg_frequency,
+    avg(monetary) AS avg_monetary,
+    sum(monetary) AS revenue,
+    sum(monetary) / sum(sum(monetary)) OVER () AS share_of_revenue
+FROM rfm
+GROUP BY segment
+ORDER BY revenue DESC

@@ -1,0 +1,56 @@
+-- stg_events: the events export, cleaned. One row per event_id, every row in a session.
+--
+-- 1. De-duplication: exports repeat rows; the first row of each event_id is kept
+--    (DISTINCT ON, earliest event_time, then lowest session id).
+-- 2. Only events before the end of the as-of day ($as_of_end, report time zone) count, so a
+--    backfill for an earlier date sees what it would have seen that night.
+-- 3. Sessionization: an event with a session_id keeps it. Events without one (a tracker that
+--    lost it) are grouped per customer: a new session starts at the customer's first such
+--    event and after every gap longer than $session_gap_minutes (GA's 30-minute rule); they
+--    get the id '<customer_id>#<n>'. The export's own sessions are never merged with
+--    inferred ones.
+--
+-- Columns: event_id, customer_id, event_time (TIMESTAMP, UTC), event_name, channel,
+-- campaign, device, session_id, session_inferred (BOOLEAN).
+WITH dedup AS (
+    SELECT DISTINCT ON (event_id)
+        event_id, customer_id, event_time, event_name, channel, campaign, device, session_id
+    FROM events
+    WHERE event_time < $as_of_end
+      AND event_id IS NOT NULL
+      AND customer_id IS NOT NULL
+      AND event_time IS NOT NULL
+    ORDER BY event_id, event_time, session_id
+),
+gaps AS (
+    SELECT *,
+        CASE
+            WHEN session_id IS NOT NULL THEN 0
+            WHEN lag(event_time) OVER w IS NULL THEN 1
+            WHEN date_part('epoch', event_time) - date_part('epoch', lag(event_time) OVER w)
+                 > $session_gap_minutes * 60 THEN 1
+            ELSE 0
+        END AS starts_session
+    FROM dedup
+    WINDOW w AS (PARTITION BY customer_id, session_id IS NULL ORDER BY event_time, event_id)
+),
+numbered AS (
+    SELECT *,
+        sum(starts_session) OVER (
+            PARTITION BY customer_id, session_id IS NULL
+            ORDER BY event_time, event_id
+            ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+        ) AS inferred_n
+    FROM gaps
+)
+SELECT
+    event_id,
+    customer_id,
+    event_time,
+    event_name,
+    channel,
+    campaign,
+    device,
+    COALESCE(session_id, customer_id || '#' || CAST(inferred_n AS VARCHAR)) AS session_id,
+    session_id IS NULL AS session_inferred
+FROM numbered

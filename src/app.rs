@@ -1,0 +1,423 @@
+//! The commands `run`, `check` and `query`: settings resolved first, then the session, the
+//! sources, the models, the pages, and the output folder, which appears whole or not at all.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{Days, NaiveDate, TimeZone};
+use datafusion::arrow::array::{Int64Array, RecordBatch, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::datasource::MemTable;
+use datafusion::prelude::SessionContext;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::config::{Config, ParamValue};
+use crate::error::{Error, Result};
+use crate::models::{self, Model, ModelRun};
+use crate::render;
+use crate::session::{SessionOptions, build_session};
+use crate::sources::{SourceInfo, register_sources};
+
+/// What every command needs to know about the project, resolved from the command line.
+#[derive(Debug, Clone)]
+pub struct ProjectArgs {
+    /// The project folder (holds `journey.toml`, `sql/`, `templates/`).
+    pub project: PathBuf,
+    /// `--source NAME=PATH` overrides.
+    pub sources: BTreeMap<String, PathBuf>,
+    /// `--param NAME=VALUE` overrides, as text (typed like the declared parameter).
+    pub params: Vec<(String, String)>,
+    /// The logical date of the report.
+    pub as_of: Option<NaiveDate>,
+    /// Session settings.
+    pub session: SessionOptions,
+}
+
+/// A project ready to run: config, bound parameters, session with sources and
+/// `funnel_stages` registered, and the ordered models.
+pub struct Prepared {
+    /// `journey.toml`.
+    pub config: Config,
+    /// Parameters as bound into SQL (declared, overridden, and computed).
+    pub params: BTreeMap<String, ParamValue>,
+    /// The session.
+    pub ctx: SessionContext,
+    /// Registered sources.
+    pub sources: Vec<SourceInfo>,
+    /// Models in run order.
+    pub models: Vec<Model>,
+    /// Non-fatal findings (empty sources, orphan events…).
+    pub warnings: Vec<String>,
+    /// The as-of date.
+    pub as_of: NaiveDate,
+}
+
+/// Resolves the parameters: `[params]`, then `--param`, then the computed ones:
+///
+/// - `as_of` (DATE): the logical date (default: yesterday in `report_tz`);
+/// - `as_of_end` (TIMESTAMP, UTC): the first instant after the as-of day in `report_tz`;
+///   data at or after it is ignored, so a backfill sees what it would have seen that night;
+/// - `period_start` / `previous_period_start` (TIMESTAMP, UTC): midnight in `report_tz`
+///   starting the last `period_days` days up to as-of, and the `period_days` before them.
+///
+/// Errors (exit 2): a bad `--param` value, an unknown `report_tz`.
+pub fn resolve_params(cfg: &Config, overrides: &[(String, String)], as_of: Option<NaiveDate>) -> Result<(BTreeMap<String, ParamValue>, NaiveDate)> {
+    let mut params = BTreeMap::new();
+    for (k, v) in &cfg.params {
+        params.insert(k.clone(), ParamValue::from_toml(k, v)?);
+    }
+    for (k, v) in overrides {
+        if matches!(k.as_str(), "as_of" | "as_of_end" | "period_start" | "previous_period_start") {
+            return Err(Error::config(format!("--param {k}: computed from --as-of; pass --as-of instead")));
+        }
+        let val = ParamValue::parse_like(k, v, params.get(k))?;
+        params.insert(k.clone(), val);
+    }
+    let tz_name = match params.get("report_tz") {
+        Some(ParamValue::Text(t)) => t.clone(),
+        None => "UTC".to_string(),
+        Some(other) => return Err(Error::config(format!("report_tz must be a time-zone name, got {other:?}"))),
+    };
+    let tz: chrono_tz::Tz = tz_name.parse().map_err(|_| Error::config(format!("report_tz {tz_name:?} is not an IANA time zone (e.g. Europe/Berlin)")))?;
+    params.insert("report_tz".into(), ParamValue::Text(tz_name));
+    let period_days = match params.get("period_days") {
+        Some(ParamValue::Int(d)) if *d > 0 => *d as u64,
+        None => 30,
+        Some(other) => return Err(Error::config(format!("period_days must be a whole number of days ≥ 1, got {other:?}"))),
+    };
+    params.entry("period_days".into()).or_insert(ParamValue::Int(period_days as i64));
+    let as_of = as_of.unwrap_or_else(|| chrono::Utc::now().with_timezone(&tz).date_naive() - Days::new(1));
+    let midnight = |d: NaiveDate| -> Result<chrono::NaiveDateTime> {
+        let local = d.and_hms_opt(0, 0, 0).expect("midnight");
+        let inst = tz.from_local_datetime(&local).earliest().ok_or_else(|| Error::config(format!("midnight of {d} does not exist in {tz}")))?;
+        Ok(inst.naive_utc())
+    };
+    params.insert("as_of".into(), ParamValue::Date(as_of));
+    params.insert("as_of_end".into(), ParamValue::Timestamp(midnight(as_of + Days::new(1))?));
+    let start = as_of + Days::new(1) - Days::new(period_days);
+    params.insert("period_start".into(), ParamValue::Timestamp(midnight(start)?));
+    params.insert("previous_period_start".into(), ParamValue::Timestamp(midnight(start - Days::new(period_days))?));
+    Ok((params, as_of))
+}
+
+fn funnel_table(cfg: &Config) -> Result<MemTable> {
+    let mut idx = Vec::new();
+    let mut stage = Vec::new();
+    let mut event = Vec::new();
+    for (i, s) in cfg.funnel.stages.iter().enumerate() {
+        for e in &s.events {
+            idx.push(i as i64 + 1);
+            stage.push(s.name.clone());
+            event.push(e.clone());
+        }
+    }
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("stage_index", DataType::Int64, false),
+        Field::new("stage", DataType::Utf8, false),
+        Field::new("event_name", DataType::Utf8, false),
+    ]));
+    let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from(idx)), Arc::new(StringArray::from(stage)), Arc::new(StringArray::from(event))])
+        .map_err(|e| Error::internal(e.to_string()))?;
+    MemTable::try_new(schema, vec![vec![batch]]).map_err(|e| Error::internal(e.to_string()))
+}
+
+/// Loads and checks a project without running a model. Returns the prepared project and
+/// every problem found; `check` prints them all, `run` and `query` stop at the first.
+pub async fn prepare(args: &ProjectArgs) -> Result<(Prepared, Vec<Error>)> {
+    let config = Config::load(&args.project)?;
+    let (params, as_of) = resolve_params(&config, &args.params, args.as_of)?;
+    let ctx = build_session(&args.session)?;
+    ctx.register_table("funnel_stages", Arc::new(funnel_table(&config)?)).map_err(|e| Error::internal(e.to_string()))?;
+    let (mut sources, mut problems) = register_sources(&ctx, &args.project, &config, &args.sources).await;
+    let mut warnings = Vec::new();
+    // Row counts (for the manifest) and empty sources.
+    for s in &mut sources {
+        match count_rows(&ctx, &format!("raw_{}", s.name)).await {
+            Ok(n) => {
+                s.rows = Some(n);
+                if n == 0 {
+                    let w = format!("source {} has no rows ({}): its reports will be empty", s.name, s.files.iter().map(|f| f.path.display().to_string()).collect::<Vec<_>>().join(", "));
+                    tracing::warn!("{w}");
+                    warnings.push(w);
+                }
+            }
+            Err(e) => problems.push(Error::input(format!("source {}: {e}", s.name))),
+        }
+    }
+    // Funnel stages must name events that occur.
+    if sources.iter().any(|s| s.name == "events" && s.rows.unwrap_or(0) > 0) && !config.funnel.stages.is_empty() {
+        match distinct_event_names(&ctx).await {
+            Ok(names) => {
+                for (i, st) in config.funnel.stages.iter().enumerate() {
+                    for e in &st.events {
+                        if !names.contains(e) {
+                            let mut known: Vec<_> = names.iter().cloned().collect();
+                            known.truncate(30);
+                            problems.push(Error::config(format!(
+                                "journey.toml: [funnel] stage {} ({:?}) names event {e:?}, which no event in the events source has\n  event names found: {}",
+                                i + 1,
+                                st.name,
+                                known.join(", ")
+                            )));
+                        }
+                    }
+                }
+            }
+            Err(e) => problems.push(e),
+        }
+    }
+    let mut tables: BTreeSet<String> = ["funnel_stages".to_string()].into_iter().collect();
+    for name in config.sources.keys() {
+        tables.insert(name.clone());
+        tables.insert(format!("raw_{name}"));
+    }
+    let (models, model_problems) = models::load_models(&ctx, &args.project, &config, &params, &tables);
+    problems.extend(model_problems);
+    Ok((Prepared { config, params, ctx, sources, models, warnings, as_of }, problems))
+}
+
+async fn count_rows(ctx: &SessionContext, table: &str) -> std::result::Result<u64, String> {
+    let df = ctx.table(table).await.map_err(|e| e.to_string())?;
+    df.count().await.map(|n| n as u64).map_err(|e| models::clean_error(&e))
+}
+
+async fn distinct_event_names(ctx: &SessionContext) -> Result<BTreeSet<String>> {
+    let df = ctx.sql("SELECT DISTINCT event_name FROM events WHERE event_name IS NOT NULL").await.map_err(|e| Error::input(format!("source events: {e}")))?;
+    let batches = df.collect().await.map_err(|e| Error::input(format!("source events: {}", models::clean_error(&e))))?;
+    let mut out = BTreeSet::new();
+    for b in &batches {
+        let col = datafusion::arrow::compute::cast(b.column(0), &DataType::Utf8).map_err(|e| Error::internal(e.to_string()))?;
+        let s = col.as_any().downcast_ref::<StringArray>().expect("utf8");
+        out.extend(s.iter().flatten().map(str::to_string));
+    }
+    Ok(out)
+}
+
+/// `check`: every problem in the project, planning each model without running it.
+pub async fn check(args: &ProjectArgs) -> Result<Vec<Error>> {
+    let (prep, mut problems) = prepare(args).await?;
+    for m in &prep.models {
+        if let Err(e) = models::plan_as_view(&prep.ctx, &args.project, m, &prep.sources).await {
+            problems.push(e);
+        }
+    }
+    if let Err(e) = render::build_tera(&args.project, &prep.config.project.currency) {
+        problems.push(e);
+    }
+    for r in &prep.config.reports {
+        let t = r.template_name();
+        let exists = render::EMBEDDED_TEMPLATES.iter().any(|(n, _)| *n == t) || args.project.join("templates").join(&t).is_file();
+        if !exists {
+            problems.push(Error::config(format!("journey.toml: report {:?} uses template {t:?}, which is neither bundled nor in templates/", r.name)));
+        }
+    }
+    Ok(problems)
+}
+
+/// `query`: runs one SQL statement over the sources and (planned, unmaterialized) models.
+pub async fn query(args: &ProjectArgs, sql: &str) -> Result<Vec<RecordBatch>> {
+    let (prep, problems) = prepare(args).await?;
+    if let Some(p) = problems.into_iter().next() {
+        return Err(p);
+    }
+    for m in &prep.models {
+        models::plan_as_view(&prep.ctx, &args.project, m, &prep.sources).await?;
+    }
+    let dir = std::env::temp_dir().join(format!("journey-report-query-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let file = dir.join("query.sql");
+    std::fs::write(&file, sql).map_err(|e| Error::io(&file, e))?;
+    let parsed = models::parse_model(&prep.ctx, &dir, &file, &prep.params, &prep.config);
+    let _ = std::fs::remove_dir_all(&dir);
+    let m = parsed.map_err(|e| Error::model(e.message.replace("query.sql", "query")))?;
+    let plan = prep.ctx.state().statement_to_plan(m.statement).await.map_err(|e| Error::model(format!("query: {}", models::clean_error(&e))))?;
+    let df = prep.ctx.execute_logical_plan(plan).await.map_err(|e| Error::model(format!("query: {}", models::clean_error(&e))))?;
+    df.collect().await.map_err(|e| match crate::functions::find_bad_value(&e) {
+        Some(b) => crate::sources::locate_bad_value(&prep.sources, &b),
+        None => Error::model(format!("query: {}", models::clean_error(&e))),
+    })
+}
+
+/// Settings of `run` beyond the project's.
+#[derive(Debug, Clone)]
+pub struct RunArgs {
+    /// The project and its overrides.
+    pub project: ProjectArgs,
+    /// Parent folder of the report folder (default `<project>/<output_dir>`).
+    pub out: Option<PathBuf>,
+    /// Render only these reports (the summary always).
+    pub reports: Vec<String>,
+}
+
+/// `manifest.json`.
+#[derive(Debug, Serialize)]
+pub struct Manifest {
+    /// journey-report version.
+    pub journey_report_version: &'static str,
+    /// DataFusion version.
+    pub datafusion_version: &'static str,
+    /// The logical date.
+    pub as_of: NaiveDate,
+    /// When the run started (RFC 3339 UTC).
+    pub started_at: String,
+    /// Wall time of the whole run in seconds.
+    pub seconds: f64,
+    /// Parameters as bound.
+    pub params: BTreeMap<String, ParamValue>,
+    /// Input sources with files, sizes, modification times and row counts.
+    pub inputs: Vec<SourceInfo>,
+    /// SQL files with SHA-256.
+    pub models: Vec<serde_json::Value>,
+    /// Per-step timings.
+    pub steps: Vec<ModelRun>,
+    /// Pages written.
+    pub pages: Vec<String>,
+    /// Warnings.
+    pub warnings: Vec<String>,
+}
+
+/// What a successful run wrote.
+#[derive(Debug)]
+pub struct RunSummary {
+    /// The report folder.
+    pub folder: PathBuf,
+    /// Pages written (index first).
+    pub pages: Vec<String>,
+    /// Models run.
+    pub models: usize,
+    /// Wall time in seconds.
+    pub seconds: f64,
+    /// Warnings.
+    pub warnings: Vec<String>,
+}
+
+/// `run`: the nightly job. Writes `<out>/<as-of>/` whole, or nothing.
+pub async fn run(args: &RunArgs) -> Result<RunSummary> {
+    let t0 = Instant::now();
+    let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let (prep, problems) = prepare(&args.project).await?;
+    if let Some(p) = problems.into_iter().next() {
+        return Err(p);
+    }
+    for r in &args.reports {
+        if !prep.config.reports.iter().any(|c| &c.name == r) {
+            let names: Vec<_> = prep.config.reports.iter().map(|r| r.name.clone()).collect();
+            return Err(Error::config(format!("--report {r}: no such report (journey.toml has: {})", names.join(", "))));
+        }
+    }
+    let tera = render::build_tera(&args.project.project, &prep.config.project.currency)?;
+    let parent = args.out.clone().unwrap_or_else(|| args.project.project.join(&prep.config.project.output_dir));
+    std::fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
+    let final_dir = parent.join(prep.as_of.to_string());
+    let staging = parent.join(format!(".{}.partial-{}", prep.as_of, std::process::id()));
+    let work = parent.join(format!(".work-{}", std::process::id()));
+    let result = build_folder(&prep, args, &tera, &staging, &work, &started_at, t0).await;
+    let _ = std::fs::remove_dir_all(&work);
+    match result {
+        Ok(mut summary) => {
+            replace_dir(&staging, &final_dir)?;
+            summary.folder = final_dir;
+            summary.seconds = t0.elapsed().as_secs_f64();
+            Ok(summary)
+        }
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&staging);
+            Err(e)
+        }
+    }
+}
+
+/// Moves `staging` to `target`, replacing a previous folder: the old one is renamed aside,
+/// the new one renamed into place, then the old one removed.
+fn replace_dir(staging: &Path, target: &Path) -> Result<()> {
+    let old = target.with_file_name(format!(".{}.old-{}", target.file_name().and_then(|n| n.to_str()).unwrap_or("report"), std::process::id()));
+    let had_old = target.exists();
+    if had_old {
+        std::fs::rename(target, &old).map_err(|e| Error::io(target, e))?;
+    }
+    if let Err(e) = std::fs::rename(staging, target) {
+        if had_old {
+            let _ = std::fs::rename(&old, target);
+        }
+        let _ = std::fs::remove_dir_all(staging);
+        return Err(Error::io(target, e));
+    }
+    if had_old {
+        let _ = std::fs::remove_dir_all(&old);
+    }
+    Ok(())
+}
+
+async fn build_folder(prep: &Prepared, args: &RunArgs, tera: &tera::Tera, staging: &Path, work: &Path, started_at: &str, t0: Instant) -> Result<RunSummary> {
+    let project = &args.project.project;
+    let _ = std::fs::remove_dir_all(staging);
+    let data_dir = staging.join("data");
+    std::fs::create_dir_all(&data_dir).map_err(|e| Error::io(&data_dir, e))?;
+    let results = models::run_models(&prep.ctx, project, &prep.models, work, &prep.sources).await?;
+    for m in &prep.models {
+        models::write_csv(&prep.ctx, &m.name, &data_dir.join(format!("{}.csv", m.name))).await?;
+    }
+    // Template context.
+    let mut ctx = tera::Context::new();
+    let mut rows = serde_json::Map::new();
+    let mut info = serde_json::Map::new();
+    let mut warnings = prep.warnings.clone();
+    for run in &results.runs {
+        let (r, truncated) = match results.batches.get(&run.name) {
+            Some(b) => render::batches_to_rows(b, render::MAX_TEMPLATE_ROWS),
+            None => (Vec::new(), run.rows > 0),
+        };
+        let columns: Vec<String> = prep.ctx.table(run.name.as_str()).await.map(|t| t.schema().fields().iter().map(|f| f.name().clone()).collect()).unwrap_or_default();
+        rows.insert(run.name.clone(), serde_json::Value::Array(r));
+        info.insert(run.name.clone(), json!({"rows": run.rows, "truncated": truncated, "columns": columns}));
+    }
+    let selected: Vec<_> = prep.config.reports.iter().filter(|r| args.reports.is_empty() || args.reports.contains(&r.name)).collect();
+    let nav: Vec<_> = selected.iter().map(|r| json!({"name": r.name, "title": r.title, "summary": r.summary, "href": format!("{}.html", r.name)})).collect();
+    let stages: Vec<_> = prep.config.funnel.stages.iter().enumerate().map(|(i, s)| json!({"index": i + 1, "name": s.name, "events": s.events})).collect();
+    ctx.insert("project", &json!({"title": prep.config.project.title, "currency": prep.config.project.currency}));
+    ctx.insert("as_of", &prep.as_of.to_string());
+    ctx.insert("generated_at", started_at);
+    ctx.insert("version", env!("CARGO_PKG_VERSION"));
+    ctx.insert("params", &prep.params);
+    ctx.insert("reports", &nav);
+    ctx.insert("models", &rows);
+    ctx.insert("model_info", &info);
+    ctx.insert("funnel_stages", &stages);
+    // Pages.
+    let mut pages = Vec::new();
+    for r in &selected {
+        let mut c = ctx.clone();
+        c.insert("report", &json!({"name": r.name, "title": r.title, "summary": r.summary}));
+        c.insert("warnings", &warnings);
+        let html = render::render(tera, &r.template_name(), &c)?;
+        let file = staging.join(format!("{}.html", r.name));
+        std::fs::write(&file, html).map_err(|e| Error::io(&file, e))?;
+        pages.push(format!("{}.html", r.name));
+    }
+    ctx.insert("warnings", &warnings);
+    let html = render::render(tera, "index.html", &ctx)?;
+    let file = staging.join("index.html");
+    std::fs::write(&file, html).map_err(|e| Error::io(&file, e))?;
+    pages.insert(0, "index.html".into());
+    warnings.dedup();
+    let manifest = Manifest {
+        journey_report_version: env!("CARGO_PKG_VERSION"),
+        datafusion_version: datafusion::DATAFUSION_VERSION,
+        as_of: prep.as_of,
+        started_at: started_at.to_string(),
+        seconds: t0.elapsed().as_secs_f64(),
+        params: prep.params.clone(),
+        inputs: prep.sources.clone(),
+        models: prep.models.iter().map(|m| json!({"name": m.name, "file": format!("sql/{}.sql", m.name), "sha256": m.sha256, "reads": m.tables})).collect(),
+        steps: results.runs.clone(),
+        pages: pages.clone(),
+        warnings: warnings.clone(),
+    };
+    let file = staging.join("manifest.json");
+    let text = serde_json::to_string_pretty(&manifest).map_err(|e| Error::internal(e.to_string()))?;
+    std::fs::write(&file, text).map_err(|e| Error::io(&file, e))?;
+    Ok(RunSummary { folder: staging.to_path_buf(), pages, models: results.runs.len(), seconds: 0.0, warnings })
+}

@@ -1,0 +1,266 @@
+//! The command line: `run`, `check`, `query`, `sample`. Exit codes are documented in the
+//! README and in [`crate::error`].
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::app::{self, ProjectArgs, RunArgs};
+use crate::error::{Error, Result};
+use crate::sample::{SampleFormat, SampleOptions};
+use crate::session::SessionOptions;
+
+const AFTER_HELP: &str = "\
+Exit codes: 0 success; 1 internal error; 2 usage or configuration error; 3 invalid input data;
+4 a SQL model failed; 5 delivery failed. Logs go to stderr (RUST_LOG=debug for more); the one
+summary line of `run` goes to stdout.";
+
+/// Customer-journey analytics reports from CRM, event and order exports.
+///
+/// A project is a folder with journey.toml (sources, parameters, funnel stages, reports),
+/// sql/ (one query per file; the file stem names its result) and templates/ (Tera pages that
+/// override the bundled ones). `run` loads the exports into Apache DataFusion, runs every SQL
+/// model in dependency order and writes reports/<as-of>/ with index.html, one page per report,
+/// data/<model>.csv and manifest.json.
+#[derive(Debug, Parser)]
+#[command(name = "journey-report", version, after_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// The nightly job: run every model and write the report folder for one date.
+    ///
+    /// Writes <out>/<as-of>/ (default reports/<as-of>/ in the project): index.html (the
+    /// executive summary), one page per report, data/<model>.csv for every model and
+    /// manifest.json. The folder is built aside and renamed into place: a failed run leaves
+    /// the previous folder untouched and no half-written one. Example (Airflow passes its
+    /// logical date): journey-report run --project /srv/journeys --as-of {{ ds }}
+    Run(RunCmd),
+    /// Validate a project without running it: config, sources against the input contract,
+    /// funnel stages against the events, every SQL model planned, every template parsed.
+    /// Lists every problem, not only the first; exits with the code of the first.
+    Check(ProjectOpts),
+    /// Run one ad-hoc SQL query over the same sources and models, e.g.
+    /// journey-report query "SELECT channel, count(*) FROM stg_sessions GROUP BY 1"
+    Query(QueryCmd),
+    /// Write synthetic exports in the input contract (customers.csv, events.csv or
+    /// events.parquet, transactions.csv), deterministic for a seed, at any size.
+    Sample(SampleCmd),
+}
+
+/// Options shared by run, check and query.
+#[derive(Debug, Args)]
+struct ProjectOpts {
+    /// The project folder (holds journey.toml, sql/, templates/).
+    #[arg(long, short = 'p', default_value = ".", value_name = "DIR")]
+    project: PathBuf,
+    /// The logical date of the report (the last day of data it covers); default: yesterday
+    /// in the report time zone.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    as_of: Option<NaiveDate>,
+    /// Point a declared source at other files without editing the project (a day's drop, a
+    /// backfill, benchmark data): file, glob or folder. Repeatable.
+    #[arg(long = "source", value_name = "NAME=PATH", value_parser = parse_key_value)]
+    sources: Vec<(String, String)>,
+    /// Override a [params] value of journey.toml, typed like the declared one, e.g.
+    /// --param lookback_days=14. Repeatable.
+    #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_key_value)]
+    params: Vec<(String, String)>,
+    /// Memory limit for query operators (e.g. 4GiB, 512MiB); beyond it they spill to disk.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    memory_limit: Option<usize>,
+    /// Folder for spill files (with --memory-limit); default: the system temp folder.
+    #[arg(long, value_name = "DIR")]
+    spill_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct RunCmd {
+    #[command(flatten)]
+    project: ProjectOpts,
+    /// Parent folder of the report folder; the report goes to <out>/<as-of>/. Default: the
+    /// project's output_dir (reports/).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Render only this report (repeatable); the executive summary is always written.
+    #[arg(long = "report", value_name = "NAME")]
+    reports: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum QueryFormat {
+    /// An aligned text table.
+    Table,
+    /// CSV with a header row.
+    Csv,
+}
+
+#[derive(Debug, Args)]
+struct QueryCmd {
+    #[command(flatten)]
+    project: ProjectOpts,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    format: QueryFormat,
+    /// One SQL statement; sources, models and `$parameters` are available.
+    sql: String,
+}
+
+#[derive(Debug, Args)]
+struct SampleCmd {
+    /// Number of event rows to write (duplicates included).
+    #[arg(long, default_value_t = 80_000)]
+    events: u64,
+    /// Random seed: the same seed writes the same files.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Output folder (created if missing).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Format of the events export.
+    #[arg(long, value_enum, default_value = "csv")]
+    format: SampleFormat,
+    /// Last day of the data.
+    #[arg(long, default_value = "2026-10-31", value_name = "YYYY-MM-DD")]
+    end_date: NaiveDate,
+    /// Days of data ending at --end-date.
+    #[arg(long, default_value_t = 365)]
+    days: u32,
+}
+
+fn parse_key_value(s: &str) -> std::result::Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("expected NAME=VALUE, got {s:?}")),
+    }
+}
+
+/// Parses a size such as `4GiB`, `512MiB`, `2G`, `1000000` (bytes).
+pub fn parse_size(s: &str) -> std::result::Result<usize, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num.parse().map_err(|_| format!("expected a size such as 4GiB, got {s:?}"))?;
+    let mult = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" | "kib" => 1024.0,
+        "m" | "mb" | "mib" => 1024.0 * 1024.0,
+        "g" | "gb" | "gib" => 1024.0 * 1024.0 * 1024.0,
+        "t" | "tb" | "tib" => 1024.0f64.powi(4),
+        other => return Err(format!("unknown size unit {other:?} (use KiB, MiB, GiB)")),
+    };
+    Ok((n * mult) as usize)
+}
+
+impl ProjectOpts {
+    fn resolve(&self) -> ProjectArgs {
+        let sources: BTreeMap<String, PathBuf> = self.sources.iter().map(|(k, v)| (k.clone(), PathBuf::from(v))).collect();
+        ProjectArgs {
+            project: self.project.clone(),
+            sources,
+            params: self.params.clone(),
+            as_of: self.as_of,
+            session: SessionOptions { memory_limit: self.memory_limit, spill_dir: self.spill_dir.clone(), target_partitions: None },
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("journey_report=info,warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+}
+
+fn report(e: &Error) {
+    eprintln!("journey-report: error: {}", e.message.replace('\n', "\n  "));
+}
+
+/// Parses the command line, runs the command and returns the documented exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("journey-report: error: starting the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match rt.block_on(dispatch(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            report(&e);
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+async fn dispatch(cmd: Command) -> Result<()> {
+    match cmd {
+        Command::Run(c) => {
+            let args = RunArgs { project: c.project.resolve(), out: c.out, reports: c.reports };
+            let s = app::run(&args).await?;
+            println!(
+                "journey-report: wrote {} ({} pages, {} models, {} warnings) in {:.1} s",
+                s.folder.display(),
+                s.pages.len(),
+                s.models,
+                s.warnings.len(),
+                s.seconds
+            );
+            Ok(())
+        }
+        Command::Check(p) => {
+            let problems = app::check(&p.resolve()).await?;
+            if problems.is_empty() {
+                println!("journey-report: check passed: {}", p.project.display());
+                return Ok(());
+            }
+            let n = problems.len();
+            let mut iter = problems.into_iter();
+            let first = iter.next().expect("non-empty");
+            report(&first);
+            for e in iter {
+                report(&e);
+            }
+            Err(Error::new(first.kind, format!("check found {n} problem{}", if n == 1 { "" } else { "s" })))
+        }
+        Command::Query(q) => {
+            let batches = app::query(&q.project.resolve(), &q.sql).await?;
+            let out = std::io::stdout();
+            match q.format {
+                QueryFormat::Table => {
+                    let text = datafusion::arrow::util::pretty::pretty_format_batches(&batches).map_err(|e| Error::internal(e.to_string()))?;
+                    println!("{text}");
+                }
+                QueryFormat::Csv => {
+                    let mut w = datafusion::arrow::csv::WriterBuilder::new().with_header(true).with_timestamp_format("%Y-%m-%d %H:%M:%S".to_string()).build(out.lock());
+                    for b in &batches {
+                        let b = crate::models::flatten_nested(b)?;
+                        w.write(&b).map_err(|e| Error::internal(e.to_string()))?;
+                    }
+                }
+            }
+            Ok(())
+        }
+        Command::Sample(s) => {
+            let opts = SampleOptions { events: s.events, seed: s.seed, out: s.out.clone(), format: s.format, end_date: s.end_date, days: s.days };
+            let t0 = std::time::Instant::now();
+            let summary = tokio::task::spawn_blocking(move || crate::sample::write_sample(&opts)).await.map_err(|e| Error::internal(e.to_string()))??;
+            println!(
+                "journey-report: wrote {} customers, {} events, {} orders to {} in {:.1} s",
+                summary.customers,
+                summary.events,
+                summary.orders,
+                s.out.display(),
+                t0.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+    }
+}

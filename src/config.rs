@@ -1,0 +1,377 @@
+//! `journey.toml`: the project file, read strictly (an unknown key is an error).
+//!
+//! ```toml
+//! [project]
+//! title = "Acme — customer journeys"
+//! currency = "EUR"
+//!
+//! [params]                      # typed SQL parameters, `$name` in the models
+//! report_tz = "Europe/Berlin"
+//! lookback_days = 30
+//!
+//! [sources.events]
+//! path = "sample-data/events.csv" # file, glob (`exports/events-*.csv`) or folder
+//! format = "csv"                  # csv | parquet
+//! timestamp_format = "rfc3339"    # rfc3339 | unix_seconds | unix_millis | strftime pattern
+//! timezone = "UTC"                # for timestamps written without an offset
+//! columns = { customer_id = "user_id", event_time = "event_timestamp" }  # canonical = export's
+//!
+//! [funnel]
+//! stages = [{ name = "Visit", events = ["page_view"] }, …]
+//!
+//! [models.stg_events]
+//! materialize = "parquet"          # memory (default) | parquet | view
+//!
+//! [[reports]]
+//! name = "funnel"                  # writes funnel.html from templates/funnel.html
+//! title = "Conversion funnel"
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// The whole project file.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Title, currency, output folder.
+    #[serde(default)]
+    pub project: ProjectSection,
+    /// SQL parameters by name (without `$`), typed by their TOML type.
+    #[serde(default)]
+    pub params: BTreeMap<String, toml::Value>,
+    /// Declared sources by table name.
+    #[serde(default)]
+    pub sources: BTreeMap<String, SourceConfig>,
+    /// The ordered funnel stages.
+    #[serde(default)]
+    pub funnel: FunnelConfig,
+    /// Per-model settings by model name (file stem in `sql/`).
+    #[serde(default)]
+    pub models: BTreeMap<String, ModelConfig>,
+    /// The report pages, in the order of the navigation.
+    #[serde(default)]
+    pub reports: Vec<ReportConfig>,
+}
+
+/// `[project]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectSection {
+    /// Shown at the top of every page.
+    #[serde(default = "default_title")]
+    pub title: String,
+    /// ISO 4217 code of the `amount` column, used to label money (e.g. "EUR").
+    #[serde(default = "default_currency")]
+    pub currency: String,
+    /// Folder (relative to the project) under which `run` writes `<as-of>/`.
+    #[serde(default = "default_output")]
+    pub output_dir: PathBuf,
+}
+
+fn default_title() -> String {
+    "Customer journey report".into()
+}
+fn default_currency() -> String {
+    "EUR".into()
+}
+fn default_output() -> PathBuf {
+    PathBuf::from("reports")
+}
+
+impl Default for ProjectSection {
+    fn default() -> Self {
+        ProjectSection { title: default_title(), currency: default_currency(), output_dir: default_output() }
+    }
+}
+
+/// File format of a source.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// Comma-separated with a header row; all columns read as text, then typed.
+    #[default]
+    Csv,
+    /// Apache Parquet; typed columns are cast, text columns parsed like CSV.
+    Parquet,
+}
+
+/// `[sources.<name>]`: one export.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    /// A file, a glob pattern, or a folder (every `.csv` / `.parquet` file below it), relative
+    /// to the project folder.
+    pub path: String,
+    /// `csv` (default) or `parquet`.
+    #[serde(default)]
+    pub format: Format,
+    /// Canonical column name → the export's column name. Unmapped canonical columns are looked
+    /// up under their own name.
+    #[serde(default)]
+    pub columns: BTreeMap<String, String>,
+    /// Column types for columns outside the input contract (`text`, `timestamp`, `number`),
+    /// or to override the contract's.
+    #[serde(default)]
+    pub types: BTreeMap<String, ColumnType>,
+    /// How timestamps are written: `rfc3339` (default; ISO-8601 with or without offset),
+    /// `unix_seconds`, `unix_millis`, or a strftime pattern such as `%Y-%m-%d %H:%M:%S`.
+    #[serde(default = "default_ts_format")]
+    pub timestamp_format: String,
+    /// IANA time zone of timestamps written without an offset (default UTC).
+    #[serde(default = "default_tz")]
+    pub timezone: String,
+    /// Field delimiter of a CSV file (default `,`).
+    #[serde(default = "default_delimiter")]
+    pub delimiter: char,
+}
+
+fn default_ts_format() -> String {
+    "rfc3339".into()
+}
+fn default_tz() -> String {
+    "UTC".into()
+}
+fn default_delimiter() -> char {
+    ','
+}
+
+/// The type of a canonical column.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ColumnType {
+    /// Utf8; empty strings become NULL.
+    Text,
+    /// `Timestamp(Nanosecond, None)` holding UTC, read with the source's timestamp format.
+    Timestamp,
+    /// Float64, e.g. amounts in currency units.
+    Number,
+}
+
+/// `[funnel]`.
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct FunnelConfig {
+    /// Ordered stages; a customer reaches stage k when an event of stage k follows stage k−1.
+    #[serde(default)]
+    pub stages: Vec<FunnelStage>,
+}
+
+/// One funnel stage: a display name and the event names that count for it.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FunnelStage {
+    /// Shown in reports (e.g. "Added to cart").
+    pub name: String,
+    /// `event_name` values of this stage (one or more).
+    pub events: Vec<String>,
+}
+
+/// How a model's result is kept for the models that read it.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Materialize {
+    /// Computed once and held in memory (default; right for report-sized results).
+    #[default]
+    Memory,
+    /// Computed once and streamed to a Parquet work file, read back by dependants: for
+    /// staging models over large event tables, never held whole in memory.
+    Parquet,
+    /// Not stored: inlined into every dependant's plan (recomputed each time).
+    View,
+}
+
+/// `[models.<name>]`.
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// See [`Materialize`].
+    #[serde(default)]
+    pub materialize: Materialize,
+}
+
+/// `[[reports]]`: one HTML page.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportConfig {
+    /// File stem of the page (`<name>.html`), used by `--report`.
+    pub name: String,
+    /// Page title and navigation label.
+    pub title: String,
+    /// Template file under `templates/` (default `<name>.html`).
+    #[serde(default)]
+    pub template: Option<String>,
+    /// One line shown under the title in the executive summary.
+    #[serde(default)]
+    pub summary: Option<String>,
+    /// E-mail recipients (used by delivery).
+    #[serde(default)]
+    pub recipients: Vec<String>,
+}
+
+impl ReportConfig {
+    /// The template file name.
+    pub fn template_name(&self) -> String {
+        self.template.clone().unwrap_or_else(|| format!("{}.html", self.name))
+    }
+}
+
+/// A typed parameter value, bound into SQL as a literal of its type.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum ParamValue {
+    /// BIGINT.
+    Int(i64),
+    /// DOUBLE.
+    Float(f64),
+    /// VARCHAR.
+    Text(String),
+    /// DATE.
+    Date(NaiveDate),
+    /// TIMESTAMP (UTC).
+    Timestamp(chrono::NaiveDateTime),
+    /// BOOLEAN.
+    Bool(bool),
+}
+
+impl ParamValue {
+    /// Converts a TOML value (`30`, `0.5`, `"Europe/Berlin"`, `2026-10-31`, `true`).
+    pub fn from_toml(name: &str, v: &toml::Value) -> Result<Self> {
+        Ok(match v {
+            toml::Value::Integer(i) => ParamValue::Int(*i),
+            toml::Value::Float(f) => ParamValue::Float(*f),
+            toml::Value::String(s) => ParamValue::Text(s.clone()),
+            toml::Value::Boolean(b) => ParamValue::Bool(*b),
+            toml::Value::Datetime(d) => match (d.date, d.time) {
+                (Some(date), None) => ParamValue::Date(
+                    NaiveDate::from_ymd_opt(date.year as i32, date.month as u32, date.day as u32)
+                        .ok_or_else(|| Error::config(format!("journey.toml: [params] {name}: invalid date {d}")))?,
+                ),
+                _ => return Err(Error::config(format!("journey.toml: [params] {name}: only dates (2026-10-31) are supported, got {d}"))),
+            },
+            other => return Err(Error::config(format!("journey.toml: [params] {name}: expected a number, text, date or boolean, got {other}"))),
+        })
+    }
+
+    /// Parses a `--param NAME=VALUE` value as the same type as `like` (the declared one).
+    pub fn parse_like(name: &str, text: &str, like: Option<&ParamValue>) -> Result<Self> {
+        let err = |what: &str| Error::config(format!("--param {name}={text}: expected {what}"));
+        Ok(match like {
+            Some(ParamValue::Int(_)) => ParamValue::Int(text.parse().map_err(|_| err("a whole number"))?),
+            Some(ParamValue::Float(_)) => ParamValue::Float(text.parse().map_err(|_| err("a number"))?),
+            Some(ParamValue::Bool(_)) => ParamValue::Bool(text.parse().map_err(|_| err("true or false"))?),
+            Some(ParamValue::Date(_)) => ParamValue::Date(text.parse().map_err(|_| err("a date such as 2026-10-31"))?),
+            Some(ParamValue::Timestamp(_)) => return Err(err("no override (computed parameter)")),
+            Some(ParamValue::Text(_)) | None => {
+                if let Ok(i) = text.parse::<i64>() {
+                    if like.is_none() {
+                        return Ok(ParamValue::Int(i));
+                    }
+                }
+                ParamValue::Text(text.to_string())
+            }
+        })
+    }
+
+    /// The SQL literal expression text for this value (strings quoted with `'` doubled).
+    pub fn sql_literal(&self) -> String {
+        match self {
+            ParamValue::Int(i) => format!("CAST({i} AS BIGINT)"),
+            ParamValue::Float(f) => format!("CAST({f:?} AS DOUBLE)"),
+            ParamValue::Text(s) => format!("'{}'", s.replace('\'', "''")),
+            ParamValue::Date(d) => format!("DATE '{d}'"),
+            ParamValue::Timestamp(t) => format!("CAST('{}' AS TIMESTAMP)", t.format("%Y-%m-%dT%H:%M:%S")),
+            ParamValue::Bool(b) => b.to_string(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads and validates `<project>/journey.toml`.
+    ///
+    /// Errors (exit 2): the file is missing or not valid TOML, an unknown key (with its line),
+    /// a funnel stage without events, an event name in two stages, duplicate report names.
+    pub fn load(project: &Path) -> Result<Config> {
+        let path = project.join("journey.toml");
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| Error::config(format!("{}: cannot read the project file: {e}", path.display())))?;
+        let cfg: Config = toml::from_str(&text).map_err(|e| Error::config(format!("{}: {}", path.display(), e.to_string().trim_end())))?;
+        cfg.validate(&path)?;
+        Ok(cfg)
+    }
+
+    fn validate(&self, path: &Path) -> Result<()> {
+        let p = path.display();
+        let mut seen = BTreeMap::new();
+        for (i, s) in self.funnel.stages.iter().enumerate() {
+            if s.events.is_empty() {
+                return Err(Error::config(format!("{p}: [funnel] stage {} ({:?}) lists no events", i + 1, s.name)));
+            }
+            for e in &s.events {
+                if let Some(prev) = seen.insert(e.clone(), s.name.clone()) {
+                    return Err(Error::config(format!("{p}: [funnel] event {e:?} is in two stages ({prev:?} and {:?})", s.name)));
+                }
+            }
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for r in &self.reports {
+            if r.name == "index" {
+                return Err(Error::config(format!("{p}: [[reports]] name \"index\" is reserved for the executive summary")));
+            }
+            if !names.insert(r.name.clone()) {
+                return Err(Error::config(format!("{p}: [[reports]] name {:?} appears twice", r.name)));
+            }
+        }
+        for (name, src) in &self.sources {
+            if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(Error::config(format!("{p}: [sources.{name}]: a source name must be letters, digits and _")));
+            }
+            if src.timezone.parse::<chrono_tz::Tz>().is_err() {
+                return Err(Error::config(format!("{p}: [sources.{name}] timezone {:?} is not an IANA time zone", src.timezone)));
+            }
+        }
+        for (k, v) in &self.params {
+            ParamValue::from_toml(k, v)?;
+        }
+        Ok(())
+    }
+}
+
+/// The input contract: per known source, (canonical column, type, required).
+pub fn contract(source: &str) -> &'static [(&'static str, ColumnType, bool)] {
+    use ColumnType::*;
+    match source {
+        "customers" => &[
+            ("customer_id", Text, true),
+            ("email", Text, false),
+            ("full_name", Text, false),
+            ("signup_at", Timestamp, true),
+            ("acquisition_channel", Text, false),
+            ("country", Text, false),
+        ],
+        "events" => &[
+            ("event_id", Text, true),
+            ("customer_id", Text, true),
+            ("event_time", Timestamp, true),
+            ("event_name", Text, true),
+            ("channel", Text, true),
+            ("campaign", Text, false),
+            ("device", Text, false),
+            ("session_id", Text, false),
+        ],
+        "transactions" => &[
+            ("order_id", Text, true),
+            ("customer_id", Text, true),
+            ("order_time", Timestamp, true),
+            ("amount", Number, true),
+            ("currency", Text, false),
+            ("status", Text, true),
+        ],
+        _ => &[],
+    }
+}

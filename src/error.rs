@@ -1,0 +1,99 @@
+//! The one error type of journey-report and its exit codes.
+//!
+//! Exit codes are part of the command-line interface (see the README):
+//!
+//! | code | kind | who is at fault |
+//! |---|---|---|
+//! | 0 | success | |
+//! | 1 | [`ErrorKind::Internal`] | a bug in journey-report, or the machine (disk full, …) |
+//! | 2 | [`ErrorKind::Config`] | the command line or `journey.toml` |
+//! | 3 | [`ErrorKind::Input`] | an input export (missing file or column, unparseable value) |
+//! | 4 | [`ErrorKind::Model`] | a SQL model (syntax, unknown table or column, cycle, runtime failure) |
+//! | 5 | [`ErrorKind::Delivery`] | sending the reports |
+//!
+//! Exit code 99 is never used: Airflow reads it as "skipped".
+
+use std::fmt;
+
+/// Who is at fault for an [`Error`]; decides the process exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ErrorKind {
+    /// Exit 1: a bug or an environment failure (I/O on the output folder, …).
+    Internal,
+    /// Exit 2: usage or configuration error.
+    Config,
+    /// Exit 3: invalid input data.
+    Input,
+    /// Exit 4: a SQL model failed.
+    Model,
+    /// Exit 5: delivery failed.
+    Delivery,
+}
+
+impl ErrorKind {
+    /// The documented process exit code of this kind (1–5).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            ErrorKind::Internal => 1,
+            ErrorKind::Config => 2,
+            ErrorKind::Input => 3,
+            ErrorKind::Model => 4,
+            ErrorKind::Delivery => 5,
+        }
+    }
+}
+
+/// An error with a message written for the person who must fix it: it names the file
+/// (and row and column, or SQL line, where there is one) and what was expected.
+#[derive(Debug, Clone)]
+pub struct Error {
+    /// Who is at fault; decides the exit code.
+    pub kind: ErrorKind,
+    /// One or more lines; the first says what went wrong, the rest how to fix it.
+    pub message: String,
+}
+
+impl Error {
+    /// A new error of `kind`.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+        }
+    }
+    /// Exit 1: a bug or environment failure.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Internal, message)
+    }
+    /// Exit 2: usage or configuration error.
+    pub fn config(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Config, message)
+    }
+    /// Exit 3: invalid input data.
+    pub fn input(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Input, message)
+    }
+    /// Exit 4: a SQL model failed.
+    pub fn model(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Model, message)
+    }
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> u8 {
+        self.kind.exit_code()
+    }
+    /// Wraps an I/O error on `path` as an internal error naming the path.
+    pub fn io(path: &std::path::Path, err: std::io::Error) -> Self {
+        Self::internal(format!("{}: {err}", path.display()))
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Result with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

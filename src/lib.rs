@@ -1,0 +1,23 @@
+//! journey-report: customer-journey analytics reports from CRM, web-event and order exports.
+//!
+//! The binary calls [`cli::main`]; everything else is a library so tests and other tools can
+//! drive it. Modules, in the order data flows:
+//!
+//! - [`config`]: `journey.toml`;
+//! - [`session`]: the one DataFusion session builder; [`functions`]: our SQL functions;
+//! - [`sources`]: exports → typed tables; [`models`]: `sql/*.sql` ordered and run;
+//! - [`render`] and [`charts`]: Tera pages with inline SVG charts; [`app`]: the commands;
+//! - [`sample`]: the synthetic export generator.
+pub mod app;
+pub mod charts;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod functions;
+pub mod models;
+pub mod render;
+pub mod sample;
+pub mod session;
+pub mod sources;
+
+pub use error::{Error, ErrorKind, Result};

@@ -1,0 +1,390 @@
+//! SQL models: `sql/<name>.sql`, one query each, whose result is the relation `<name>`.
+//!
+//! Loading parses every file, binds the `$parameters` as typed literals in the syntax tree
+//! (never by pasting text), finds the tables each query reads
+//! (`SessionState::resolve_table_references`, CTEs excluded) and orders the models so every
+//! model runs after the models it reads. Running plans and executes each model once and keeps
+//! its result as its `[models.<name>] materialize` setting says.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::common::DataFusionError;
+use datafusion::dataframe::DataFrameWriteOptions;
+use datafusion::datasource::MemTable;
+use datafusion::prelude::{ParquetReadOptions, SessionContext};
+use datafusion::sql::parser::{DFParser, Statement as DFStatement};
+use datafusion::sql::sqlparser::ast::{Expr as SqlExpr, Value, visit_expressions_mut};
+use datafusion::sql::sqlparser::dialect::GenericDialect;
+use datafusion::sql::sqlparser::parser::Parser;
+use futures::StreamExt;
+use serde::Serialize;
+
+use crate::config::{Config, Materialize, ParamValue};
+use crate::error::{Error, Result};
+use crate::functions::find_bad_value;
+use crate::sources::{SourceInfo, locate_bad_value};
+
+/// A parsed SQL model.
+#[derive(Debug, Clone)]
+pub struct Model {
+    /// The relation name: the file stem.
+    pub name: String,
+    /// `sql/<name>.sql`.
+    pub path: PathBuf,
+    /// The statement with parameters bound.
+    pub statement: DFStatement,
+    /// Other models this one reads.
+    pub deps: BTreeSet<String>,
+    /// Every table this one reads (models, sources, registered tables).
+    pub tables: BTreeSet<String>,
+    /// How the result is kept.
+    pub materialize: Materialize,
+    /// SHA-256 of the file, for the manifest.
+    pub sha256: String,
+}
+
+/// Lists `sql/*.sql` of a project, sorted by name.
+pub fn model_files(project: &Path) -> Result<Vec<PathBuf>> {
+    let dir = project.join("sql");
+    let rd = std::fs::read_dir(&dir).map_err(|e| Error::config(format!("{}: cannot read the SQL folder: {e}", dir.display())))?;
+    let mut files: Vec<PathBuf> = rd
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("sql"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+fn relative(project: &Path, p: &Path) -> String {
+    p.strip_prefix(project).unwrap_or(p).display().to_string()
+}
+
+/// Parses one model file and binds `params`.
+///
+/// Errors (exit 4): a syntax error (with line and column), more than one statement, an unknown
+/// `$parameter` (with its line).
+pub fn parse_model(ctx: &SessionContext, project: &Path, path: &Path, params: &BTreeMap<String, ParamValue>, cfg: &Config) -> Result<Model> {
+    let rel = relative(project, path);
+    let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(Error::model(format!("{rel}: a model's file name must be letters, digits and _ (it names the relation)")));
+    }
+    let sql = std::fs::read_to_string(path).map_err(|e| Error::model(format!("{rel}: cannot read: {e}")))?;
+    let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(sql.as_bytes()));
+    let mut stmts = DFParser::parse_sql_with_dialect(&sql, &GenericDialect {}).map_err(|e| Error::model(format!("{rel}: {}", clean_error(&e))))?;
+    if stmts.len() != 1 {
+        return Err(Error::model(format!("{rel}: a model holds exactly one query (found {} statements)", stmts.len())));
+    }
+    let mut statement = stmts.pop_front().expect("one statement");
+    let DFStatement::Statement(ast) = &mut statement else {
+        return Err(Error::model(format!("{rel}: a model must be a query (SELECT or WITH …), not a DDL or COPY statement")));
+    };
+    let mut problem: Option<Error> = None;
+    let _ = visit_expressions_mut(ast.as_mut(), |expr| {
+        if let SqlExpr::Value(v) = expr {
+            if let Value::Placeholder(ph) = &v.value {
+                let key = ph.trim_start_matches(['$', ':', '@']).to_string();
+                let line = v.span.start.line;
+                match params.get(&key) {
+                    Some(val) => match Parser::new(&GenericDialect {}).try_with_sql(&val.sql_literal()).and_then(|mut p| p.parse_expr()) {
+                        Ok(e) => *expr = SqlExpr::Nested(Box::new(e)),
+                        Err(e) => {
+                            problem = Some(Error::internal(format!("{rel}: binding ${key}: {e}")));
+                            return ControlFlow::Break(());
+                        }
+                    },
+                    None => {
+                        let known: Vec<_> = params.keys().map(|k| format!("${k}")).collect();
+                        problem = Some(Error::model(format!(
+                            "{rel}: line {line}: unknown parameter {ph}\n  declared parameters: {}\n  declare it under [params] in journey.toml",
+                            known.join(", ")
+                        )));
+                        return ControlFlow::Break(());
+                    }
+                }
+            }
+        }
+        ControlFlow::Continue(())
+    });
+    if let Some(p) = problem {
+        return Err(p);
+    }
+    let refs = ctx.state().resolve_table_references(&statement).map_err(|e| Error::model(format!("{rel}: {}", clean_error(&e))))?;
+    let tables: BTreeSet<String> = refs.iter().map(|r| r.table().to_string()).collect();
+    let materialize = cfg.models.get(&name).map(|m| m.materialize).unwrap_or_default();
+    Ok(Model { name, path: path.to_path_buf(), statement, deps: BTreeSet::new(), tables, materialize, sha256 })
+}
+
+/// Parses every model, fills in their dependencies and returns them in run order.
+///
+/// `tables` are the names already registered (sources, `funnel_stages`, …). Returns the
+/// ordered models that are sound and every problem found: parse errors, unknown tables
+/// (exit 4, naming the file), cycles (exit 4, naming the loop), a model named like a source.
+pub fn load_models(ctx: &SessionContext, project: &Path, cfg: &Config, params: &BTreeMap<String, ParamValue>, tables: &BTreeSet<String>) -> (Vec<Model>, Vec<Error>) {
+    let mut problems = Vec::new();
+    let files = match model_files(project) {
+        Ok(f) => f,
+        Err(e) => return (Vec::new(), vec![e]),
+    };
+    let mut models = Vec::new();
+    let mut broken = BTreeSet::new();
+    for f in &files {
+        match parse_model(ctx, project, f, params, cfg) {
+            Ok(m) => models.push(m),
+            Err(e) => {
+                broken.insert(f.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string());
+                problems.push(e)
+            }
+        }
+    }
+    for name in cfg.models.keys() {
+        if !models.iter().any(|m| &m.name == name) && !broken.contains(name) {
+            problems.push(Error::config(format!("journey.toml: [models.{name}] names no file sql/{name}.sql")));
+        }
+    }
+    let names: BTreeSet<String> = models.iter().map(|m| m.name.clone()).collect();
+    let table_functions: BTreeSet<String> = ctx.state().table_functions().keys().cloned().collect();
+    for m in &mut models {
+        let rel = relative(project, &m.path);
+        if tables.contains(&m.name) {
+            problems.push(Error::model(format!("{rel}: the model name {:?} is already a source or built-in table; rename the file", m.name)));
+            broken.insert(m.name.clone());
+        }
+        for t in &m.tables {
+            if names.contains(t) {
+                m.deps.insert(t.clone());
+            } else if broken.contains(t) {
+                m.deps.insert(t.clone());
+            } else if !tables.contains(t) && !table_functions.contains(t) && !t.starts_with("information_schema") && !matches!(t.as_str(), "tables" | "columns" | "views" | "df_settings") {
+                let mut known: Vec<_> = tables.iter().chain(names.iter()).cloned().collect();
+                known.sort();
+                problems.push(Error::model(format!("{rel}: unknown table {t:?}\n  tables and models: {}", known.join(", "))));
+                broken.insert(m.name.clone());
+            }
+        }
+    }
+    // Topological order (Kahn), names sorted for a stable order.
+    let mut order: Vec<Model> = Vec::new();
+    let mut done: BTreeSet<String> = BTreeSet::new();
+    let mut pending: Vec<Model> = models;
+    loop {
+        let (ready, rest): (Vec<Model>, Vec<Model>) = pending.into_iter().partition(|m| m.deps.iter().all(|d| done.contains(d)));
+        pending = rest;
+        if ready.is_empty() {
+            break;
+        }
+        for m in ready {
+            done.insert(m.name.clone());
+            order.push(m);
+        }
+    }
+    // What is left either waits on a broken model or sits on a cycle.
+    let waiting: BTreeMap<String, BTreeSet<String>> = pending.iter().map(|m| (m.name.clone(), m.deps.clone())).collect();
+    let mut reported = BTreeSet::new();
+    for start in waiting.keys() {
+        if reported.contains(start) {
+            continue;
+        }
+        if let Some(cycle) = find_cycle(start, &waiting) {
+            if cycle.iter().any(|c| reported.contains(c)) {
+                continue;
+            }
+            reported.extend(cycle.iter().cloned());
+            let files: Vec<_> = cycle.iter().map(|c| format!("sql/{c}.sql")).collect();
+            let mut path = cycle.clone();
+            path.push(cycle[0].clone());
+            problems.push(Error::model(format!("cycle between models: {} ({})", path.join(" → "), files.join(", "))));
+        }
+    }
+    order.retain(|m| !broken.contains(&m.name));
+    (order, problems)
+}
+
+fn find_cycle(start: &str, deps: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
+    fn dfs(n: &str, deps: &BTreeMap<String, BTreeSet<String>>, stack: &mut Vec<String>, seen: &mut BTreeSet<String>) -> Option<Vec<String>> {
+        if let Some(i) = stack.iter().position(|s| s == n) {
+            return Some(stack[i..].to_vec());
+        }
+        if !seen.insert(n.to_string()) {
+            return None;
+        }
+        stack.push(n.to_string());
+        for d in deps.get(n).into_iter().flatten() {
+            if deps.contains_key(d) {
+                if let Some(c) = dfs(d, deps, stack, seen) {
+                    return Some(c);
+                }
+            }
+        }
+        stack.pop();
+        None
+    }
+    dfs(start, deps, &mut Vec::new(), &mut BTreeSet::new())
+}
+
+/// The one-line text of a DataFusion error, with the SQL position when DataFusion knows it.
+pub fn clean_error(e: &DataFusionError) -> String {
+    let mut msg = e.strip_backtrace();
+    for prefix in ["Error during planning: ", "SQL error: ", "Schema error: ", "Execution error: ", "ParserError(\"", "Arrow error: "] {
+        msg = msg.replace(prefix, "");
+    }
+    let msg = msg.trim_end_matches("\")").to_string();
+    match e.diagnostic().and_then(|d| d.span) {
+        Some(span) => format!("line {}, column {}: {msg}", span.start.line, span.start.column),
+        None => msg,
+    }
+}
+
+/// What running one model produced, for the manifest and the log.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelRun {
+    /// Model name.
+    pub name: String,
+    /// Rows in the result.
+    pub rows: u64,
+    /// Wall time in seconds (plan + execute + store).
+    pub seconds: f64,
+    /// How the result was kept.
+    pub materialize: Materialize,
+}
+
+/// Results of a run: per model its run record, and the in-memory results for templates.
+#[derive(Debug, Default)]
+pub struct RunResults {
+    /// In run order.
+    pub runs: Vec<ModelRun>,
+    /// Results of models kept in memory.
+    pub batches: BTreeMap<String, Vec<RecordBatch>>,
+}
+
+fn model_error(project: &Path, m: &Model, e: &DataFusionError, sources: &[SourceInfo]) -> Error {
+    if let Some(bad) = find_bad_value(e) {
+        return locate_bad_value(sources, &bad);
+    }
+    if let DataFusionError::External(inner) = e.find_root() {
+        if let Some(err) = inner.downcast_ref::<Error>() {
+            return err.clone();
+        }
+    }
+    Error::model(format!("{}: {}", relative(project, &m.path), clean_error(e)))
+}
+
+/// Plans one model and registers it as a view (no execution): what `check` and `query` do.
+pub async fn plan_as_view(ctx: &SessionContext, project: &Path, m: &Model, sources: &[SourceInfo]) -> Result<()> {
+    let plan = ctx.state().statement_to_plan(m.statement.clone()).await.map_err(|e| model_error(project, m, &e, sources))?;
+    let df = ctx.execute_logical_plan(plan).await.map_err(|e| model_error(project, m, &e, sources))?;
+    ctx.register_table(m.name.as_str(), df.into_view()).map_err(|e| Error::internal(e.to_string()))?;
+    Ok(())
+}
+
+/// Runs `models` in order on `ctx`: each is planned, executed once and kept as its
+/// materialization says (Parquet work files go to `work_dir`).
+///
+/// Errors: exit 4 naming the model file; exit 3 when the failure is an unreadable input value
+/// (naming the export file, line and column).
+pub async fn run_models(ctx: &SessionContext, project: &Path, models: &[Model], work_dir: &Path, sources: &[SourceInfo]) -> Result<RunResults> {
+    let mut out = RunResults::default();
+    for m in models {
+        let t0 = Instant::now();
+        let err = |e: DataFusionError| model_error(project, m, &e, sources);
+        let plan = ctx.state().statement_to_plan(m.statement.clone()).await.map_err(err)?;
+        let df = ctx.execute_logical_plan(plan).await.map_err(err)?;
+        let rows;
+        match m.materialize {
+            Materialize::Memory => {
+                let task = Arc::new(df.task_ctx());
+                let plan = df.create_physical_plan().await.map_err(err)?;
+                let schema = plan.schema();
+                let batches = datafusion::physical_plan::collect(plan, task).await.map_err(err)?;
+                rows = batches.iter().map(|b| b.num_rows() as u64).sum();
+                let table = MemTable::try_new(schema, vec![batches.clone()]).map_err(err)?;
+                ctx.register_table(m.name.as_str(), Arc::new(table)).map_err(err)?;
+                out.batches.insert(m.name.clone(), batches);
+            }
+            Materialize::Parquet => {
+                std::fs::create_dir_all(work_dir).map_err(|e| Error::io(work_dir, e))?;
+                let file = work_dir.join(format!("{}.parquet", m.name));
+                let written = df
+                    .write_parquet(&file.to_string_lossy(), DataFrameWriteOptions::new().with_single_file_output(true), None)
+                    .await
+                    .map_err(err)?;
+                rows = count_from_write(&written);
+                ctx.register_parquet(m.name.as_str(), &file.to_string_lossy(), ParquetReadOptions::default()).await.map_err(err)?;
+            }
+            Materialize::View => {
+                ctx.register_table(m.name.as_str(), df.into_view()).map_err(err)?;
+                rows = ctx.table(m.name.as_str()).await.map_err(err)?.count().await.map_err(err)? as u64;
+            }
+        }
+        let seconds = t0.elapsed().as_secs_f64();
+        tracing::info!(model = %m.name, rows, seconds = format!("{seconds:.2}"), "model done");
+        out.runs.push(ModelRun { name: m.name.clone(), rows, seconds, materialize: m.materialize });
+    }
+    Ok(out)
+}
+
+fn count_from_write(batches: &[RecordBatch]) -> u64 {
+    use datafusion::arrow::array::AsArray;
+    use datafusion::arrow::datatypes::UInt64Type;
+    batches
+        .first()
+        .and_then(|b| b.column(0).as_primitive_opt::<UInt64Type>().map(|a| a.value(0)))
+        .unwrap_or(0)
+}
+
+/// Writes the relation `name` to `path` as CSV with a header (timestamps as
+/// `YYYY-MM-DD HH:MM:SS` UTC, lists as `[a, b]`), streaming.
+pub async fn write_csv(ctx: &SessionContext, name: &str, path: &Path) -> Result<u64> {
+    let df = ctx.table(name).await.map_err(|e| Error::internal(format!("{name}: {e}")))?;
+    let mut stream = df.execute_stream().await.map_err(|e| Error::internal(format!("{name}: {e}")))?;
+    let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
+    let mut w = datafusion::arrow::csv::WriterBuilder::new()
+        .with_header(true)
+        .with_timestamp_format("%Y-%m-%d %H:%M:%S".to_string())
+        .with_datetime_format("%Y-%m-%d %H:%M:%S".to_string())
+        .build(std::io::BufWriter::new(file));
+    let mut rows = 0u64;
+    let mut wrote_any = false;
+    while let Some(batch) = stream.next().await {
+        let batch = batch.map_err(|e| Error::internal(format!("{name}: {e}")))?;
+        let batch = flatten_nested(&batch)?;
+        rows += batch.num_rows() as u64;
+        w.write(&batch).map_err(|e| Error::internal(format!("{}: {e}", path.display())))?;
+        wrote_any = true;
+    }
+    if !wrote_any {
+        // An empty result still gets its header row.
+        let schema = ctx.table(name).await.map_err(|e| Error::internal(e.to_string()))?.schema().as_arrow().clone();
+        let batch = flatten_nested(&RecordBatch::new_empty(Arc::new(schema)))?;
+        w.write(&batch).map_err(|e| Error::internal(format!("{}: {e}", path.display())))?;
+    }
+    drop(w);
+    Ok(rows)
+}
+
+/// Casts list and struct columns to text (`[a, b]`) so they can be written as CSV.
+pub fn flatten_nested(batch: &RecordBatch) -> Result<RecordBatch> {
+    let schema = batch.schema();
+    if !schema.fields().iter().any(|f| f.data_type().is_nested()) {
+        return Ok(batch.clone());
+    }
+    let mut fields = Vec::new();
+    let mut cols = Vec::new();
+    for (f, c) in schema.fields().iter().zip(batch.columns()) {
+        if f.data_type().is_nested() {
+            let text = crate::render::nested_to_text(c);
+            fields.push(Field::new(f.name(), DataType::Utf8, true));
+            cols.push(text);
+        } else {
+            fields.push(f.as_ref().clone());
+            cols.push(c.clone());
+        }
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).map_err(|e| Error::internal(e.to_string()))
+}

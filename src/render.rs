@@ -1,0 +1,258 @@
+//! Renders the report pages: Tera templates over the models' results.
+//!
+//! Templates come embedded in the binary (the bundled `templates/` folder, so the job runs
+//! from any directory under cron) and a project's own `templates/` folder overrides them file
+//! by file or adds new ones. Every filter and function is registered here, in
+//! [`build_tera`]. Autoescaping is on for `.html`: every value from the data is escaped; chart
+//! functions return SVG whose data texts are escaped by the chart renderer and are inserted
+//! with `| safe`.
+//!
+//! The context of every page:
+//!
+//! | name | shape |
+//! |---|---|
+//! | `project` | `{title, currency}` |
+//! | `as_of` | `"YYYY-MM-DD"` |
+//! | `generated_at` | RFC 3339 UTC |
+//! | `version` | journey-report version |
+//! | `params` | `{name: value}` as bound into SQL |
+//! | `reports` | `[{name, title, summary, href}]`, navigation order |
+//! | `report` | the current page's entry (absent on `index.html`) |
+//! | `models` | `{model: [row, …]}`, each row `{column: value}` (numbers, text, dates as `YYYY-MM-DD`, timestamps as `YYYY-MM-DD HH:MM:SS`, lists as arrays, NULL as null); at most 5,000 rows a model |
+//! | `model_info` | `{model: {rows, truncated, columns}}` |
+//! | `funnel_stages` | `[{index, name, events}]` from `journey.toml` |
+//! | `warnings` | `[text]` |
+//!
+//! Filters: `num(decimals=0)`, `money(decimals=0)`, `pct(decimals=1)` (a fraction 0–1),
+//! `signed_pct(decimals=1)`, `compact`, `duration` (seconds → "3.5 min"), `sum` (of an array,
+//! NULL as 0). Functions:
+//! `bar_chart`, `line_chart`, `funnel_chart`, `heatmap_chart` (see [`crate::charts`]).
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, RecordBatch, StringArray};
+use datafusion::common::ScalarValue;
+use serde_json::{Map, Value as Json};
+use tera::{Tera, Value};
+
+use crate::charts;
+use crate::error::{Error, Result};
+
+/// The bundled templates, embedded at build time: (file name, text).
+pub const EMBEDDED_TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("../templates/base.html")),
+    ("macros.html", include_str!("../templates/macros.html")),
+    ("index.html", include_str!("../templates/index.html")),
+    ("funnel.html", include_str!("../templates/funnel.html")),
+    ("paths.html", include_str!("../templates/paths.html")),
+    ("attribution.html", include_str!("../templates/attribution.html")),
+    ("rfm.html", include_str!("../templates/rfm.html")),
+    ("heatmap.html", include_str!("../templates/heatmap.html")),
+    ("channels.html", include_str!("../templates/channels.html")),
+];
+
+/// Most rows of one model handed to templates.
+pub const MAX_TEMPLATE_ROWS: usize = 5_000;
+
+/// Builds the Tera engine: embedded templates, overridden or extended by
+/// `<project>/templates/*.html`, with every filter and chart function registered.
+///
+/// Errors (exit 2): a template that does not parse, naming the file and the Tera message.
+pub fn build_tera(project: &Path, currency: &str) -> Result<Tera> {
+    let mut sources: BTreeMap<String, String> = EMBEDDED_TEMPLATES.iter().map(|(n, t)| (n.to_string(), t.to_string())).collect();
+    let dir = project.join("templates");
+    if dir.is_dir() {
+        let rd = std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))?;
+        for entry in rd.flatten() {
+            let p = entry.path();
+            if p.extension().and_then(|e| e.to_str()) == Some("html") {
+                let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+                let text = std::fs::read_to_string(&p).map_err(|e| Error::io(&p, e))?;
+                sources.insert(name, text);
+            }
+        }
+    }
+    let mut tera = Tera::default();
+    tera.autoescape_on(vec![".html"]);
+    tera.add_raw_templates(sources.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect::<Vec<_>>())
+        .map_err(|e| Error::config(format!("templates/: {}", tera_error(&e))))?;
+    register_filters(&mut tera, currency);
+    charts::register(&mut tera);
+    Ok(tera)
+}
+
+/// A Tera error with its causes on one line.
+pub fn tera_error(e: &tera::Error) -> String {
+    let mut msg = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    msg
+}
+
+fn num_arg(args: &HashMap<String, Value>, key: &str, default: usize) -> usize {
+    args.get(key).and_then(|v| v.as_u64()).map(|v| v as usize).unwrap_or(default)
+}
+
+fn as_f64(v: &Value, filter: &str) -> tera::Result<Option<f64>> {
+    match v {
+        Value::Null => Ok(None),
+        Value::Number(n) => Ok(n.as_f64()),
+        Value::String(s) => s.parse::<f64>().map(Some).map_err(|_| tera::Error::msg(format!("filter {filter}: {s:?} is not a number"))),
+        other => Err(tera::Error::msg(format!("filter {filter}: expected a number, got {other}"))),
+    }
+}
+
+/// Formats seconds as a short duration ("45 s", "3.5 min", "2.0 h", "1.5 d").
+pub fn format_duration(secs: f64) -> String {
+    let a = secs.abs();
+    if a < 90.0 {
+        format!("{secs:.0} s")
+    } else if a < 90.0 * 60.0 {
+        format!("{:.1} min", secs / 60.0)
+    } else if a < 36.0 * 3600.0 {
+        format!("{:.1} h", secs / 3600.0)
+    } else {
+        format!("{:.1} d", secs / 86400.0)
+    }
+}
+
+fn register_filters(tera: &mut Tera, currency: &str) {
+    tera.register_filter("num", |v: &Value, args: &HashMap<String, Value>| {
+        Ok(match as_f64(v, "num")? {
+            Some(x) => Value::String(charts::format_number(x, num_arg(args, "decimals", 0))),
+            None => Value::String("–".into()),
+        })
+    });
+    let cur = currency.to_string();
+    tera.register_filter("money", move |v: &Value, args: &HashMap<String, Value>| {
+        Ok(match as_f64(v, "money")? {
+            Some(x) => Value::String(format!("{} {}", charts::format_number(x, num_arg(args, "decimals", 0)), cur)),
+            None => Value::String("–".into()),
+        })
+    });
+    tera.register_filter("pct", |v: &Value, args: &HashMap<String, Value>| {
+        Ok(match as_f64(v, "pct")? {
+            Some(x) => Value::String(format!("{}%", charts::format_number(x * 100.0, num_arg(args, "decimals", 1)))),
+            None => Value::String("–".into()),
+        })
+    });
+    tera.register_filter("signed_pct", |v: &Value, args: &HashMap<String, Value>| {
+        Ok(match as_f64(v, "signed_pct")? {
+            Some(x) => {
+                let s = charts::format_number(x.abs() * 100.0, num_arg(args, "decimals", 1));
+                Value::String(if x > 0.0 { format!("+{s}%") } else if x < 0.0 { format!("−{s}%") } else { format!("{s}%") })
+            }
+            None => Value::String("–".into()),
+        })
+    });
+    tera.register_filter("compact", |v: &Value, _: &HashMap<String, Value>| {
+        Ok(match as_f64(v, "compact")? {
+            Some(x) => Value::String(charts::format_compact(x)),
+            None => Value::String("–".into()),
+        })
+    });
+    tera.register_filter("sum", |v: &Value, _: &HashMap<String, Value>| {
+        let items = v.as_array().ok_or_else(|| tera::Error::msg(format!("filter sum: expected an array, got {v}")))?;
+        let mut total = 0.0;
+        for x in items {
+            total += as_f64(x, "sum")?.unwrap_or(0.0);
+        }
+        Ok(serde_json::Number::from_f64(total).map(Value::Number).unwrap_or(Value::Null))
+    });
+    tera.register_filter("duration", |v: &Value, _: &HashMap<String, Value>| {
+        Ok(match as_f64(v, "duration")? {
+            Some(x) => Value::String(format_duration(x)),
+            None => Value::String("–".into()),
+        })
+    });
+}
+
+/// One cell as JSON: numbers stay numbers (non-finite → null), dates `YYYY-MM-DD`, timestamps
+/// `YYYY-MM-DD HH:MM:SS`, lists arrays, NULL null.
+pub fn scalar_to_json(v: &ScalarValue) -> Json {
+    use ScalarValue as S;
+    if v.is_null() {
+        return Json::Null;
+    }
+    match v {
+        S::Boolean(Some(b)) => Json::Bool(*b),
+        S::Int8(Some(x)) => (*x).into(),
+        S::Int16(Some(x)) => (*x).into(),
+        S::Int32(Some(x)) => (*x).into(),
+        S::Int64(Some(x)) => (*x).into(),
+        S::UInt8(Some(x)) => (*x).into(),
+        S::UInt16(Some(x)) => (*x).into(),
+        S::UInt32(Some(x)) => (*x).into(),
+        S::UInt64(Some(x)) => (*x).into(),
+        S::Float32(Some(x)) => serde_json::Number::from_f64(*x as f64).map(Json::Number).unwrap_or(Json::Null),
+        S::Float64(Some(x)) => serde_json::Number::from_f64(*x).map(Json::Number).unwrap_or(Json::Null),
+        S::Decimal128(Some(x), _, s) => serde_json::Number::from_f64(*x as f64 / 10f64.powi(*s as i32)).map(Json::Number).unwrap_or(Json::Null),
+        S::Date32(Some(d)) => Json::String(
+            chrono::DateTime::from_timestamp(*d as i64 * 86_400, 0).map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_default(),
+        ),
+        S::TimestampNanosecond(Some(ns), _) => Json::String(chrono::DateTime::from_timestamp_nanos(*ns).format("%Y-%m-%d %H:%M:%S").to_string()),
+        S::TimestampMicrosecond(Some(us), _) => Json::String(
+            chrono::DateTime::from_timestamp_micros(*us).map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default(),
+        ),
+        S::TimestampMillisecond(Some(ms), _) => Json::String(
+            chrono::DateTime::from_timestamp_millis(*ms).map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default(),
+        ),
+        S::TimestampSecond(Some(s), _) => Json::String(chrono::DateTime::from_timestamp(*s, 0).map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default()),
+        S::List(arr) => {
+            let inner = arr.value(0);
+            Json::Array((0..inner.len()).map(|i| ScalarValue::try_from_array(&inner, i).map(|s| scalar_to_json(&s)).unwrap_or(Json::Null)).collect())
+        }
+        S::Utf8(Some(s)) | S::Utf8View(Some(s)) | S::LargeUtf8(Some(s)) => Json::String(s.clone()),
+        other => Json::String(other.to_string()),
+    }
+}
+
+/// Rows of `batches` as JSON objects (at most `limit`), and whether rows were left out.
+pub fn batches_to_rows(batches: &[RecordBatch], limit: usize) -> (Vec<Json>, bool) {
+    let mut rows = Vec::new();
+    for b in batches {
+        let schema = b.schema();
+        for i in 0..b.num_rows() {
+            if rows.len() >= limit {
+                return (rows, true);
+            }
+            let mut obj = Map::new();
+            for (f, c) in schema.fields().iter().zip(b.columns()) {
+                let v = ScalarValue::try_from_array(c, i).map(|s| scalar_to_json(&s)).unwrap_or(Json::Null);
+                obj.insert(f.name().clone(), v);
+            }
+            rows.push(Json::Object(obj));
+        }
+    }
+    (rows, false)
+}
+
+/// A list or struct column as text (`[a, b]`), for CSV output.
+pub fn nested_to_text(col: &ArrayRef) -> ArrayRef {
+    let out: StringArray = (0..col.len())
+        .map(|i| {
+            if col.is_null(i) {
+                return None;
+            }
+            ScalarValue::try_from_array(col, i).ok().map(|s| match scalar_to_json(&s) {
+                Json::Array(items) => format!("[{}]", items.iter().map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())).collect::<Vec<_>>().join(", ")),
+                other => other.as_str().map(str::to_string).unwrap_or_else(|| other.to_string()),
+            })
+        })
+        .collect();
+    Arc::new(out)
+}
+
+/// Renders template `template` with `context` to a string.
+///
+/// Errors (exit 2): a template error (unknown variable, bad filter argument), naming the
+/// template and Tera's message.
+pub fn render(tera: &Tera, template: &str, context: &tera::Context) -> Result<String> {
+    tera.render(template, context).map_err(|e| Error::config(format!("templates/{template}: {}", tera_error(&e))))
+}

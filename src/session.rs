@@ -1,0 +1,50 @@
+//! The one place a DataFusion session is built: config, runtime (memory pool, spill
+//! directory), state, context, then every journey-report SQL function.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
+use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::session_state::SessionStateBuilder;
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+use crate::error::{Error, Result};
+
+/// Settings of the session.
+#[derive(Debug, Clone, Default)]
+pub struct SessionOptions {
+    /// Memory limit in bytes for DataFusion's operators (a fair spilling pool); `None` is
+    /// unbounded.
+    pub memory_limit: Option<usize>,
+    /// Where operators spill when the limit is reached (default: the OS temp folder).
+    pub spill_dir: Option<PathBuf>,
+    /// Partitions per query (default: the number of cores).
+    pub target_partitions: Option<usize>,
+}
+
+/// Builds the session with journey-report's functions registered.
+///
+/// Errors (exit 1): the spill folder cannot be created.
+pub fn build_session(opts: &SessionOptions) -> Result<SessionContext> {
+    let mut config = SessionConfig::new().with_information_schema(true);
+    if let Some(n) = opts.target_partitions {
+        config = config.with_target_partitions(n.max(1));
+    }
+    // Spans let planning errors name the SQL line and column.
+    config.options_mut().sql_parser.collect_spans = true;
+    let mut runtime = RuntimeEnvBuilder::new();
+    if let Some(limit) = opts.memory_limit {
+        runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit)));
+    }
+    if let Some(dir) = &opts.spill_dir {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        runtime = runtime.with_disk_manager_builder(DiskManagerBuilder::default().with_mode(DiskManagerMode::Directories(vec![dir.clone()])));
+    }
+    let runtime = runtime.build_arc().map_err(|e| Error::internal(format!("building the DataFusion runtime: {e}")))?;
+    let state = SessionStateBuilder::new().with_config(config).with_runtime_env(runtime).with_default_features().build();
+    let ctx = SessionContext::new_with_state(state);
+    crate::functions::register_all(&ctx);
+    Ok(ctx)
+}
