@@ -144,7 +144,10 @@ pub async fn prepare(args: &ProjectArgs) -> Result<(Prepared, Vec<Error>)> {
                     warnings.push(w);
                 }
             }
-            Err(e) => problems.push(Error::input(format!("source {}: {e}", s.name))),
+            Err(e) => {
+                let files: Vec<_> = s.files.iter().map(|f| f.path.display().to_string()).collect();
+                problems.push(Error::input(format!("{}: {e} (source {})", files.join(", "), s.name)))
+            }
         }
     }
     // Funnel stages must name events that occur.

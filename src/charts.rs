@@ -1149,15 +1149,23 @@ fn nice_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
             hi = 0.0;
         }
     }
-    let raw = (hi - lo) / target.max(1) as f64;
+    let target = target.max(1) as f64;
+    let raw = (hi - lo) / target;
     let mag = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
-        .iter()
-        .map(|m| m * mag)
-        .find(|s| *s >= raw * (1.0 - 1e-9))
-        .unwrap_or(10.0 * mag);
-    let start = (lo / step - 1e-9).floor() as i64;
-    let end = (hi / step + 1e-9).ceil() as i64;
+    // The candidate step whose tick count is closest to `target`, without wasting room.
+    let mut best = (f64::INFINITY, mag, 0i64, 0i64);
+    for m in [0.5, 1.0, 2.0, 2.5, 5.0, 10.0, 20.0] {
+        let step = m * mag;
+        let start = (lo / step + 1e-9).floor() as i64;
+        let end = (hi / step - 1e-9).ceil() as i64;
+        let covered = (end - start) as f64 * step;
+        let waste = (covered - (hi - lo)) / covered;
+        let score = ((end - start) as f64 - target).abs() + 4.0 * waste;
+        if score < best.0 {
+            best = (score, step, start, end);
+        }
+    }
+    let (_, step, start, end) = best;
     (start..=end).map(|i| i as f64 * step).collect()
 }
 
@@ -2280,6 +2288,7 @@ mod tests {
     #[test]
     fn ticks_are_nice_and_labels_distinct() {
         assert_eq!(nice_ticks(0.0, 125000.5, 5), vec![0.0, 25000.0, 50000.0, 75000.0, 100000.0, 125000.0, 150000.0]);
+        assert_eq!(nice_ticks(0.0, 100.0, 5), vec![0.0, 20.0, 40.0, 60.0, 80.0, 100.0]);
         assert_eq!(tick_labels(&[0.0, 250e3, 500e3, 750e3, 1e6]), ["0", "250k", "500k", "750k", "1M"]);
         assert_eq!(tick_labels(&[0.0, 2500.0, 5000.0, 7500.0]), ["0", "2.5k", "5k", "7.5k"]);
         assert_eq!(tick_labels(&[0.0, 0.05, 0.1, 0.15]), ["0", "0.05", "0.1", "0.15"]);
@@ -2307,7 +2316,7 @@ mod tests {
         }
         // one bar per row (NULL counts as 0), in the accent colour
         assert_eq!(fill_count(&s, PALETTE[0]), 4);
-        assert!(s.contains("125,001") || s.contains("125k"), "value label: {s}");
+        assert!(s.contains(">\n125,000\n<"), "value label: {s}");
         assert!(s.contains("64,000"));
     }
 
@@ -2329,7 +2338,7 @@ mod tests {
             // 3 bars plus the legend swatch per series
             assert_eq!(fill_count(&s, PALETTE[i]), 4, "{name}");
         }
-        assert!(s.contains("social &gt; paid_search &gt; direct &gt; email &gt; …"), "{s}");
+        assert!(s.contains(">\nsocial &gt; paid_search &gt; direct &gt; email &gt;…\n<"), "{s}");
         assert!(s.contains("conversions"));
     }
 
@@ -2378,8 +2387,9 @@ mod tests {
         );
         assert!(s.contains("Daily activity") && s.contains("Events") && s.contains("Orders"));
         assert!(s.contains("Nov 2025") && s.contains("Jan 2026"), "{s}");
-        // events: one line; orders: two runs around the NULL; plus two legend lines
-        assert_eq!(count(&s, "<polyline"), 1 + 2 + 2 + 9, "{s}");
+        // events: one line; orders: two runs around the NULL (legend lines are 3 px wide)
+        assert_eq!(count(&s, "stroke-width=\"2\""), 1 + 2, "{s}");
+        assert_eq!(count(&s, "stroke-width=\"3\""), 2, "{s}");
     }
 
     #[test]

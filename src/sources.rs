@@ -135,6 +135,7 @@ fn parquet_schema(path: &Path) -> Result<SchemaRef> {
 }
 
 /// Registers every source of `cfg` (with `overrides` from `--source NAME=PATH`) on `ctx`.
+/// An override ending in `.csv` or `.parquet` sets the format; a folder keeps the declared one.
 ///
 /// Returns the sources that registered and every problem found (a missing file, a missing
 /// column, headers that differ between files of one source…), so that `check` can list them
@@ -154,11 +155,20 @@ pub async fn register_sources(
         }
     }
     for (name, src) in &cfg.sources {
-        let spec = match overrides.get(name) {
-            Some(p) => p.clone(),
-            None => project.join(&src.path),
+        let (spec, src) = match overrides.get(name) {
+            Some(p) => {
+                // A file or glob named by extension sets the format; a folder keeps the declared one.
+                let mut src = src.clone();
+                match p.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()).as_deref() {
+                    Some("csv") => src.format = Format::Csv,
+                    Some("parquet") => src.format = Format::Parquet,
+                    _ => {}
+                }
+                (p.clone(), src)
+            }
+            None => (project.join(&src.path), src.clone()),
         };
-        match register_one(ctx, name, src, &spec).await {
+        match register_one(ctx, name, &src, &spec).await {
             Ok(info) => infos.push(info),
             Err(e) => problems.push(e),
         }
