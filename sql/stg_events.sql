@@ -1,7 +1,8 @@
 -- stg_events: the events export, cleaned. One row per event_id, every row in a session.
 --
--- 1. De-duplication: exports repeat rows; the first row of each event_id is kept
---    (DISTINCT ON, earliest event_time, then lowest session id).
+-- 1. De-duplication: exports repeat rows; one row per event_id is kept. Exact repeats are
+--    dropped by stg_events_distinct; if an event_id comes with different contents, its
+--    earliest row is kept (then the lowest session id).
 -- 2. Only events before the end of the as-of day ($as_of_end, report time zone) count, so a
 --    backfill for an earlier date sees what it would have seen that night.
 -- 3. Sessionization: an event with a session_id keeps it. Events without one (a tracker that
@@ -12,15 +13,23 @@
 --
 -- Columns: event_id, customer_id, event_time (TIMESTAMP, UTC), event_name, channel,
 -- campaign, device, session_id, session_inferred (BOOLEAN).
-WITH dedup AS (
-    SELECT DISTINCT ON (event_id)
-        event_id, customer_id, event_time, event_name, channel, campaign, device, session_id
-    FROM events
-    WHERE event_time < $as_of_end
-      AND event_id IS NOT NULL
-      AND customer_id IS NOT NULL
-      AND event_time IS NOT NULL
-    ORDER BY event_id, event_time, session_id
+WITH copies AS (
+    SELECT event_id, count(*) AS versions FROM stg_events_distinct GROUP BY event_id
+),
+dedup AS (
+    SELECT d.*
+    FROM stg_events_distinct d JOIN copies c ON c.event_id = d.event_id
+    WHERE c.versions = 1
+    UNION ALL
+    -- An event_id written with different contents (rare): its earliest row, then the lowest
+    -- session id.
+    SELECT event_id, customer_id, event_time, event_name, channel, campaign, device, session_id
+    FROM (
+        SELECT d.*, row_number() OVER (PARTITION BY d.event_id ORDER BY d.event_time, d.session_id, d.customer_id, d.event_name) AS version
+        FROM stg_events_distinct d JOIN copies c ON c.event_id = d.event_id
+        WHERE c.versions > 1
+    ) v
+    WHERE version = 1
 ),
 gaps AS (
     SELECT *,

@@ -229,6 +229,11 @@ pub async fn query(args: &ProjectArgs, sql: &str) -> Result<Vec<RecordBatch>> {
     for m in &prep.models {
         models::plan_as_view(&prep.ctx, &args.project, m, &prep.sources).await?;
     }
+    if sql.trim_start().to_ascii_lowercase().starts_with("explain") {
+        // EXPLAIN [ANALYZE] of a query without $parameters: to see how a model runs.
+        let df = prep.ctx.sql(sql).await.map_err(|e| Error::model(format!("query: {}", models::clean_error(&e))))?;
+        return df.collect().await.map_err(|e| Error::model(format!("query: {}", models::clean_error(&e))));
+    }
     let dir = std::env::temp_dir().join(format!("journey-report-query-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     let file = dir.join("query.sql");

@@ -89,7 +89,9 @@ pub struct BarChart {
     /// One or more series; each has one value per category. More than one gets a legend.
     pub series: Vec<Series>,
     /// Horizontal bars (categories down the left side). The chart grows taller than
-    /// `height` when there are more categories than fit.
+    /// `height` when there are more categories than fit. When `false`, a chart whose
+    /// category labels fit under the bars neither on one line nor wrapped on two is still
+    /// drawn horizontal (up to 30 categories; beyond that the labels are rotated).
     pub horizontal: bool,
     /// Width in pixels.
     pub width: u32,
@@ -239,7 +241,7 @@ impl ChartSpec {
             return (w, h.min(EMPTY_HEIGHT));
         }
         let needed = match self {
-            ChartSpec::Bar(c) if c.horizontal => hbar_min_height(c, w as f64),
+            ChartSpec::Bar(c) if draws_horizontal(c) => hbar_min_height(c, w as f64),
             ChartSpec::Funnel(c) => funnel_min_height(c, w as f64),
             ChartSpec::Heatmap(c) => heatmap_min_height(c, w as f64),
             _ => 0.0,
@@ -412,7 +414,7 @@ impl ChartSpec {
                 return draw_empty(&p, self.title(), w, h);
             }
             match self {
-                ChartSpec::Bar(c) if c.horizontal => draw_hbar(c, &p, w, h),
+                ChartSpec::Bar(c) if draws_horizontal(c) => draw_hbar(c, &p, w, h),
                 ChartSpec::Bar(c) => draw_vbar(c, &p, w, h),
                 ChartSpec::Line(c) => draw_line(c, &p, w, h),
                 ChartSpec::Funnel(c) => draw_funnel(c, &p, w, h),
@@ -1605,21 +1607,52 @@ fn legend_of(series: &[Series]) -> Vec<(&str, RGBColor)> {
     series.iter().enumerate().map(|(i, s)| (s.name.as_str(), series_color(i))).collect()
 }
 
-fn draw_vbar<DB: DrawingBackend>(c: &BarChart, p: &Painter<DB>, w: f64, h: f64) -> DrawResult {
+/// The horizontal frame of a vertical bar chart: header, value ticks, plot left and right
+/// edges, and the category labels.
+struct VbarFrame {
+    head: Header,
+    ticks: Vec<f64>,
+    tick_text: Vec<String>,
+    left: f64,
+    right: f64,
+    cats: CategoryLabels,
+}
+
+fn vbar_frame(c: &BarChart, w: f64, h: f64) -> VbarFrame {
     let head = header_layout(w, &c.title, &legend_of(&c.series), Mark::Square);
-    p.header(&head)?;
-    let all = || c.series.iter().flat_map(|s| s.values.iter().copied());
-    let (lo_v, hi_v) = value_range(all());
+    let (lo_v, hi_v) = value_range(c.series.iter().flat_map(|s| s.values.iter().copied()));
     let y_title = axis_title(&c.y_label, c.unit.as_deref());
-    let x_title = axis_title(&c.x_label, None);
     let ticks = nice_ticks(lo_v, hi_v, tick_target(h - head.bottom - 80.0, 50.0));
     let tick_text = tick_labels(&ticks);
     let title_w = if y_title.is_empty() { 0.0 } else { AXIS_PX * 1.3 + 8.0 };
     let left = PAD + title_w + max_text_w(&tick_text, TICK_PX, false) + 8.0;
     let right = w - PAD;
+    let slot = (right - left) / c.categories.len().max(1) as f64;
+    let cats = category_labels(&c.categories, slot, (h * 0.3).max(40.0));
+    VbarFrame { head, ticks, tick_text, left, right, cats }
+}
+
+/// Most categories that a bar chart switches to horizontal bars for, when their labels do
+/// not fit under vertical bars.
+const AUTO_HORIZONTAL_MAX: usize = 30;
+
+/// Whether a bar chart is drawn with horizontal bars: when asked, or when the category labels
+/// fit under vertical bars neither on one line nor wrapped on two (and there are at most
+/// [`AUTO_HORIZONTAL_MAX`] categories; beyond that the labels are rotated).
+fn draws_horizontal(c: &BarChart) -> bool {
+    c.horizontal
+        || (c.categories.len() <= AUTO_HORIZONTAL_MAX
+            && vbar_frame(c, c.width as f64, c.height as f64).cats.rotated)
+}
+
+fn draw_vbar<DB: DrawingBackend>(c: &BarChart, p: &Painter<DB>, w: f64, h: f64) -> DrawResult {
+    let VbarFrame { head, ticks, tick_text, left, right, cats } = vbar_frame(c, w, h);
+    p.header(&head)?;
+    let all = || c.series.iter().flat_map(|s| s.values.iter().copied());
+    let y_title = axis_title(&c.y_label, c.unit.as_deref());
+    let x_title = axis_title(&c.x_label, None);
     let n = c.categories.len();
     let slot = (right - left) / n as f64;
-    let cats = category_labels(&c.categories, slot, (h * 0.3).max(40.0));
     let x_title_h = if x_title.is_empty() { 0.0 } else { AXIS_PX * 1.3 + 8.0 };
     let bottom = h - PAD - x_title_h - cats.height - 8.0;
 
@@ -1945,8 +1978,11 @@ fn time_ticks(t0: NaiveDateTime, t1: NaiveDateTime, width: f64) -> Vec<(NaiveDat
         if ticks.is_empty() {
             continue;
         }
+        // Labels are centred on their ticks: room for the sum of their widths, plus gaps.
+        let total: f64 = ticks.iter().map(|t| text_w(&t.1, TICK_PX, false) + 16.0).sum();
+        let spacing = width / (span_days / step.approx_days()).max(1.0);
         let widest = ticks.iter().map(|t| text_w(&t.1, TICK_PX, false)).fold(0.0, f64::max);
-        if ticks.len() as f64 * (widest + 16.0) <= width {
+        if total <= width && spacing >= widest.min(90.0) + 8.0 {
             return ticks;
         }
         fallback = ticks;
@@ -2055,12 +2091,14 @@ fn draw_line<DB: DrawingBackend>(c: &LineChart, p: &Painter<DB>, w: f64, h: f64)
 // ---------------------------------------------------------------------------------------------
 
 const FUNNEL_NAME_H: f64 = 20.0;
-const FUNNEL_MIN_ROW: f64 = 44.0;
-const FUNNEL_MAX_ROW: f64 = 66.0;
+const FUNNEL_MIN_ROW: f64 = 46.0;
+const FUNNEL_MAX_ROW: f64 = 64.0;
+
+const FUNNEL_GAP: f64 = 12.0;
 
 fn funnel_min_height(c: &FunnelChart, w: f64) -> f64 {
     let head = header_layout(w, &c.title, &[], Mark::Square);
-    head.bottom + 4.0 + c.stages.len() as f64 * FUNNEL_MIN_ROW + PAD - 10.0
+    head.bottom + 4.0 + c.stages.len() as f64 * FUNNEL_MIN_ROW + PAD - FUNNEL_GAP
 }
 
 fn draw_funnel<DB: DrawingBackend>(c: &FunnelChart, p: &Painter<DB>, w: f64, h: f64) -> DrawResult {
@@ -2068,8 +2106,8 @@ fn draw_funnel<DB: DrawingBackend>(c: &FunnelChart, p: &Painter<DB>, w: f64, h: 
     p.header(&head)?;
     let n = c.stages.len();
     let top = head.bottom + 4.0;
-    let row_h = ((h - PAD + 10.0 - top) / n as f64).clamp(FUNNEL_MIN_ROW, FUNNEL_MAX_ROW);
-    let bar_h = (row_h - FUNNEL_NAME_H - 10.0).clamp(14.0, 28.0);
+    let row_h = ((h - PAD + FUNNEL_GAP - top) / n as f64).clamp(FUNNEL_MIN_ROW, FUNNEL_MAX_ROW);
+    let bar_h = (row_h - FUNNEL_NAME_H - FUNNEL_GAP).clamp(14.0, 30.0);
     let max = c.values.iter().copied().fold(0.0, f64::max);
     let first = c.values[0];
     let dec = value_decimals(c.values.iter().copied());
@@ -2344,13 +2382,29 @@ mod tests {
 
     #[test]
     fn many_long_categories_rotate_or_wrap() {
-        let rows: Vec<Value> = (0..30)
-            .map(|i| json!({"campaign": format!("spring_sale_campaign_{i:02}"), "clicks": i * 37}))
-            .collect();
-        let spec = ChartSpec::from_tera_args("bar_chart", &args(json!({"rows": rows, "x": "campaign", "y": "clicks"}))).unwrap();
+        let rows = |n: usize| -> Vec<Value> {
+            (0..n).map(|i| json!({"campaign": format!("spring_sale_campaign_{i:02}"), "clicks": i * 37})).collect()
+        };
+        // up to 30 categories: horizontal bars, full labels, a taller chart
+        let spec = ChartSpec::from_tera_args("bar_chart", &args(json!({"rows": rows(30), "x": "campaign", "y": "clicks"}))).unwrap();
+        let (w, h) = spec.size();
+        assert!(w == 720 && h > 600, "{h}");
         let s = spec.render_svg().unwrap();
-        assert!(s.contains("rotate(270"), "labels rotated");
         assert_eq!(fill_count(&s, PALETTE[0]), 30);
+        assert!(s.contains(">\nspring_sale_campaign_29\n<"));
+        assert_eq!(count(&s, "rotate(270"), 1, "only the axis title is rotated");
+        // more: vertical bars with rotated labels
+        let spec = ChartSpec::from_tera_args("bar_chart", &args(json!({"rows": rows(40), "x": "campaign", "y": "clicks"}))).unwrap();
+        assert_eq!(spec.size(), (720, 360));
+        let s = spec.render_svg().unwrap();
+        assert_eq!(fill_count(&s, PALETTE[0]), 40);
+        assert!(count(&s, "rotate(270") > 10, "labels rotated");
+        // labels that wrap on two lines stay vertical
+        let rows = json!([{"s": "Potential loyalists", "n": 1}, {"s": "Can't lose them", "n": 2}, {"s": "Hibernating customers", "n": 3},
+                          {"s": "Need attention", "n": 1}, {"s": "About to sleep", "n": 2}, {"s": "Champions", "n": 3},
+                          {"s": "Loyal customers", "n": 1}, {"s": "At risk", "n": 2}]);
+        let s = svg("bar_chart", json!({"rows": rows, "x": "s", "y": "n"}));
+        assert!(s.contains(">\nHibernating\n<") && s.contains(">\ncustomers\n<"), "{s}");
     }
 
     #[test]
@@ -2400,7 +2454,7 @@ mod tests {
         assert!(labels.len() >= 4 && labels.len() <= 12, "{labels:?}");
         assert!(labels.iter().any(|l| l.contains("2026")));
         let short = time_ticks(t("2026-10-01"), t("2026-10-14"), 640.0);
-        assert!(short.len() >= 5 && short[0].1.contains("Oct"), "{short:?}");
+        assert!(short.len() >= 7 && short[0].1 == "Oct 2, 2026" && short[1].1 == "Oct 4", "{short:?}");
         assert_eq!(parse_time("2026-10"), Some(t("2026-10-01")));
         assert!(parse_time("2026-10-31T12:30:00+02:00").is_some());
         assert!(parse_time("31/10/2026").is_none());
@@ -2458,6 +2512,32 @@ mod tests {
         let spec = ChartSpec::from_tera_args("heatmap_chart", &args(json!({"rows": rows0, "x": "h", "y": "d", "value": "v", "y_labels": ["Mon","Tue","Wed","Thu","Fri","Sat","Sun"]}))).unwrap();
         let ChartSpec::Heatmap(h) = &spec else { panic!() };
         assert_eq!((h.values[0][0], h.values[6][1]), (1.0, 2.0));
+    }
+
+    #[test]
+    fn edge_cases_render() {
+        let cases = [
+            ("bar_chart", json!({"rows": [{"c": "only", "v": 0}], "x": "c", "y": "v"})),
+            ("bar_chart", json!({"rows": [{"c": "a", "v": -5}, {"c": "b", "v": -1e9}], "x": "c", "y": "v"})),
+            ("bar_chart", json!({"rows": [{"c": null, "v": 1e15}, {"c": 2025, "v": "12.5"}], "x": "c", "y": "v", "width": 160, "height": 160})),
+            ("bar_chart", json!({"rows": [{"c": "a\u{1}b", "v": 1}], "x": "c", "y": "v", "horizontal": true})),
+            ("line_chart", json!({"rows": [{"d": "2026-10-31", "v": 3}], "x": "d", "y": "v"})),
+            ("line_chart", json!({"rows": [{"d": "2026-10-31", "v": null}, {"d": "2026-11-01", "v": null}], "x": "d", "y": "v"})),
+            ("line_chart", json!({"rows": [{"d": "2026-10-31 10:00:00", "v": 1}, {"d": "2026-10-31 18:30:00", "v": -2}], "x": "d", "y": "v"})),
+            ("line_chart", json!({"rows": [{"d": "1990-01-01", "v": 1}, {"d": "2026-01-01", "v": 2}, {"d": null, "v": 3}], "x": "d", "y": "v"})),
+            ("funnel_chart", json!({"rows": [{"s": "a", "v": 0}, {"s": "b", "v": 0}], "stage": "s", "value": "v"})),
+            ("heatmap_chart", json!({"rows": [{"x": 1, "y": 1, "v": 5}], "x": "x", "y": "y", "value": "v"})),
+            ("heatmap_chart", json!({"rows": [{"x": "a", "y": null, "v": 5}], "x": "x", "y": "y", "value": "v"})),
+        ];
+        for (kind, a) in cases {
+            let s = svg(kind, a.clone());
+            assert!(s.starts_with("<svg ") && s.ends_with("</svg>\n"), "{kind} {a}: {s}");
+            assert!(!s.contains("NaN") && !s.contains("inf"), "{kind} {a}: {s}");
+            assert!(!s.chars().any(|c| c.is_control() && c != '\n'), "{kind} {a}");
+        }
+        // the all-NULL line chart and the heatmap without a complete cell have no data
+        let s = svg("line_chart", json!({"rows": [{"d": "2026-10-31", "v": null}], "x": "d", "y": "v"}));
+        assert!(s.contains("No data"));
     }
 
     #[test]
@@ -2599,6 +2679,48 @@ mod tests {
         }
         charts.push(("heatmap", svg("heatmap_chart", json!({"rows": heat, "x": "hour", "y": "day_of_week", "value": "events", "title": "Activity by hour and weekday", "x_label": "Hour of day", "y_label": "Day of week", "unit": "events", "y_labels": ["Mon","Tue","Wed","Thu","Fri","Sat","Sun"]}))));
         charts.push(("empty", svg("bar_chart", json!({"rows": [], "x": "c", "y": "v", "title": "Refunds by channel"}))));
+        // edge cases
+        let campaigns: Vec<Value> = (0..30)
+            .map(|i| json!({"campaign": format!("spring_sale_campaign_{i:02}"), "clicks": (i * 37 % 23) * 1000 + 500}))
+            .collect();
+        charts.push(("e_many", svg("bar_chart", json!({"rows": campaigns, "x": "campaign", "y": "clicks", "title": "Clicks by campaign"}))));
+        let wrap = json!([
+            {"segment": "Champions", "customers": 1200, "delta": 12.5},
+            {"segment": "Loyal customers", "customers": 2400, "delta": -3.25},
+            {"segment": "Potential loyalists", "customers": 1800, "delta": 7.0},
+            {"segment": "Can't lose them", "customers": 300, "delta": -8.75},
+            {"segment": "At risk", "customers": 900, "delta": -1.5},
+            {"segment": "Hibernating customers", "customers": 3100, "delta": 2.0},
+            {"segment": "Need attention", "customers": 700, "delta": 0.5},
+            {"segment": "About to sleep", "customers": 650, "delta": -0.25},
+        ]);
+        charts.push(("e_neg", svg("bar_chart", json!({"rows": wrap, "x": "segment", "y": "delta", "title": "Change in segment size vs. last month, by RFM segment — a deliberately long title that must not overflow the chart", "unit": "%", "y_label": "Change"}))));
+        charts.push(("e_hgroup", svg("bar_chart", json!({"rows": channels, "x": "channel", "y": ["first", "last", "linear"], "series": ["First touch", "Last touch", "Linear"], "horizontal": true, "title": "Attributed conversions (horizontal)", "x_label": "Channel", "y_label": "Conversions"}))));
+        charts.push(("e_small", svg("bar_chart", json!({"rows": channels, "x": "channel", "y": "revenue", "title": "Revenue by channel (400 px)", "unit": "EUR", "width": 400, "height": 260}))));
+        let few: Vec<Value> = (0..12)
+            .map(|i| json!({"month": format!("2026-{:02}", i + 1), "ltv": 40.0 + i as f64 * 3.5 + if i % 3 == 0 { 4.0 } else { 0.0 }}))
+            .collect();
+        charts.push(("e_months", svg("line_chart", json!({"rows": few, "x": "month", "y": "ltv", "title": "Average LTV by signup month", "unit": "EUR", "y_label": "LTV", "x_label": "Signup month"}))));
+        let days: Vec<Value> = (0..14)
+            .map(|i| json!({"day": format!("2026-10-{:02}", i + 18), "sessions": 120000 + (i * 7919 % 13) * 9000}))
+            .collect();
+        charts.push(("e_days", svg("line_chart", json!({"rows": days, "x": "day", "y": "sessions", "title": "Sessions, last 14 days"}))));
+        let mut cohort = Vec::new();
+        for c in 0..8 {
+            for m in 0..(8 - c) {
+                cohort.push(json!({"cohort": format!("2026-{:02}", c + 1), "month": m, "retention": if m == 0 { 100.0 } else { 100.0 * 0.55f64.powf(m as f64 * 0.6) - c as f64 }}));
+            }
+        }
+        charts.push(("e_cohort", svg("heatmap_chart", json!({"rows": cohort, "x": "month", "y": "cohort", "value": "retention", "title": "Retention by signup cohort", "x_label": "Months since signup", "y_label": "Cohort", "unit": "% retained", "height": 340}))));
+        let stages: Vec<Value> = ["Visited", "Signed up", "Activated", "Added payment", "First order", "Second order", "Third order", "Subscribed", "Referred a friend"]
+            .iter()
+            .enumerate()
+            .map(|(i, s)| json!({"stage": s, "n": (100000.0 * 0.6f64.powi(i as i32)).round()}))
+            .collect();
+        charts.push(("e_tiny", svg("bar_chart", json!({"rows": [{"c": null, "v": 1e15}, {"c": 2025, "v": "12.5"}], "x": "c", "y": "v", "width": 160, "height": 160}))));
+        let hours: Vec<Value> = (0..48).map(|i| json!({"t": format!("2026-10-{:02} {:02}:00:00", 30 + i / 24, i % 24), "v": (i * 37 % 11) as f64 - 3.0})).collect();
+        charts.push(("e_hours", svg("line_chart", json!({"rows": hours, "x": "t", "y": "v", "title": "Hourly net change", "unit": "orders"}))));
+        charts.push(("e_funnel", svg("funnel_chart", json!({"rows": stages, "stage": "stage", "value": "n", "title": "Lifecycle funnel"}))));
         let mut html = String::from(
             "<!doctype html><html><head><meta charset=\"utf-8\"><title>charts</title><style>\
              body{font-family:sans-serif;background:#f3f4f6;margin:24px}\
