@@ -429,3 +429,31 @@ async fn build_folder(prep: &Prepared, args: &RunArgs, tera: &tera::Tera, stagin
     std::fs::write(&file, text).map_err(|e| Error::io(&file, e))?;
     Ok(RunSummary { folder: staging.to_path_buf(), pages, models: results.runs.len(), seconds: 0.0, warnings })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(tz: &str, period: i64) -> Config {
+        toml::from_str(&format!("[params]\nreport_tz = \"{tz}\"\nperiod_days = {period}\nlookback_days = 30\n")).unwrap()
+    }
+
+    #[test]
+    fn computed_params_follow_the_report_time_zone() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let ts = |s: &str| ParamValue::Timestamp(chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap());
+        let (p, as_of) = resolve_params(&cfg("Europe/Berlin", 90), &[], Some(d("2026-10-31"))).unwrap();
+        assert_eq!(as_of, d("2026-10-31"));
+        // 2026-11-01 00:00 in Berlin is CET (UTC+1, DST ended 2026-10-25): 2026-10-31 23:00 UTC.
+        assert_eq!(p["as_of_end"], ts("2026-10-31 23:00:00"));
+        // 90 days up to 10-31 start on 2026-08-03 00:00 CEST (UTC+2) = 2026-08-02 22:00 UTC.
+        assert_eq!(p["period_start"], ts("2026-08-02 22:00:00"));
+        // …and the previous 90 days on 2026-05-05 00:00 CEST = 2026-05-04 22:00 UTC.
+        assert_eq!(p["previous_period_start"], ts("2026-05-04 22:00:00"));
+        // --param overrides keep the declared type.
+        let (p, _) = resolve_params(&cfg("UTC", 30), &[("lookback_days".into(), "14".into())], Some(d("2026-10-31"))).unwrap();
+        assert_eq!(p["lookback_days"], ParamValue::Int(14));
+        assert!(resolve_params(&cfg("UTC", 30), &[("lookback_days".into(), "two weeks".into())], None).is_err());
+        assert!(resolve_params(&cfg("Mars/Olympus", 30), &[], None).is_err());
+    }
+}

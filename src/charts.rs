@@ -33,6 +33,8 @@
 //! host's fonts; browsers draw the SVG text in their own `sans-serif`, which is never wider
 //! than DejaVu Sans in practice, so labels measured to fit keep fitting.
 
+#![warn(missing_docs)]
+
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -1778,12 +1780,18 @@ fn draw_hbar<DB: DrawingBackend>(c: &BarChart, p: &Painter<DB>, w: f64, h: f64) 
 
     let (lo, hi) = (ticks[0], ticks[ticks.len() - 1]);
     let xs = |v: f64| left + (v - lo) / (hi - lo) * (right - left);
-    for (t, s) in ticks.iter().zip(&tick_text) {
+    // Every n-th tick label, so that neighbours never touch (only matters on narrow charts).
+    let widest = max_text_w(&tick_text, TICK_PX, false);
+    let pitch = (right - left) / (ticks.len().max(2) - 1) as f64;
+    let every = ((widest + 8.0) / pitch).ceil().max(1.0) as usize;
+    for (i, (t, s)) in ticks.iter().zip(&tick_text).enumerate() {
         let x = xs(*t);
         if t.abs() > 0.0 {
             p.vline(x, top, bottom, GRID)?;
         }
-        p.text(s, x, bottom + 6.0, Txt::new(TICK_PX, MUTED).at(HPos::Center, VPos::Top))?;
+        if i % every == 0 {
+            p.text(s, x, bottom + 6.0, Txt::new(TICK_PX, MUTED).at(HPos::Center, VPos::Top))?;
+        }
     }
     let x0 = xs(0.0);
     for i in 0..n {

@@ -343,10 +343,7 @@ impl ScalarUDFImpl for LocalTime {
             .iter()
             .map(|v| {
                 v.map(|ns| {
-                    let utc = DateTime::<Utc>::from_timestamp_nanos(ns);
-                    let offset = tz.offset_from_utc_datetime(&utc.naive_utc());
-                    let local = utc.with_timezone(&tz).naive_local();
-                    let _ = offset;
+                    let local = DateTime::<Utc>::from_timestamp_nanos(ns).with_timezone(&tz).naive_local();
                     local.and_utc().timestamp_nanos_opt().unwrap_or(ns)
                 })
             })
@@ -635,5 +632,48 @@ mod tests {
         assert_eq!(parse_ts("1793455402", &TsFormat::UnixSeconds, tz), Some(z));
         // 2026-03-29 02:30 does not exist in Europe/Berlin (clocks jump 02:00 → 03:00).
         assert_eq!(parse_ts("2026-03-29 02:30:00", &TsFormat::Pattern("%Y-%m-%d %H:%M:%S".into()), tz), None);
+    }
+}
+
+#[cfg(test)]
+mod sql_tests {
+    use datafusion::arrow::array::AsArray;
+    use datafusion::prelude::SessionContext;
+
+    async fn one(sql: &str) -> String {
+        let ctx = SessionContext::new();
+        super::register_all(&ctx);
+        let b = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+        let col = datafusion::arrow::compute::cast(b[0].column(0), &datafusion::arrow::datatypes::DataType::Utf8).unwrap();
+        col.as_string::<i32>().value(0).to_string()
+    }
+
+    #[tokio::test]
+    async fn local_time_crosses_daylight_saving() {
+        // Europe/Berlin switches to CEST at 2026-03-29 01:00 UTC (02:00 → 03:00 local).
+        assert_eq!(one("SELECT local_time(TIMESTAMP '2026-03-29 00:30:00', 'Europe/Berlin')").await, "2026-03-29T01:30:00");
+        assert_eq!(one("SELECT local_time(TIMESTAMP '2026-03-29 01:30:00', 'Europe/Berlin')").await, "2026-03-29T03:30:00");
+        // …and back to CET at 2026-10-25 01:00 UTC (03:00 → 02:00 local).
+        assert_eq!(one("SELECT local_time(TIMESTAMP '2026-10-25 00:30:00', 'Europe/Berlin')").await, "2026-10-25T02:30:00");
+        assert_eq!(one("SELECT local_time(TIMESTAMP '2026-10-25 01:30:00', 'Europe/Berlin')").await, "2026-10-25T02:30:00");
+    }
+
+    #[tokio::test]
+    async fn path_collapse_removes_consecutive_repeats_only() {
+        let got = one("SELECT array_to_string(path_collapse(make_array('social', 'social', 'email', 'social', 'social')), ' > ')").await;
+        assert_eq!(got, "social > email > social");
+    }
+
+    #[tokio::test]
+    async fn funnel_stage_times_in_sql() {
+        // Customer 1: stage 1 at 10:00, stage 2 at 10:05, stage 3 at 10:20; window 10 minutes
+        // → stage 3 is 20 minutes after stage 1, outside: depth 2.
+        let got = one(
+            "SELECT CAST(array_length(funnel_stage_times(t, s, 600)) AS VARCHAR) FROM (VALUES \
+             (TIMESTAMP '2026-10-01 10:00:00', 1), (TIMESTAMP '2026-10-01 10:05:00', 2), \
+             (TIMESTAMP '2026-10-01 10:20:00', 3)) AS v(t, s)",
+        )
+        .await;
+        assert_eq!(got, "2");
     }
 }
