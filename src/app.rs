@@ -64,14 +64,23 @@ pub struct Prepared {
 ///   starting the last `period_days` days up to as-of, and the `period_days` before them.
 ///
 /// Errors (exit 2): a bad `--param` value, an unknown `report_tz`.
-pub fn resolve_params(cfg: &Config, overrides: &[(String, String)], as_of: Option<NaiveDate>) -> Result<(BTreeMap<String, ParamValue>, NaiveDate)> {
+pub fn resolve_params(
+    cfg: &Config,
+    overrides: &[(String, String)],
+    as_of: Option<NaiveDate>,
+) -> Result<(BTreeMap<String, ParamValue>, NaiveDate)> {
     let mut params = BTreeMap::new();
     for (k, v) in &cfg.params {
         params.insert(k.clone(), ParamValue::from_toml(k, v)?);
     }
     for (k, v) in overrides {
-        if matches!(k.as_str(), "as_of" | "as_of_end" | "period_start" | "previous_period_start") {
-            return Err(Error::config(format!("--param {k}: computed from --as-of; pass --as-of instead")));
+        if matches!(
+            k.as_str(),
+            "as_of" | "as_of_end" | "period_start" | "previous_period_start"
+        ) {
+            return Err(Error::config(format!(
+                "--param {k}: computed from --as-of; pass --as-of instead"
+            )));
         }
         let val = ParamValue::parse_like(k, v, params.get(k))?;
         params.insert(k.clone(), val);
@@ -79,27 +88,54 @@ pub fn resolve_params(cfg: &Config, overrides: &[(String, String)], as_of: Optio
     let tz_name = match params.get("report_tz") {
         Some(ParamValue::Text(t)) => t.clone(),
         None => "UTC".to_string(),
-        Some(other) => return Err(Error::config(format!("report_tz must be a time-zone name, got {other:?}"))),
+        Some(other) => {
+            return Err(Error::config(format!(
+                "report_tz must be a time-zone name, got {other:?}"
+            )));
+        }
     };
-    let tz: chrono_tz::Tz = tz_name.parse().map_err(|_| Error::config(format!("report_tz {tz_name:?} is not an IANA time zone (e.g. Europe/Berlin)")))?;
+    let tz: chrono_tz::Tz = tz_name.parse().map_err(|_| {
+        Error::config(format!(
+            "report_tz {tz_name:?} is not an IANA time zone (e.g. Europe/Berlin)"
+        ))
+    })?;
     params.insert("report_tz".into(), ParamValue::Text(tz_name));
     let period_days = match params.get("period_days") {
         Some(ParamValue::Int(d)) if *d > 0 => *d as u64,
         None => 30,
-        Some(other) => return Err(Error::config(format!("period_days must be a whole number of days ≥ 1, got {other:?}"))),
+        Some(other) => {
+            return Err(Error::config(format!(
+                "period_days must be a whole number of days ≥ 1, got {other:?}"
+            )));
+        }
     };
-    params.entry("period_days".into()).or_insert(ParamValue::Int(period_days as i64));
-    let as_of = as_of.unwrap_or_else(|| chrono::Utc::now().with_timezone(&tz).date_naive() - Days::new(1));
+    params
+        .entry("period_days".into())
+        .or_insert(ParamValue::Int(period_days as i64));
+    let as_of =
+        as_of.unwrap_or_else(|| chrono::Utc::now().with_timezone(&tz).date_naive() - Days::new(1));
     let midnight = |d: NaiveDate| -> Result<chrono::NaiveDateTime> {
         let local = d.and_hms_opt(0, 0, 0).expect("midnight");
-        let inst = tz.from_local_datetime(&local).earliest().ok_or_else(|| Error::config(format!("midnight of {d} does not exist in {tz}")))?;
+        let inst = tz
+            .from_local_datetime(&local)
+            .earliest()
+            .ok_or_else(|| Error::config(format!("midnight of {d} does not exist in {tz}")))?;
         Ok(inst.naive_utc())
     };
     params.insert("as_of".into(), ParamValue::Date(as_of));
-    params.insert("as_of_end".into(), ParamValue::Timestamp(midnight(as_of + Days::new(1))?));
+    params.insert(
+        "as_of_end".into(),
+        ParamValue::Timestamp(midnight(as_of + Days::new(1))?),
+    );
     let start = as_of + Days::new(1) - Days::new(period_days);
-    params.insert("period_start".into(), ParamValue::Timestamp(midnight(start)?));
-    params.insert("previous_period_start".into(), ParamValue::Timestamp(midnight(start - Days::new(period_days))?));
+    params.insert(
+        "period_start".into(),
+        ParamValue::Timestamp(midnight(start)?),
+    );
+    params.insert(
+        "previous_period_start".into(),
+        ParamValue::Timestamp(midnight(start - Days::new(period_days))?),
+    );
     Ok((params, as_of))
 }
 
@@ -119,8 +155,15 @@ fn funnel_table(cfg: &Config) -> Result<MemTable> {
         Field::new("stage", DataType::Utf8, false),
         Field::new("event_name", DataType::Utf8, false),
     ]));
-    let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from(idx)), Arc::new(StringArray::from(stage)), Arc::new(StringArray::from(event))])
-        .map_err(|e| Error::internal(e.to_string()))?;
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(Int64Array::from(idx)),
+            Arc::new(StringArray::from(stage)),
+            Arc::new(StringArray::from(event)),
+        ],
+    )
+    .map_err(|e| Error::internal(e.to_string()))?;
     MemTable::try_new(schema, vec![vec![batch]]).map_err(|e| Error::internal(e.to_string()))
 }
 
@@ -130,8 +173,10 @@ pub async fn prepare(args: &ProjectArgs) -> Result<(Prepared, Vec<Error>)> {
     let config = Config::load(&args.project)?;
     let (params, as_of) = resolve_params(&config, &args.params, args.as_of)?;
     let ctx = build_session(&args.session)?;
-    ctx.register_table("funnel_stages", Arc::new(funnel_table(&config)?)).map_err(|e| Error::internal(e.to_string()))?;
-    let (mut sources, mut problems) = register_sources(&ctx, &args.project, &config, &args.sources).await;
+    ctx.register_table("funnel_stages", Arc::new(funnel_table(&config)?))
+        .map_err(|e| Error::internal(e.to_string()))?;
+    let (mut sources, mut problems) =
+        register_sources(&ctx, &args.project, &config, &args.sources).await;
     let mut warnings = Vec::new();
     // Row counts (for the manifest) and empty sources.
     for s in &mut sources {
@@ -139,19 +184,39 @@ pub async fn prepare(args: &ProjectArgs) -> Result<(Prepared, Vec<Error>)> {
             Ok(n) => {
                 s.rows = Some(n);
                 if n == 0 {
-                    let w = format!("source {} has no rows ({}): its reports will be empty", s.name, s.files.iter().map(|f| f.path.display().to_string()).collect::<Vec<_>>().join(", "));
+                    let w = format!(
+                        "source {} has no rows ({}): its reports will be empty",
+                        s.name,
+                        s.files
+                            .iter()
+                            .map(|f| f.path.display().to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
                     tracing::warn!("{w}");
                     warnings.push(w);
                 }
             }
             Err(e) => {
-                let files: Vec<_> = s.files.iter().map(|f| f.path.display().to_string()).collect();
-                problems.push(Error::input(format!("{}: {e} (source {})", files.join(", "), s.name)))
+                let files: Vec<_> = s
+                    .files
+                    .iter()
+                    .map(|f| f.path.display().to_string())
+                    .collect();
+                problems.push(Error::input(format!(
+                    "{}: {e} (source {})",
+                    files.join(", "),
+                    s.name
+                )))
             }
         }
     }
     // Funnel stages must name events that occur.
-    if sources.iter().any(|s| s.name == "events" && s.rows.unwrap_or(0) > 0) && !config.funnel.stages.is_empty() {
+    if sources
+        .iter()
+        .any(|s| s.name == "events" && s.rows.unwrap_or(0) > 0)
+        && !config.funnel.stages.is_empty()
+    {
         match distinct_event_names(&ctx).await {
             Ok(names) => {
                 for (i, st) in config.funnel.stages.iter().enumerate() {
@@ -177,22 +242,44 @@ pub async fn prepare(args: &ProjectArgs) -> Result<(Prepared, Vec<Error>)> {
         tables.insert(name.clone());
         tables.insert(format!("raw_{name}"));
     }
-    let (models, model_problems) = models::load_models(&ctx, &args.project, &config, &params, &tables);
+    let (models, model_problems) =
+        models::load_models(&ctx, &args.project, &config, &params, &tables);
     problems.extend(model_problems);
-    Ok((Prepared { config, params, ctx, sources, models, warnings, as_of }, problems))
+    Ok((
+        Prepared {
+            config,
+            params,
+            ctx,
+            sources,
+            models,
+            warnings,
+            as_of,
+        },
+        problems,
+    ))
 }
 
 async fn count_rows(ctx: &SessionContext, table: &str) -> std::result::Result<u64, String> {
     let df = ctx.table(table).await.map_err(|e| e.to_string())?;
-    df.count().await.map(|n| n as u64).map_err(|e| models::clean_error(&e))
+    df.count()
+        .await
+        .map(|n| n as u64)
+        .map_err(|e| models::clean_error(&e))
 }
 
 async fn distinct_event_names(ctx: &SessionContext) -> Result<BTreeSet<String>> {
-    let df = ctx.sql("SELECT DISTINCT event_name FROM events WHERE event_name IS NOT NULL").await.map_err(|e| Error::input(format!("source events: {e}")))?;
-    let batches = df.collect().await.map_err(|e| Error::input(format!("source events: {}", models::clean_error(&e))))?;
+    let df = ctx
+        .sql("SELECT DISTINCT event_name FROM events WHERE event_name IS NOT NULL")
+        .await
+        .map_err(|e| Error::input(format!("source events: {e}")))?;
+    let batches = df
+        .collect()
+        .await
+        .map_err(|e| Error::input(format!("source events: {}", models::clean_error(&e))))?;
     let mut out = BTreeSet::new();
     for b in &batches {
-        let col = datafusion::arrow::compute::cast(b.column(0), &DataType::Utf8).map_err(|e| Error::internal(e.to_string()))?;
+        let col = datafusion::arrow::compute::cast(b.column(0), &DataType::Utf8)
+            .map_err(|e| Error::internal(e.to_string()))?;
         let s = col.as_any().downcast_ref::<StringArray>().expect("utf8");
         out.extend(s.iter().flatten().map(str::to_string));
     }
@@ -212,7 +299,8 @@ pub async fn check(args: &ProjectArgs) -> Result<Vec<Error>> {
     }
     for r in &prep.config.reports {
         let t = r.template_name();
-        let exists = render::EMBEDDED_TEMPLATES.iter().any(|(n, _)| *n == t) || args.project.join("templates").join(&t).is_file();
+        let exists = render::EMBEDDED_TEMPLATES.iter().any(|(n, _)| *n == t)
+            || args.project.join("templates").join(&t).is_file();
         if !exists {
             problems.push(Error::config(format!("journey.toml: report {:?} uses template {t:?}, which is neither bundled nor in templates/", r.name)));
         }
@@ -231,8 +319,15 @@ pub async fn query(args: &ProjectArgs, sql: &str) -> Result<Vec<RecordBatch>> {
     }
     if sql.trim_start().to_ascii_lowercase().starts_with("explain") {
         // EXPLAIN [ANALYZE] of a query without $parameters: to see how a model runs.
-        let df = prep.ctx.sql(sql).await.map_err(|e| Error::model(format!("query: {}", models::clean_error(&e))))?;
-        return df.collect().await.map_err(|e| Error::model(format!("query: {}", models::clean_error(&e))));
+        let df = prep
+            .ctx
+            .sql(sql)
+            .await
+            .map_err(|e| Error::model(format!("query: {}", models::clean_error(&e))))?;
+        return df
+            .collect()
+            .await
+            .map_err(|e| Error::model(format!("query: {}", models::clean_error(&e))));
     }
     let dir = std::env::temp_dir().join(format!("journey-report-query-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
@@ -241,12 +336,23 @@ pub async fn query(args: &ProjectArgs, sql: &str) -> Result<Vec<RecordBatch>> {
     let parsed = models::parse_model(&prep.ctx, &dir, &file, &prep.params, &prep.config);
     let _ = std::fs::remove_dir_all(&dir);
     let m = parsed.map_err(|e| Error::model(e.message.replace("query.sql", "query")))?;
-    let plan = prep.ctx.state().statement_to_plan(m.statement).await.map_err(|e| Error::model(format!("query: {}", models::clean_error(&e))))?;
-    let df = prep.ctx.execute_logical_plan(plan).await.map_err(|e| Error::model(format!("query: {}", models::clean_error(&e))))?;
-    df.collect().await.map_err(|e| match crate::functions::find_bad_value(&e) {
-        Some(b) => crate::sources::locate_bad_value(&prep.sources, &b),
-        None => Error::model(format!("query: {}", models::clean_error(&e))),
-    })
+    let plan = prep
+        .ctx
+        .state()
+        .statement_to_plan(m.statement)
+        .await
+        .map_err(|e| Error::model(format!("query: {}", models::clean_error(&e))))?;
+    let df = prep
+        .ctx
+        .execute_logical_plan(plan)
+        .await
+        .map_err(|e| Error::model(format!("query: {}", models::clean_error(&e))))?;
+    df.collect()
+        .await
+        .map_err(|e| match crate::functions::find_bad_value(&e) {
+            Some(b) => crate::sources::locate_bad_value(&prep.sources, &b),
+            None => Error::model(format!("query: {}", models::clean_error(&e))),
+        })
 }
 
 /// Settings of `run` beyond the project's.
@@ -313,11 +419,17 @@ pub async fn run(args: &RunArgs) -> Result<RunSummary> {
     for r in &args.reports {
         if !prep.config.reports.iter().any(|c| &c.name == r) {
             let names: Vec<_> = prep.config.reports.iter().map(|r| r.name.clone()).collect();
-            return Err(Error::config(format!("--report {r}: no such report (journey.toml has: {})", names.join(", "))));
+            return Err(Error::config(format!(
+                "--report {r}: no such report (journey.toml has: {})",
+                names.join(", ")
+            )));
         }
     }
     let tera = render::build_tera(&args.project.project, &prep.config.project.currency)?;
-    let parent = args.out.clone().unwrap_or_else(|| args.project.project.join(&prep.config.project.output_dir));
+    let parent = args
+        .out
+        .clone()
+        .unwrap_or_else(|| args.project.project.join(&prep.config.project.output_dir));
     std::fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
     let final_dir = parent.join(prep.as_of.to_string());
     let staging = parent.join(format!(".{}.partial-{}", prep.as_of, std::process::id()));
@@ -341,7 +453,14 @@ pub async fn run(args: &RunArgs) -> Result<RunSummary> {
 /// Moves `staging` to `target`, replacing a previous folder: the old one is renamed aside,
 /// the new one renamed into place, then the old one removed.
 fn replace_dir(staging: &Path, target: &Path) -> Result<()> {
-    let old = target.with_file_name(format!(".{}.old-{}", target.file_name().and_then(|n| n.to_str()).unwrap_or("report"), std::process::id()));
+    let old = target.with_file_name(format!(
+        ".{}.old-{}",
+        target
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("report"),
+        std::process::id()
+    ));
     let had_old = target.exists();
     if had_old {
         std::fs::rename(target, &old).map_err(|e| Error::io(target, e))?;
@@ -359,14 +478,27 @@ fn replace_dir(staging: &Path, target: &Path) -> Result<()> {
     Ok(())
 }
 
-async fn build_folder(prep: &Prepared, args: &RunArgs, tera: &tera::Tera, staging: &Path, work: &Path, started_at: &str, t0: Instant) -> Result<RunSummary> {
+async fn build_folder(
+    prep: &Prepared,
+    args: &RunArgs,
+    tera: &tera::Tera,
+    staging: &Path,
+    work: &Path,
+    started_at: &str,
+    t0: Instant,
+) -> Result<RunSummary> {
     let project = &args.project.project;
     let _ = std::fs::remove_dir_all(staging);
     let data_dir = staging.join("data");
     std::fs::create_dir_all(&data_dir).map_err(|e| Error::io(&data_dir, e))?;
     let results = models::run_models(&prep.ctx, project, &prep.models, work, &prep.sources).await?;
     for m in &prep.models {
-        models::write_csv(&prep.ctx, &m.name, &data_dir.join(format!("{}.csv", m.name))).await?;
+        models::write_csv(
+            &prep.ctx,
+            &m.name,
+            &data_dir.join(format!("{}.csv", m.name)),
+        )
+        .await?;
     }
     // Template context.
     let mut ctx = tera::Context::new();
@@ -378,14 +510,43 @@ async fn build_folder(prep: &Prepared, args: &RunArgs, tera: &tera::Tera, stagin
             Some(b) => render::batches_to_rows(b, render::MAX_TEMPLATE_ROWS),
             None => (Vec::new(), run.rows > 0),
         };
-        let columns: Vec<String> = prep.ctx.table(run.name.as_str()).await.map(|t| t.schema().fields().iter().map(|f| f.name().clone()).collect()).unwrap_or_default();
+        let columns: Vec<String> = prep
+            .ctx
+            .table(run.name.as_str())
+            .await
+            .map(|t| {
+                t.schema()
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().clone())
+                    .collect()
+            })
+            .unwrap_or_default();
         rows.insert(run.name.clone(), serde_json::Value::Array(r));
-        info.insert(run.name.clone(), json!({"rows": run.rows, "truncated": truncated, "columns": columns}));
+        info.insert(
+            run.name.clone(),
+            json!({"rows": run.rows, "truncated": truncated, "columns": columns}),
+        );
     }
-    let selected: Vec<_> = prep.config.reports.iter().filter(|r| args.reports.is_empty() || args.reports.contains(&r.name)).collect();
+    let selected: Vec<_> = prep
+        .config
+        .reports
+        .iter()
+        .filter(|r| args.reports.is_empty() || args.reports.contains(&r.name))
+        .collect();
     let nav: Vec<_> = selected.iter().map(|r| json!({"name": r.name, "title": r.title, "summary": r.summary, "href": format!("{}.html", r.name)})).collect();
-    let stages: Vec<_> = prep.config.funnel.stages.iter().enumerate().map(|(i, s)| json!({"index": i + 1, "name": s.name, "events": s.events})).collect();
-    ctx.insert("project", &json!({"title": prep.config.project.title, "currency": prep.config.project.currency}));
+    let stages: Vec<_> = prep
+        .config
+        .funnel
+        .stages
+        .iter()
+        .enumerate()
+        .map(|(i, s)| json!({"index": i + 1, "name": s.name, "events": s.events}))
+        .collect();
+    ctx.insert(
+        "project",
+        &json!({"title": prep.config.project.title, "currency": prep.config.project.currency}),
+    );
     ctx.insert("as_of", &prep.as_of.to_string());
     ctx.insert("generated_at", started_at);
     ctx.insert("version", env!("CARGO_PKG_VERSION"));
@@ -398,7 +559,10 @@ async fn build_folder(prep: &Prepared, args: &RunArgs, tera: &tera::Tera, stagin
     let mut pages = Vec::new();
     for r in &selected {
         let mut c = ctx.clone();
-        c.insert("report", &json!({"name": r.name, "title": r.title, "summary": r.summary}));
+        c.insert(
+            "report",
+            &json!({"name": r.name, "title": r.title, "summary": r.summary}),
+        );
         c.insert("warnings", &warnings);
         let html = render::render(tera, &r.template_name(), &c)?;
         let file = staging.join(format!("{}.html", r.name));
@@ -425,9 +589,16 @@ async fn build_folder(prep: &Prepared, args: &RunArgs, tera: &tera::Tera, stagin
         warnings: warnings.clone(),
     };
     let file = staging.join("manifest.json");
-    let text = serde_json::to_string_pretty(&manifest).map_err(|e| Error::internal(e.to_string()))?;
+    let text =
+        serde_json::to_string_pretty(&manifest).map_err(|e| Error::internal(e.to_string()))?;
     std::fs::write(&file, text).map_err(|e| Error::io(&file, e))?;
-    Ok(RunSummary { folder: staging.to_path_buf(), pages, models: results.runs.len(), seconds: 0.0, warnings })
+    Ok(RunSummary {
+        folder: staging.to_path_buf(),
+        pages,
+        models: results.runs.len(),
+        seconds: 0.0,
+        warnings,
+    })
 }
 
 #[cfg(test)]
@@ -435,14 +606,22 @@ mod tests {
     use super::*;
 
     fn cfg(tz: &str, period: i64) -> Config {
-        toml::from_str(&format!("[params]\nreport_tz = \"{tz}\"\nperiod_days = {period}\nlookback_days = 30\n")).unwrap()
+        toml::from_str(&format!(
+            "[params]\nreport_tz = \"{tz}\"\nperiod_days = {period}\nlookback_days = 30\n"
+        ))
+        .unwrap()
     }
 
     #[test]
     fn computed_params_follow_the_report_time_zone() {
         let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
-        let ts = |s: &str| ParamValue::Timestamp(chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap());
-        let (p, as_of) = resolve_params(&cfg("Europe/Berlin", 90), &[], Some(d("2026-10-31"))).unwrap();
+        let ts = |s: &str| {
+            ParamValue::Timestamp(
+                chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap(),
+            )
+        };
+        let (p, as_of) =
+            resolve_params(&cfg("Europe/Berlin", 90), &[], Some(d("2026-10-31"))).unwrap();
         assert_eq!(as_of, d("2026-10-31"));
         // 2026-11-01 00:00 in Berlin is CET (UTC+1, DST ended 2026-10-25): 2026-10-31 23:00 UTC.
         assert_eq!(p["as_of_end"], ts("2026-10-31 23:00:00"));
@@ -451,9 +630,21 @@ mod tests {
         // …and the previous 90 days on 2026-05-05 00:00 CEST = 2026-05-04 22:00 UTC.
         assert_eq!(p["previous_period_start"], ts("2026-05-04 22:00:00"));
         // --param overrides keep the declared type.
-        let (p, _) = resolve_params(&cfg("UTC", 30), &[("lookback_days".into(), "14".into())], Some(d("2026-10-31"))).unwrap();
+        let (p, _) = resolve_params(
+            &cfg("UTC", 30),
+            &[("lookback_days".into(), "14".into())],
+            Some(d("2026-10-31")),
+        )
+        .unwrap();
         assert_eq!(p["lookback_days"], ParamValue::Int(14));
-        assert!(resolve_params(&cfg("UTC", 30), &[("lookback_days".into(), "two weeks".into())], None).is_err());
+        assert!(
+            resolve_params(
+                &cfg("UTC", 30),
+                &[("lookback_days".into(), "two weeks".into())],
+                None
+            )
+            .is_err()
+        );
         assert!(resolve_params(&cfg("Mars/Olympus", 30), &[], None).is_err());
     }
 }

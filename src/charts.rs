@@ -45,7 +45,9 @@ use plotters::prelude::{
     SVGBackend, Text,
 };
 use plotters::style::text_anchor::{HPos, Pos, VPos};
-use plotters::style::{Color, FontDesc, FontFamily, FontStyle, FontTransform, RGBColor, ShapeStyle};
+use plotters::style::{
+    Color, FontDesc, FontFamily, FontStyle, FontTransform, RGBColor, ShapeStyle,
+};
 use serde::Serialize;
 use tera::Value;
 
@@ -226,7 +228,11 @@ impl ChartSpec {
         match self {
             ChartSpec::Bar(c) => c.categories.is_empty() || c.series.is_empty(),
             ChartSpec::Line(c) => {
-                c.x.is_empty() || !c.series.iter().any(|s| s.values.iter().any(Option::is_some))
+                c.x.is_empty()
+                    || !c
+                        .series
+                        .iter()
+                        .any(|s| s.values.iter().any(Option::is_some))
             }
             ChartSpec::Funnel(c) => c.stages.is_empty(),
             ChartSpec::Heatmap(c) => c.x_labels.is_empty() || c.y_labels.is_empty(),
@@ -304,7 +310,8 @@ impl ChartSpec {
                             c.categories.len()
                         )));
                     }
-                    if let Some((i, v)) = s.values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+                    if let Some((i, v)) = s.values.iter().enumerate().find(|(_, v)| !v.is_finite())
+                    {
                         return Err(non_finite(&s.name, &c.categories[i], *v));
                     }
                 }
@@ -395,7 +402,9 @@ impl ChartSpec {
         );
         match svg.strip_prefix("<svg ") {
             Some(rest) => Ok(format!("{extra}{rest}")),
-            None => Err(Error::internal("plotters' SVG output does not start with <svg")),
+            None => Err(Error::internal(
+                "plotters' SVG output does not start with <svg",
+            )),
         }
     }
 
@@ -423,7 +432,13 @@ impl ChartSpec {
                 ChartSpec::Heatmap(c) => draw_heatmap(c, &p, w, h),
             }
         })();
-        drawn.map_err(|e| Error::internal(format!("drawing {} \"{}\": {e}", self.kind_name(), self.title())))
+        drawn.map_err(|e| {
+            Error::internal(format!(
+                "drawing {} \"{}\": {e}",
+                self.kind_name(),
+                self.title()
+            ))
+        })
     }
 }
 
@@ -452,17 +467,23 @@ impl tera::Function for ChartFunction {
 ///
 /// Arguments (`rows` and the column names are required, the rest optional):
 ///
-/// - `bar_chart(rows, x, y, title, x_label, y_label, unit, series, horizontal, width, height)`:
-///   `x` the category column; `y` a value column or an array of them (grouped bars, with
-///   `series` as legend labels, default the column names); `horizontal=true` draws
-///   horizontal bars (category names beyond 40 characters are cut with "…").
+/// - `bar_chart(rows, x, y, title, x_label, y_label, unit, series, horizontal, percent, width,
+///   height)`: `x` the category column; `y` a value column or an array of them (grouped bars,
+///   with `series` as legend labels, default the column names); `horizontal=true` draws
+///   horizontal bars (category names beyond 40 characters are cut with "…"); `percent=true`
+///   shows fractions (0.12) as percentages (12, unit "%").
 /// - `line_chart(rows, x, y, title, x_label, y_label, unit, series, width, height)`: `x` a
 ///   date (`"2026-10-31"`), month (`"2026-10"`) or timestamp column; rows are sorted by it.
 /// - `funnel_chart(rows, stage, value, title, unit, width, height)`: one bar per row, in row
 ///   order.
 /// - `heatmap_chart(rows, x, y, value, title, x_label, y_label, unit, x_labels, y_labels,
 ///   width, height)`: `x` and `y` integer columns (e.g. hour 0–23, day of week 1–7) or text
-///   columns; `x_labels`/`y_labels` name the columns/rows (see [`HeatmapChart`]).
+///   columns. With `x_labels`/`y_labels` (L labels), integers map 0-based when a 0 occurs
+///   (0..L-1), else 1-based (1..L, so 1 = the first label, e.g. Monday), else their sorted
+///   distinct values map to the labels in order; text values must be among the labels and
+///   follow their order. Without labels, integers span min..=max and text values keep
+///   their order of first appearance. Rows with the same cell are summed, missing cells
+///   are 0, rows with a NULL x or y are skipped.
 ///
 /// Defaults: `title` "Revenue by channel" style from the column names, `x_label`/`y_label`
 /// the column names made readable, `width` 720, `height` 360 (heatmap 300).
@@ -710,7 +731,12 @@ fn parse_time(s: &str) -> Option<NaiveDateTime> {
     if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         return d.and_hms_opt(0, 0, 0);
     }
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"] {
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
             return Some(t);
         }
@@ -718,7 +744,11 @@ fn parse_time(s: &str) -> Option<NaiveDateTime> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
         return Some(t.naive_local());
     }
-    for fmt in ["%Y-%m-%d %H:%M:%S%.f%:z", "%Y-%m-%d %H:%M:%S%.f%z", "%Y-%m-%dT%H:%M:%S%.f%z"] {
+    for fmt in [
+        "%Y-%m-%d %H:%M:%S%.f%:z",
+        "%Y-%m-%d %H:%M:%S%.f%z",
+        "%Y-%m-%dT%H:%M:%S%.f%z",
+    ] {
         if let Ok(t) = chrono::DateTime::parse_from_str(s, fmt) {
             return Some(t.naive_local());
         }
@@ -733,7 +763,17 @@ fn parse_time(s: &str) -> Option<NaiveDateTime> {
 }
 
 const BAR_ARGS: &[&str] = &[
-    "rows", "x", "y", "title", "x_label", "y_label", "unit", "series", "horizontal", "width",
+    "rows",
+    "x",
+    "y",
+    "title",
+    "x_label",
+    "y_label",
+    "unit",
+    "series",
+    "horizontal",
+    "percent",
+    "width",
     "height",
 ];
 const LINE_ARGS: &[&str] = &[
@@ -767,7 +807,12 @@ fn default_title(ys: &[String], x: &str) -> String {
     } else {
         format!(
             "{} by {}",
-            humanize(&ys.iter().map(|y| y.replace('_', " ")).collect::<Vec<_>>().join(", ")),
+            humanize(
+                &ys.iter()
+                    .map(|y| y.replace('_', " "))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             x.replace('_', " ")
         )
     }
@@ -784,22 +829,35 @@ fn bar_from_args(a: &Args) -> tera::Result<ChartSpec> {
     }
     let names = series_names(a, &ys)?;
     let categories = rows.iter().map(|r| category_text(r.get(&x))).collect();
+    // percent=true: the values are fractions (0.12) shown as percentages (12 %).
+    let percent = a.opt_bool("percent", false)?;
+    let scale = if percent { 100.0 } else { 1.0 };
     let mut series = Vec::with_capacity(ys.len());
     for (y, name) in ys.iter().zip(names) {
         let values = rows
             .iter()
             .enumerate()
-            .map(|(i, r)| Ok(a.number(i + 1, y, r.get(y))?.unwrap_or(0.0)))
+            .map(|(i, r)| Ok(a.number(i + 1, y, r.get(y))?.unwrap_or(0.0) * scale))
             .collect::<tera::Result<Vec<f64>>>()?;
         series.push(Series { name, values });
     }
     Ok(ChartSpec::Bar(BarChart {
-        title: a.opt_str("title")?.unwrap_or_else(|| default_title(&ys, &x)),
+        title: a
+            .opt_str("title")?
+            .unwrap_or_else(|| default_title(&ys, &x)),
         x_label: a.opt_str("x_label")?.unwrap_or_else(|| humanize(&x)),
         y_label: a.opt_str("y_label")?.unwrap_or_else(|| {
-            if ys.len() == 1 { humanize(&ys[0]) } else { String::new() }
+            if ys.len() == 1 {
+                humanize(&ys[0])
+            } else {
+                String::new()
+            }
         }),
-        unit: unit_arg(a)?,
+        unit: if percent {
+            Some("%".to_string())
+        } else {
+            unit_arg(a)?
+        },
         categories,
         series,
         horizontal: a.opt_bool("horizontal", false)?,
@@ -848,13 +906,22 @@ fn line_from_args(a: &Args) -> tera::Result<ChartSpec> {
     let series = names
         .into_iter()
         .enumerate()
-        .map(|(j, name)| LineSeries { name, values: points.iter().map(|p| p.1[j]).collect() })
+        .map(|(j, name)| LineSeries {
+            name,
+            values: points.iter().map(|p| p.1[j]).collect(),
+        })
         .collect();
     Ok(ChartSpec::Line(LineChart {
-        title: a.opt_str("title")?.unwrap_or_else(|| default_title(&ys, &x)),
+        title: a
+            .opt_str("title")?
+            .unwrap_or_else(|| default_title(&ys, &x)),
         x_label: a.opt_str("x_label")?.unwrap_or_else(|| humanize(&x)),
         y_label: a.opt_str("y_label")?.unwrap_or_else(|| {
-            if ys.len() == 1 { humanize(&ys[0]) } else { String::new() }
+            if ys.len() == 1 {
+                humanize(&ys[0])
+            } else {
+                String::new()
+            }
         }),
         unit: unit_arg(a)?,
         x: points.into_iter().map(|p| p.0).collect(),
@@ -887,7 +954,9 @@ fn funnel_from_args(a: &Args) -> tera::Result<ChartSpec> {
         values.push(v);
     }
     Ok(ChartSpec::Funnel(FunnelChart {
-        title: a.opt_str("title")?.unwrap_or_else(|| format!("{} by {}", humanize(&value), stage.replace('_', " "))),
+        title: a
+            .opt_str("title")?
+            .unwrap_or_else(|| format!("{} by {}", humanize(&value), stage.replace('_', " "))),
         unit: unit_arg(a)?,
         stages,
         values,
@@ -1033,11 +1102,19 @@ fn heatmap_from_args(a: &Args) -> tera::Result<ChartSpec> {
             any = true;
         }
     }
-    let (x_labels, y_labels, values) =
-        if any { (x_labels, y_labels, values) } else { (Vec::new(), Vec::new(), Vec::new()) };
+    let (x_labels, y_labels, values) = if any {
+        (x_labels, y_labels, values)
+    } else {
+        (Vec::new(), Vec::new(), Vec::new())
+    };
     Ok(ChartSpec::Heatmap(HeatmapChart {
         title: a.opt_str("title")?.unwrap_or_else(|| {
-            format!("{} by {} and {}", humanize(&value), x.replace('_', " "), y.replace('_', " "))
+            format!(
+                "{} by {} and {}",
+                humanize(&value),
+                x.replace('_', " "),
+                y.replace('_', " ")
+            )
         }),
         x_label: a.opt_str("x_label")?.unwrap_or_else(|| humanize(&x)),
         y_label: a.opt_str("y_label")?.unwrap_or_else(|| humanize(&y)),
@@ -1084,7 +1161,8 @@ pub fn format_number(v: f64, decimals: usize) -> String {
     out
 }
 
-const COMPACT_UNITS: [(f64, &str); 5] = [(1.0, ""), (1e3, "k"), (1e6, "M"), (1e9, "B"), (1e12, "T")];
+const COMPACT_UNITS: [(f64, &str); 5] =
+    [(1.0, ""), (1e3, "k"), (1e6, "M"), (1e9, "B"), (1e12, "T")];
 
 /// Formats `v` short, for axis ticks and tight labels: 950 → `"950"`, 1234 → `"1.2k"`,
 /// 12345 → `"12.3k"`, 123456 → `"123k"`, 2500000 → `"2.5M"`, then `B` (billions) and `T`;
@@ -1096,7 +1174,10 @@ pub fn format_compact(v: f64) -> String {
         return v.to_string();
     }
     let a = v.abs();
-    let mut unit = COMPACT_UNITS.iter().rposition(|(d, _)| a >= *d).unwrap_or(0);
+    let mut unit = COMPACT_UNITS
+        .iter()
+        .rposition(|(d, _)| a >= *d)
+        .unwrap_or(0);
     loop {
         let scaled = a / COMPACT_UNITS[unit].0;
         let decimals = match (unit, scaled) {
@@ -1179,14 +1260,21 @@ fn tick_target(length: f64, spacing: f64) -> usize {
 
 /// Compact tick labels with enough decimals to tell ticks apart: 0, 250k, 500k, 750k, 1M.
 fn tick_labels(ticks: &[f64]) -> Vec<String> {
-    let step = if ticks.len() > 1 { (ticks[1] - ticks[0]).abs() } else { 1.0 };
+    let step = if ticks.len() > 1 {
+        (ticks[1] - ticks[0]).abs()
+    } else {
+        1.0
+    };
     ticks
         .iter()
         .map(|&t| {
             if t.abs() <= step * 1e-9 {
                 return "0".to_string();
             }
-            let unit = COMPACT_UNITS.iter().rposition(|(d, _)| t.abs() >= *d).unwrap_or(0);
+            let unit = COMPACT_UNITS
+                .iter()
+                .rposition(|(d, _)| t.abs() >= *d)
+                .unwrap_or(0);
             let (div, suffix) = COMPACT_UNITS[unit];
             let scaled = t / div;
             let decimals = (0..=6)
@@ -1271,7 +1359,11 @@ fn heat_color(t: f64) -> RGBColor {
         (23, 100, 171),
         (8, 48, 107),
     ];
-    let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 };
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     let pos = t * (STOPS.len() - 1) as f64;
     let i = (pos.floor() as usize).min(STOPS.len() - 2);
     let f = pos - i as f64;
@@ -1282,7 +1374,9 @@ fn heat_color(t: f64) -> RGBColor {
 
 /// Replaces control characters (invalid in XML) with spaces.
 fn clean_text(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 fn escape_xml_into(buf: &mut String, s: &str) {
@@ -1299,7 +1393,11 @@ fn escape_xml_into(buf: &mut String, s: &str) {
 }
 
 fn font_desc(px: f64, bold: bool) -> FontDesc<'static> {
-    let style = if bold { FontStyle::Bold } else { FontStyle::Normal };
+    let style = if bold {
+        FontStyle::Bold
+    } else {
+        FontStyle::Normal
+    };
     FontDesc::new(FontFamily::SansSerif, px * FONT_SCALE, style)
 }
 
@@ -1313,7 +1411,10 @@ fn text_w(s: &str, px: f64, bold: bool) -> f64 {
 }
 
 fn max_text_w<S: AsRef<str>>(items: &[S], px: f64, bold: bool) -> f64 {
-    items.iter().map(|s| text_w(s.as_ref(), px, bold)).fold(0.0, f64::max)
+    items
+        .iter()
+        .map(|s| text_w(s.as_ref(), px, bold))
+        .fold(0.0, f64::max)
 }
 
 /// `s` without control characters, cut to `max_chars` characters and to `max_w` pixels
@@ -1363,7 +1464,14 @@ struct Txt {
 
 impl Txt {
     fn new(px: f64, color: RGBColor) -> Self {
-        Txt { px, bold: false, color, h: HPos::Left, v: VPos::Top, rotate: false }
+        Txt {
+            px,
+            bold: false,
+            color,
+            h: HPos::Left,
+            v: VPos::Top,
+            rotate: false,
+        }
     }
     fn bold(self) -> Self {
         Txt { bold: true, ..self }
@@ -1372,7 +1480,10 @@ impl Txt {
         Txt { h, v, ..self }
     }
     fn rotated(self) -> Self {
-        Txt { rotate: true, ..self }
+        Txt {
+            rotate: true,
+            ..self
+        }
     }
 }
 
@@ -1390,24 +1501,41 @@ impl<DB: DrawingBackend> Painter<'_, DB> {
             return Ok(());
         }
         let s = clean_text(s);
-        let mut style = font_desc(t.px, t.bold).color(&t.color).pos(Pos::new(t.h, t.v));
+        let mut style = font_desc(t.px, t.bold)
+            .color(&t.color)
+            .pos(Pos::new(t.h, t.v));
         if t.rotate {
             style = style.transform(FontTransform::Rotate270);
         }
-        self.area.draw(&Text::new(s, pt(x, y), style)).map_err(|e| e.to_string())
+        self.area
+            .draw(&Text::new(s, pt(x, y), style))
+            .map_err(|e| e.to_string())
     }
 
     fn rect(&self, x0: f64, y0: f64, x1: f64, y1: f64, color: RGBColor) -> DrawResult {
-        let style = ShapeStyle { color: color.to_rgba(), filled: true, stroke_width: 0 };
+        let style = ShapeStyle {
+            color: color.to_rgba(),
+            filled: true,
+            stroke_width: 0,
+        };
         self.area
-            .draw(&Rectangle::new([pt(x0.min(x1), y0.min(y1)), pt(x0.max(x1), y0.max(y1))], style))
+            .draw(&Rectangle::new(
+                [pt(x0.min(x1), y0.min(y1)), pt(x0.max(x1), y0.max(y1))],
+                style,
+            ))
             .map_err(|e| e.to_string())
     }
 
     fn line(&self, pts: &[(f64, f64)], color: RGBColor, width: u32) -> DrawResult {
         let pts: Vec<(i32, i32)> = pts.iter().map(|&(x, y)| pt(x, y)).collect();
-        let style = ShapeStyle { color: color.to_rgba(), filled: false, stroke_width: width };
-        self.area.draw(&PathElement::new(pts, style)).map_err(|e| e.to_string())
+        let style = ShapeStyle {
+            color: color.to_rgba(),
+            filled: false,
+            stroke_width: width,
+        };
+        self.area
+            .draw(&PathElement::new(pts, style))
+            .map_err(|e| e.to_string())
     }
 
     fn hline(&self, x0: f64, x1: f64, y: f64, color: RGBColor) -> DrawResult {
@@ -1420,13 +1548,25 @@ impl<DB: DrawingBackend> Painter<'_, DB> {
 
     fn area_fill(&self, pts: &[(f64, f64)], color: RGBColor, alpha: f64) -> DrawResult {
         let pts: Vec<(i32, i32)> = pts.iter().map(|&(x, y)| pt(x, y)).collect();
-        let style = ShapeStyle { color: color.mix(alpha), filled: true, stroke_width: 0 };
-        self.area.draw(&Polygon::new(pts, style)).map_err(|e| e.to_string())
+        let style = ShapeStyle {
+            color: color.mix(alpha),
+            filled: true,
+            stroke_width: 0,
+        };
+        self.area
+            .draw(&Polygon::new(pts, style))
+            .map_err(|e| e.to_string())
     }
 
     fn dot(&self, x: f64, y: f64, r: i32, color: RGBColor) -> DrawResult {
-        let style = ShapeStyle { color: color.to_rgba(), filled: true, stroke_width: 0 };
-        self.area.draw(&Circle::new(pt(x, y), r, style)).map_err(|e| e.to_string())
+        let style = ShapeStyle {
+            color: color.to_rgba(),
+            filled: true,
+            stroke_width: 0,
+        };
+        self.area
+            .draw(&Circle::new(pt(x, y), r, style))
+            .map_err(|e| e.to_string())
     }
 
     fn header(&self, head: &Header) -> DrawResult {
@@ -1438,14 +1578,26 @@ impl<DB: DrawingBackend> Painter<'_, DB> {
                 Mark::Line => self.line(&[(item.x, cy), (item.x + 14.0, cy)], item.color, 3)?,
             }
             let tx = item.x + head.mark.width() + 6.0;
-            self.text(&item.name, tx, cy, Txt::new(LABEL_PX, INK_2).at(HPos::Left, VPos::Center))?;
+            self.text(
+                &item.name,
+                tx,
+                cy,
+                Txt::new(LABEL_PX, INK_2).at(HPos::Left, VPos::Center),
+            )?;
         }
         Ok(())
     }
 
     /// A rotated axis title centred on `(x, y)`.
     fn vertical_title(&self, s: &str, x: f64, y: f64) -> DrawResult {
-        self.text(s, x, y, Txt::new(AXIS_PX, INK_2).at(HPos::Center, VPos::Center).rotated())
+        self.text(
+            s,
+            x,
+            y,
+            Txt::new(AXIS_PX, INK_2)
+                .at(HPos::Center, VPos::Center)
+                .rotated(),
+        )
     }
 }
 
@@ -1495,19 +1647,34 @@ fn header_layout(w: f64, title: &str, legend: &[(&str, RGBColor)], mark: Mark) -
                 x = PAD;
                 y += 20.0;
             }
-            items.push(LegendItem { x, y, name, color: *color });
+            items.push(LegendItem {
+                x,
+                y,
+                name,
+                color: *color,
+            });
             x += iw + 20.0;
         }
         y += 20.0 + 6.0;
     }
-    Header { title, legend: items, mark, bottom: y }
+    Header {
+        title,
+        legend: items,
+        mark,
+        bottom: y,
+    }
 }
 
 fn draw_empty<DB: DrawingBackend>(p: &Painter<DB>, title: &str, w: f64, h: f64) -> DrawResult {
     let head = header_layout(w, title, &[], Mark::Square);
     p.header(&head)?;
     let cy = (head.bottom + h - PAD) / 2.0;
-    p.text("No data", w / 2.0, cy, Txt::new(13.0, MUTED).at(HPos::Center, VPos::Center))
+    p.text(
+        "No data",
+        w / 2.0,
+        cy,
+        Txt::new(13.0, MUTED).at(HPos::Center, VPos::Center),
+    )
 }
 
 fn value_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
@@ -1521,14 +1688,22 @@ fn bar_value_labels(series: &[Series], dec: usize, room: f64) -> Option<Vec<Vec<
         .iter()
         .map(|s| s.values.iter().map(|v| format_number(*v, dec)).collect())
         .collect();
-    if full.iter().flatten().all(|l| text_w(l, TICK_PX, false) <= room) {
+    if full
+        .iter()
+        .flatten()
+        .all(|l| text_w(l, TICK_PX, false) <= room)
+    {
         return Some(full);
     }
     let compact: Vec<Vec<String>> = series
         .iter()
         .map(|s| s.values.iter().map(|v| format_compact(*v)).collect())
         .collect();
-    if compact.iter().flatten().all(|l| text_w(l, TICK_PX, false) <= room) {
+    if compact
+        .iter()
+        .flatten()
+        .all(|l| text_w(l, TICK_PX, false) <= room)
+    {
         return Some(compact);
     }
     None
@@ -1563,7 +1738,10 @@ fn wrap_two_lines(s: &str, px: f64, max_w: f64) -> Option<Vec<String>> {
 
 fn category_labels(categories: &[String], slot: f64, max_rotated: f64) -> CategoryLabels {
     let line_h = TICK_PX * 1.3;
-    let names: Vec<String> = categories.iter().map(|c| fit_text(c, TICK_PX, false, 1e9, 40)).collect();
+    let names: Vec<String> = categories
+        .iter()
+        .map(|c| fit_text(c, TICK_PX, false, 1e9, 40))
+        .collect();
     let avail = slot - 6.0;
     if names.iter().all(|n| text_w(n, TICK_PX, false) <= avail) {
         return CategoryLabels {
@@ -1592,21 +1770,32 @@ fn category_labels(categories: &[String], slot: f64, max_rotated: f64) -> Catego
         };
     }
     let every = ((TICK_PX * 1.5) / slot).ceil().max(1.0) as usize;
-    let lines: Vec<Vec<String>> =
-        names.iter().map(|n| vec![fit_text(n, TICK_PX, false, max_rotated, 28)]).collect();
+    let lines: Vec<Vec<String>> = names
+        .iter()
+        .map(|n| vec![fit_text(n, TICK_PX, false, max_rotated, 28)])
+        .collect();
     let height = lines
         .iter()
         .step_by(every)
         .map(|l| text_w(&l[0], TICK_PX, false))
         .fold(0.0, f64::max);
-    CategoryLabels { lines, rotated: true, every, height }
+    CategoryLabels {
+        lines,
+        rotated: true,
+        every,
+        height,
+    }
 }
 
 fn legend_of(series: &[Series]) -> Vec<(&str, RGBColor)> {
     if series.len() < 2 {
         return Vec::new();
     }
-    series.iter().enumerate().map(|(i, s)| (s.name.as_str(), series_color(i))).collect()
+    series
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.name.as_str(), series_color(i)))
+        .collect()
 }
 
 /// The horizontal frame of a vertical bar chart: header, value ticks, plot left and right
@@ -1626,12 +1815,23 @@ fn vbar_frame(c: &BarChart, w: f64, h: f64) -> VbarFrame {
     let y_title = axis_title(&c.y_label, c.unit.as_deref());
     let ticks = nice_ticks(lo_v, hi_v, tick_target(h - head.bottom - 80.0, 50.0));
     let tick_text = tick_labels(&ticks);
-    let title_w = if y_title.is_empty() { 0.0 } else { AXIS_PX * 1.3 + 8.0 };
+    let title_w = if y_title.is_empty() {
+        0.0
+    } else {
+        AXIS_PX * 1.3 + 8.0
+    };
     let left = PAD + title_w + max_text_w(&tick_text, TICK_PX, false) + 8.0;
     let right = w - PAD;
     let slot = (right - left) / c.categories.len().max(1) as f64;
     let cats = category_labels(&c.categories, slot, (h * 0.3).max(40.0));
-    VbarFrame { head, ticks, tick_text, left, right, cats }
+    VbarFrame {
+        head,
+        ticks,
+        tick_text,
+        left,
+        right,
+        cats,
+    }
 }
 
 /// Most categories that a bar chart switches to horizontal bars for, when their labels do
@@ -1648,14 +1848,25 @@ fn draws_horizontal(c: &BarChart) -> bool {
 }
 
 fn draw_vbar<DB: DrawingBackend>(c: &BarChart, p: &Painter<DB>, w: f64, h: f64) -> DrawResult {
-    let VbarFrame { head, ticks, tick_text, left, right, cats } = vbar_frame(c, w, h);
+    let VbarFrame {
+        head,
+        ticks,
+        tick_text,
+        left,
+        right,
+        cats,
+    } = vbar_frame(c, w, h);
     p.header(&head)?;
     let all = || c.series.iter().flat_map(|s| s.values.iter().copied());
     let y_title = axis_title(&c.y_label, c.unit.as_deref());
     let x_title = axis_title(&c.x_label, None);
     let n = c.categories.len();
     let slot = (right - left) / n as f64;
-    let x_title_h = if x_title.is_empty() { 0.0 } else { AXIS_PX * 1.3 + 8.0 };
+    let x_title_h = if x_title.is_empty() {
+        0.0
+    } else {
+        AXIS_PX * 1.3 + 8.0
+    };
     let bottom = h - PAD - x_title_h - cats.height - 8.0;
 
     let k = c.series.len();
@@ -1663,7 +1874,11 @@ fn draw_vbar<DB: DrawingBackend>(c: &BarChart, p: &Painter<DB>, w: f64, h: f64) 
     let group = (slot * if k == 1 { 0.66 } else { 0.8 }).min(72.0 * k as f64);
     let bar_w = ((group - gap * (k - 1) as f64) / k as f64).max(1.0);
     let dec = value_decimals(all());
-    let room = if k == 1 { slot - 6.0 } else { bar_w + gap + 1.0 };
+    let room = if k == 1 {
+        slot - 6.0
+    } else {
+        bar_w + gap + 1.0
+    };
     let labels = bar_value_labels(&c.series, dec, room);
     let top = head.bottom + if labels.is_some() { TICK_PX * 1.5 } else { 6.0 };
 
@@ -1674,7 +1889,12 @@ fn draw_vbar<DB: DrawingBackend>(c: &BarChart, p: &Painter<DB>, w: f64, h: f64) 
         if t.abs() > 0.0 {
             p.hline(left, right, y, GRID)?;
         }
-        p.text(s, left - 8.0, y, Txt::new(TICK_PX, MUTED).at(HPos::Right, VPos::Center))?;
+        p.text(
+            s,
+            left - 8.0,
+            y,
+            Txt::new(TICK_PX, MUTED).at(HPos::Right, VPos::Center),
+        )?;
     }
     let y0 = ys(0.0);
     for i in 0..n {
@@ -1699,12 +1919,19 @@ fn draw_vbar<DB: DrawingBackend>(c: &BarChart, p: &Painter<DB>, w: f64, h: f64) 
     for (i, lines) in cats.lines.iter().enumerate().step_by(cats.every) {
         let cx = left + slot * (i as f64 + 0.5);
         if cats.rotated {
-            let t = Txt::new(TICK_PX, INK_2).at(HPos::Right, VPos::Center).rotated();
+            let t = Txt::new(TICK_PX, INK_2)
+                .at(HPos::Right, VPos::Center)
+                .rotated();
             p.text(&lines[0], cx, bottom + 8.0, t)?;
         } else {
             for (li, line) in lines.iter().enumerate() {
                 let y = bottom + 8.0 + li as f64 * TICK_PX * 1.3;
-                p.text(line, cx, y, Txt::new(TICK_PX, INK_2).at(HPos::Center, VPos::Top))?;
+                p.text(
+                    line,
+                    cx,
+                    y,
+                    Txt::new(TICK_PX, INK_2).at(HPos::Center, VPos::Top),
+                )?;
             }
         }
     }
@@ -1727,7 +1954,12 @@ fn hbar_min_slot(k: usize) -> f64 {
 /// Height below the plot of a horizontal bar chart: tick labels and the value axis title.
 fn hbar_bottom_h(c: &BarChart) -> f64 {
     let y_title = axis_title(&c.y_label, c.unit.as_deref());
-    PAD + if y_title.is_empty() { 0.0 } else { AXIS_PX * 1.3 + 6.0 } + TICK_PX * 1.3 + 6.0
+    PAD + if y_title.is_empty() {
+        0.0
+    } else {
+        AXIS_PX * 1.3 + 6.0
+    } + TICK_PX * 1.3
+        + 6.0
 }
 
 fn hbar_min_height(c: &BarChart, w: f64) -> f64 {
@@ -1747,7 +1979,11 @@ fn draw_hbar<DB: DrawingBackend>(c: &BarChart, p: &Painter<DB>, w: f64, h: f64) 
         .iter()
         .map(|s| fit_text(s, LABEL_PX, false, (w - 2.0 * PAD) * 0.42, 40))
         .collect();
-    let cat_title_w = if cat_title.is_empty() { 0.0 } else { AXIS_PX * 1.3 + 8.0 };
+    let cat_title_w = if cat_title.is_empty() {
+        0.0
+    } else {
+        AXIS_PX * 1.3 + 8.0
+    };
     let left = PAD + cat_title_w + max_text_w(&names, LABEL_PX, false) + 10.0;
 
     let dec = value_decimals(all());
@@ -1756,17 +1992,32 @@ fn draw_hbar<DB: DrawingBackend>(c: &BarChart, p: &Painter<DB>, w: f64, h: f64) 
         .iter()
         .map(|s| s.values.iter().map(|v| format_number(*v, dec)).collect())
         .collect();
-    let full_w = full.iter().flatten().map(|l| text_w(l, TICK_PX, false)).fold(0.0, f64::max);
+    let full_w = full
+        .iter()
+        .flatten()
+        .map(|l| text_w(l, TICK_PX, false))
+        .fold(0.0, f64::max);
     let labels = if full_w + 8.0 <= (w - PAD - left) * 0.3 {
         full
     } else {
-        c.series.iter().map(|s| s.values.iter().map(|v| format_compact(*v)).collect()).collect()
+        c.series
+            .iter()
+            .map(|s| s.values.iter().map(|v| format_compact(*v)).collect())
+            .collect()
     };
-    let labels_w = labels.iter().flatten().map(|l| text_w(l, TICK_PX, false)).fold(0.0, f64::max);
+    let labels_w = labels
+        .iter()
+        .flatten()
+        .map(|l| text_w(l, TICK_PX, false))
+        .fold(0.0, f64::max);
     let mut right = w - PAD - labels_w - 8.0;
     let ticks = nice_ticks(lo_v, hi_v, tick_target(right - left, 90.0));
     let tick_text = tick_labels(&ticks);
-    let last_w = text_w(tick_text.last().map(String::as_str).unwrap_or(""), TICK_PX, false);
+    let last_w = text_w(
+        tick_text.last().map(String::as_str).unwrap_or(""),
+        TICK_PX,
+        false,
+    );
     right = right.min(w - PAD - last_w / 2.0);
 
     let bottom = h - hbar_bottom_h(c);
@@ -1790,7 +2041,12 @@ fn draw_hbar<DB: DrawingBackend>(c: &BarChart, p: &Painter<DB>, w: f64, h: f64) 
             p.vline(x, top, bottom, GRID)?;
         }
         if i % every == 0 {
-            p.text(s, x, bottom + 6.0, Txt::new(TICK_PX, MUTED).at(HPos::Center, VPos::Top))?;
+            p.text(
+                s,
+                x,
+                bottom + 6.0,
+                Txt::new(TICK_PX, MUTED).at(HPos::Center, VPos::Top),
+            )?;
         }
     }
     let x0 = xs(0.0);
@@ -1833,8 +2089,9 @@ fn draw_hbar<DB: DrawingBackend>(c: &BarChart, p: &Painter<DB>, w: f64, h: f64) 
 // Line charts
 // ---------------------------------------------------------------------------------------------
 
-const MONTHS: [&str; 12] =
-    ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
 
 #[derive(Clone, Copy)]
 enum TimeStep {
@@ -1863,7 +2120,11 @@ fn seconds(t: NaiveDateTime) -> f64 {
 
 /// Ticks of one step kind within `t0..=t1`, with labels (the year or date shown on the
 /// first tick and where it changes).
-fn time_ticks_for(step: TimeStep, t0: NaiveDateTime, t1: NaiveDateTime) -> Vec<(NaiveDateTime, String)> {
+fn time_ticks_for(
+    step: TimeStep,
+    t0: NaiveDateTime,
+    t1: NaiveDateTime,
+) -> Vec<(NaiveDateTime, String)> {
     let mut out: Vec<(NaiveDateTime, String)> = Vec::new();
     let mut last_year = None;
     let mut last_day = None;
@@ -1881,7 +2142,12 @@ fn time_ticks_for(step: TimeStep, t0: NaiveDateTime, t1: NaiveDateTime) -> Vec<(
                 if t.hour() % n == 0 {
                     let day = t.date();
                     let label = if last_day != Some(day) {
-                        format!("{} {} {:02}:00", MONTHS[day.month0() as usize], day.day(), t.hour())
+                        format!(
+                            "{} {} {:02}:00",
+                            MONTHS[day.month0() as usize],
+                            day.day(),
+                            t.hour()
+                        )
                     } else {
                         format!("{:02}:00", t.hour())
                     };
@@ -1892,7 +2158,11 @@ fn time_ticks_for(step: TimeStep, t0: NaiveDateTime, t1: NaiveDateTime) -> Vec<(
             }
         }
         TimeStep::Days(_) | TimeStep::Weeks(_) => {
-            let mut d = if midnight(d0) < t0 { d0 + Days::new(1) } else { d0 };
+            let mut d = if midnight(d0) < t0 {
+                d0 + Days::new(1)
+            } else {
+                d0
+            };
             while d <= d1 {
                 let since = (d - epoch).num_days();
                 let keep = match step {
@@ -1931,7 +2201,10 @@ fn time_ticks_for(step: TimeStep, t0: NaiveDateTime, t1: NaiveDateTime) -> Vec<(
         }
         TimeStep::Years(n) => {
             let mut y = d0.year();
-            if NaiveDate::from_ymd_opt(y, 1, 1).map(midnight).is_some_and(|t| t < t0) {
+            if NaiveDate::from_ymd_opt(y, 1, 1)
+                .map(midnight)
+                .is_some_and(|t| t < t0)
+            {
                 y += 1;
             }
             while let Some(d) = NaiveDate::from_ymd_opt(y, 1, 1) {
@@ -1987,16 +2260,23 @@ fn time_ticks(t0: NaiveDateTime, t1: NaiveDateTime, width: f64) -> Vec<(NaiveDat
             continue;
         }
         // Labels are centred on their ticks: room for the sum of their widths, plus gaps.
-        let total: f64 = ticks.iter().map(|t| text_w(&t.1, TICK_PX, false) + 16.0).sum();
+        let total: f64 = ticks
+            .iter()
+            .map(|t| text_w(&t.1, TICK_PX, false) + 16.0)
+            .sum();
         let spacing = width / (span_days / step.approx_days()).max(1.0);
-        let widest = ticks.iter().map(|t| text_w(&t.1, TICK_PX, false)).fold(0.0, f64::max);
+        let widest = ticks
+            .iter()
+            .map(|t| text_w(&t.1, TICK_PX, false))
+            .fold(0.0, f64::max);
         if total <= width && spacing >= widest.min(90.0) + 8.0 {
             return ticks;
         }
         fallback = ticks;
     }
     if fallback.is_empty() {
-        let fmt = |t: NaiveDateTime| format!("{} {}, {}", MONTHS[t.month0() as usize], t.day(), t.year());
+        let fmt =
+            |t: NaiveDateTime| format!("{} {}, {}", MONTHS[t.month0() as usize], t.day(), t.year());
         fallback = vec![(t0, fmt(t0))];
     }
     fallback
@@ -2004,21 +2284,37 @@ fn time_ticks(t0: NaiveDateTime, t1: NaiveDateTime, width: f64) -> Vec<(NaiveDat
 
 fn draw_line<DB: DrawingBackend>(c: &LineChart, p: &Painter<DB>, w: f64, h: f64) -> DrawResult {
     let legend: Vec<(&str, RGBColor)> = if c.series.len() > 1 {
-        c.series.iter().enumerate().map(|(i, s)| (s.name.as_str(), series_color(i))).collect()
+        c.series
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name.as_str(), series_color(i)))
+            .collect()
     } else {
         Vec::new()
     };
     let head = header_layout(w, &c.title, &legend, Mark::Line);
     p.header(&head)?;
-    let (lo_v, hi_v) = value_range(c.series.iter().flat_map(|s| s.values.iter().flatten().copied()));
+    let (lo_v, hi_v) = value_range(
+        c.series
+            .iter()
+            .flat_map(|s| s.values.iter().flatten().copied()),
+    );
     let y_title = axis_title(&c.y_label, c.unit.as_deref());
     let x_title = axis_title(&c.x_label, None);
     let ticks = nice_ticks(lo_v, hi_v, tick_target(h - head.bottom - 70.0, 50.0));
     let tick_text = tick_labels(&ticks);
-    let title_w = if y_title.is_empty() { 0.0 } else { AXIS_PX * 1.3 + 8.0 };
+    let title_w = if y_title.is_empty() {
+        0.0
+    } else {
+        AXIS_PX * 1.3 + 8.0
+    };
     let left = PAD + title_w + max_text_w(&tick_text, TICK_PX, false) + 8.0;
     let right = w - PAD - 4.0;
-    let x_title_h = if x_title.is_empty() { 0.0 } else { AXIS_PX * 1.3 + 8.0 };
+    let x_title_h = if x_title.is_empty() {
+        0.0
+    } else {
+        AXIS_PX * 1.3 + 8.0
+    };
     let bottom = h - PAD - x_title_h - TICK_PX * 1.3 - 8.0;
     let top = head.bottom + 8.0;
 
@@ -2043,14 +2339,24 @@ fn draw_line<DB: DrawingBackend>(c: &LineChart, p: &Painter<DB>, w: f64, h: f64)
         if *t != lo {
             p.hline(left, right, y, GRID)?;
         }
-        p.text(s, left - 8.0, y, Txt::new(TICK_PX, MUTED).at(HPos::Right, VPos::Center))?;
+        p.text(
+            s,
+            left - 8.0,
+            y,
+            Txt::new(TICK_PX, MUTED).at(HPos::Right, VPos::Center),
+        )?;
     }
     for (t, label) in time_ticks(t0, t1, right - left) {
         let x = xs(t);
         p.vline(x, bottom, bottom + 4.0, AXIS_LINE)?;
         let half = text_w(&label, TICK_PX, false) / 2.0;
         let lx = x.clamp(PAD + half, w - PAD - half);
-        p.text(&label, lx, bottom + 7.0, Txt::new(TICK_PX, MUTED).at(HPos::Center, VPos::Top))?;
+        p.text(
+            &label,
+            lx,
+            bottom + 7.0,
+            Txt::new(TICK_PX, MUTED).at(HPos::Center, VPos::Top),
+        )?;
     }
     let base = ys(0.0_f64.clamp(lo, hi));
     let markers = c.x.len() <= 40;
@@ -2060,7 +2366,10 @@ fn draw_line<DB: DrawingBackend>(c: &LineChart, p: &Painter<DB>, w: f64, h: f64)
         let mut runs: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
         for (t, v) in c.x.iter().zip(&s.values) {
             match v {
-                Some(v) => runs.last_mut().map(|r| r.push((xs(*t), ys(*v)))).unwrap_or(()),
+                Some(v) => runs
+                    .last_mut()
+                    .map(|r| r.push((xs(*t), ys(*v))))
+                    .unwrap_or(()),
                 None => runs.push(Vec::new()),
             }
         }
@@ -2132,12 +2441,27 @@ fn draw_funnel<DB: DrawingBackend>(c: &FunnelChart, p: &Painter<DB>, w: f64, h: 
         // right-aligned: "12,345 customers  ·  62.1% of previous stage"
         let mut x = right;
         if let Some(step) = &step {
-            p.text(step, x, ry, Txt::new(LABEL_PX, MUTED).at(HPos::Right, VPos::Top))?;
+            p.text(
+                step,
+                x,
+                ry,
+                Txt::new(LABEL_PX, MUTED).at(HPos::Right, VPos::Top),
+            )?;
             x -= text_w(step, LABEL_PX, false);
-            p.text("·", x - 7.0, ry, Txt::new(LABEL_PX, MUTED).at(HPos::Center, VPos::Top))?;
+            p.text(
+                "·",
+                x - 7.0,
+                ry,
+                Txt::new(LABEL_PX, MUTED).at(HPos::Center, VPos::Top),
+            )?;
             x -= 14.0;
         }
-        p.text(&value, x, ry, Txt::new(LABEL_PX, INK).bold().at(HPos::Right, VPos::Top))?;
+        p.text(
+            &value,
+            x,
+            ry,
+            Txt::new(LABEL_PX, INK).bold().at(HPos::Right, VPos::Top),
+        )?;
         x -= text_w(&value, LABEL_PX, true);
         let name = fit_text(stage, LABEL_PX, true, (x - left - 16.0).max(40.0), 40);
         p.text(&name, left, ry, Txt::new(LABEL_PX, INK_2).bold())?;
@@ -2170,7 +2494,12 @@ const HEAT_MIN_CELL: f64 = 14.0;
 
 fn heat_bottom_h(c: &HeatmapChart) -> f64 {
     let x_title = axis_title(&c.x_label, None);
-    PAD + if x_title.is_empty() { 0.0 } else { AXIS_PX * 1.3 + 6.0 } + TICK_PX * 1.3 + 6.0
+    PAD + if x_title.is_empty() {
+        0.0
+    } else {
+        AXIS_PX * 1.3 + 6.0
+    } + TICK_PX * 1.3
+        + 6.0
 }
 
 fn heatmap_min_height(c: &HeatmapChart, w: f64) -> f64 {
@@ -2178,7 +2507,12 @@ fn heatmap_min_height(c: &HeatmapChart, w: f64) -> f64 {
     head.bottom + 4.0 + c.y_labels.len() as f64 * HEAT_MIN_CELL + heat_bottom_h(c)
 }
 
-fn draw_heatmap<DB: DrawingBackend>(c: &HeatmapChart, p: &Painter<DB>, w: f64, h: f64) -> DrawResult {
+fn draw_heatmap<DB: DrawingBackend>(
+    c: &HeatmapChart,
+    p: &Painter<DB>,
+    w: f64,
+    h: f64,
+) -> DrawResult {
     let head = header_layout(w, &c.title, &[], Mark::Square);
     p.header(&head)?;
     let (nx, ny) = (c.x_labels.len(), c.y_labels.len());
@@ -2195,17 +2529,33 @@ fn draw_heatmap<DB: DrawingBackend>(c: &HeatmapChart, p: &Painter<DB>, w: f64, h
         }
     };
     let dec = value_decimals(cells());
-    let unit = c.unit.as_deref().map(str::trim).filter(|u| !u.is_empty()).map(clean_text);
+    let unit = c
+        .unit
+        .as_deref()
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(clean_text);
     let (min_s, max_s) = (format_number(vmin, dec), format_number(vmax, dec));
-    let unit_w = unit.as_deref().map(|u| text_w(u, TICK_PX, false)).unwrap_or(0.0);
-    let legend_w = (12.0 + 6.0 + max_text_w(&[&min_s, &max_s], TICK_PX, false)).max(unit_w.min(140.0));
+    let unit_w = unit
+        .as_deref()
+        .map(|u| text_w(u, TICK_PX, false))
+        .unwrap_or(0.0);
+    let legend_w =
+        (12.0 + 6.0 + max_text_w(&[&min_s, &max_s], TICK_PX, false)).max(unit_w.min(140.0));
     let right = w - PAD - legend_w - 18.0;
 
     let y_title = axis_title(&c.y_label, None);
     let x_title = axis_title(&c.x_label, None);
-    let y_names: Vec<String> =
-        c.y_labels.iter().map(|l| fit_text(l, TICK_PX, false, (w - 2.0 * PAD) * 0.25, 24)).collect();
-    let y_title_w = if y_title.is_empty() { 0.0 } else { AXIS_PX * 1.3 + 8.0 };
+    let y_names: Vec<String> = c
+        .y_labels
+        .iter()
+        .map(|l| fit_text(l, TICK_PX, false, (w - 2.0 * PAD) * 0.25, 24))
+        .collect();
+    let y_title_w = if y_title.is_empty() {
+        0.0
+    } else {
+        AXIS_PX * 1.3 + 8.0
+    };
     let left = PAD + y_title_w + max_text_w(&y_names, TICK_PX, false) + 8.0;
     let top = head.bottom + 4.0;
     let bottom = h - heat_bottom_h(c);
@@ -2213,16 +2563,28 @@ fn draw_heatmap<DB: DrawingBackend>(c: &HeatmapChart, p: &Painter<DB>, w: f64, h
     let ch = (bottom - top) / ny as f64;
 
     // cells, with a 2 px white gutter
-    let labels: Vec<Vec<String>> =
-        c.values.iter().map(|r| r.iter().map(|v| format_compact(*v)).collect()).collect();
+    let labels: Vec<Vec<String>> = c
+        .values
+        .iter()
+        .map(|r| r.iter().map(|v| format_compact(*v)).collect())
+        .collect();
     let show_values = ch >= TICK_PX * 1.6
-        && labels.iter().flatten().all(|l| text_w(l, TICK_PX - 1.0, false) <= cw - 6.0);
+        && labels
+            .iter()
+            .flatten()
+            .all(|l| text_w(l, TICK_PX - 1.0, false) <= cw - 6.0);
     for (yi, row) in c.values.iter().enumerate() {
         for (xi, &v) in row.iter().enumerate() {
             let x0 = left + xi as f64 * cw;
             let y0 = top + yi as f64 * ch;
             let t = norm(v);
-            p.rect(x0 + 1.0, y0 + 1.0, x0 + cw - 1.0, y0 + ch - 1.0, heat_color(t))?;
+            p.rect(
+                x0 + 1.0,
+                y0 + 1.0,
+                x0 + cw - 1.0,
+                y0 + ch - 1.0,
+                heat_color(t),
+            )?;
             if show_values {
                 let color = if t > 0.55 { BG } else { INK_2 };
                 let txt = Txt::new(TICK_PX - 1.0, color).at(HPos::Center, VPos::Center);
@@ -2231,16 +2593,32 @@ fn draw_heatmap<DB: DrawingBackend>(c: &HeatmapChart, p: &Painter<DB>, w: f64, h
         }
     }
     // axis labels
-    let x_names: Vec<String> = c.x_labels.iter().map(|l| fit_text(l, TICK_PX, false, 120.0, 16)).collect();
-    let x_every = ((max_text_w(&x_names, TICK_PX, false) + 6.0) / cw).ceil().max(1.0) as usize;
+    let x_names: Vec<String> = c
+        .x_labels
+        .iter()
+        .map(|l| fit_text(l, TICK_PX, false, 120.0, 16))
+        .collect();
+    let x_every = ((max_text_w(&x_names, TICK_PX, false) + 6.0) / cw)
+        .ceil()
+        .max(1.0) as usize;
     for (xi, name) in x_names.iter().enumerate().step_by(x_every) {
         let x = left + (xi as f64 + 0.5) * cw;
-        p.text(name, x, bottom + 6.0, Txt::new(TICK_PX, MUTED).at(HPos::Center, VPos::Top))?;
+        p.text(
+            name,
+            x,
+            bottom + 6.0,
+            Txt::new(TICK_PX, MUTED).at(HPos::Center, VPos::Top),
+        )?;
     }
     let y_every = ((TICK_PX * 1.2) / ch).ceil().max(1.0) as usize;
     for (yi, name) in y_names.iter().enumerate().step_by(y_every) {
         let y = top + (yi as f64 + 0.5) * ch;
-        p.text(name, left - 8.0, y, Txt::new(TICK_PX, INK_2).at(HPos::Right, VPos::Center))?;
+        p.text(
+            name,
+            left - 8.0,
+            y,
+            Txt::new(TICK_PX, INK_2).at(HPos::Right, VPos::Center),
+        )?;
     }
     if !y_title.is_empty() {
         let y_title = fit_text(&y_title, AXIS_PX, false, bottom - top, 60);
@@ -2267,8 +2645,18 @@ fn draw_heatmap<DB: DrawingBackend>(c: &HeatmapChart, p: &Painter<DB>, w: f64, h
         let t = 1.0 - (s as f64 + 0.5) / STEPS as f64;
         p.rect(lx, y0, lx + 12.0, y1 + 0.5, heat_color(t))?;
     }
-    p.text(&max_s, lx + 18.0, bar_top, Txt::new(TICK_PX, INK_2).at(HPos::Left, VPos::Top))?;
-    p.text(&min_s, lx + 18.0, bar_top + bar_h, Txt::new(TICK_PX, INK_2).at(HPos::Left, VPos::Bottom))?;
+    p.text(
+        &max_s,
+        lx + 18.0,
+        bar_top,
+        Txt::new(TICK_PX, INK_2).at(HPos::Left, VPos::Top),
+    )?;
+    p.text(
+        &min_s,
+        lx + 18.0,
+        bar_top + bar_h,
+        Txt::new(TICK_PX, INK_2).at(HPos::Left, VPos::Bottom),
+    )?;
     Ok(())
 }
 
@@ -2282,11 +2670,18 @@ mod tests {
     use serde_json::json;
 
     fn args(v: Value) -> HashMap<String, Value> {
-        v.as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+        v.as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     }
 
     fn svg(kind: &str, v: Value) -> String {
-        ChartSpec::from_tera_args(kind, &args(v)).unwrap().render_svg().unwrap()
+        ChartSpec::from_tera_args(kind, &args(v))
+            .unwrap()
+            .render_svg()
+            .unwrap()
     }
 
     fn count(haystack: &str, needle: &str) -> usize {
@@ -2333,13 +2728,34 @@ mod tests {
 
     #[test]
     fn ticks_are_nice_and_labels_distinct() {
-        assert_eq!(nice_ticks(0.0, 125000.5, 5), vec![0.0, 25000.0, 50000.0, 75000.0, 100000.0, 125000.0, 150000.0]);
-        assert_eq!(nice_ticks(0.0, 100.0, 5), vec![0.0, 20.0, 40.0, 60.0, 80.0, 100.0]);
-        assert_eq!(tick_labels(&[0.0, 250e3, 500e3, 750e3, 1e6]), ["0", "250k", "500k", "750k", "1M"]);
-        assert_eq!(tick_labels(&[0.0, 2500.0, 5000.0, 7500.0]), ["0", "2.5k", "5k", "7.5k"]);
-        assert_eq!(tick_labels(&[0.0, 0.05, 0.1, 0.15]), ["0", "0.05", "0.1", "0.15"]);
-        assert_eq!(tick_labels(&[0.0, 200.0, 400.0, 1200.0]), ["0", "200", "400", "1.2k"]);
-        assert_eq!(nice_ticks(0.0, 0.0, 5), vec![0.0, 0.2, 0.4, 0.6000000000000001, 0.8, 1.0]);
+        assert_eq!(
+            nice_ticks(0.0, 125000.5, 5),
+            vec![0.0, 25000.0, 50000.0, 75000.0, 100000.0, 125000.0, 150000.0]
+        );
+        assert_eq!(
+            nice_ticks(0.0, 100.0, 5),
+            vec![0.0, 20.0, 40.0, 60.0, 80.0, 100.0]
+        );
+        assert_eq!(
+            tick_labels(&[0.0, 250e3, 500e3, 750e3, 1e6]),
+            ["0", "250k", "500k", "750k", "1M"]
+        );
+        assert_eq!(
+            tick_labels(&[0.0, 2500.0, 5000.0, 7500.0]),
+            ["0", "2.5k", "5k", "7.5k"]
+        );
+        assert_eq!(
+            tick_labels(&[0.0, 0.05, 0.1, 0.15]),
+            ["0", "0.05", "0.1", "0.15"]
+        );
+        assert_eq!(
+            tick_labels(&[0.0, 200.0, 400.0, 1200.0]),
+            ["0", "200", "400", "1.2k"]
+        );
+        assert_eq!(
+            nice_ticks(0.0, 0.0, 5),
+            vec![0.0, 0.2, 0.4, 0.6000000000000001, 0.8, 1.0]
+        );
         let t = nice_ticks(-30.0, 90.0, 5);
         assert!(t[0] <= -30.0 && *t.last().unwrap() >= 90.0 && t.contains(&0.0));
     }
@@ -2384,7 +2800,10 @@ mod tests {
             // 3 bars plus the legend swatch per series
             assert_eq!(fill_count(&s, PALETTE[i]), 4, "{name}");
         }
-        assert!(s.contains(">\nsocial &gt; paid_search &gt; direct &gt; email &gt;…\n<"), "{s}");
+        assert!(
+            s.contains(">\nsocial &gt; paid_search &gt; direct &gt; email &gt;…\n<"),
+            "{s}"
+        );
         assert!(s.contains("conversions"));
     }
 
@@ -2394,7 +2813,11 @@ mod tests {
             (0..n).map(|i| json!({"campaign": format!("spring_sale_campaign_{i:02}"), "clicks": i * 37})).collect()
         };
         // up to 30 categories: horizontal bars, full labels, a taller chart
-        let spec = ChartSpec::from_tera_args("bar_chart", &args(json!({"rows": rows(30), "x": "campaign", "y": "clicks"}))).unwrap();
+        let spec = ChartSpec::from_tera_args(
+            "bar_chart",
+            &args(json!({"rows": rows(30), "x": "campaign", "y": "clicks"})),
+        )
+        .unwrap();
         let (w, h) = spec.size();
         assert!(w == 720 && h > 600, "{h}");
         let s = spec.render_svg().unwrap();
@@ -2402,7 +2825,11 @@ mod tests {
         assert!(s.contains(">\nspring_sale_campaign_29\n<"));
         assert_eq!(count(&s, "rotate(270"), 1, "only the axis title is rotated");
         // more: vertical bars with rotated labels
-        let spec = ChartSpec::from_tera_args("bar_chart", &args(json!({"rows": rows(40), "x": "campaign", "y": "clicks"}))).unwrap();
+        let spec = ChartSpec::from_tera_args(
+            "bar_chart",
+            &args(json!({"rows": rows(40), "x": "campaign", "y": "clicks"})),
+        )
+        .unwrap();
         assert_eq!(spec.size(), (720, 360));
         let s = spec.render_svg().unwrap();
         assert_eq!(fill_count(&s, PALETTE[0]), 40);
@@ -2412,7 +2839,10 @@ mod tests {
                           {"s": "Need attention", "n": 1}, {"s": "About to sleep", "n": 2}, {"s": "Champions", "n": 3},
                           {"s": "Loyal customers", "n": 1}, {"s": "At risk", "n": 2}]);
         let s = svg("bar_chart", json!({"rows": rows, "x": "s", "y": "n"}));
-        assert!(s.contains(">\nHibernating\n<") && s.contains(">\ncustomers\n<"), "{s}");
+        assert!(
+            s.contains(">\nHibernating\n<") && s.contains(">\ncustomers\n<"),
+            "{s}"
+        );
     }
 
     #[test]
@@ -2427,7 +2857,10 @@ mod tests {
             let s = svg(kind, a);
             assert!(!s.contains("<script"), "{s}");
             assert!(!s.contains("<b>"));
-            assert!(s.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; co"), "{s}");
+            assert!(
+                s.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; co"),
+                "{s}"
+            );
             assert!(s.contains("it&apos;s"));
             assert!(s.contains("aria-label=\"&lt;b&gt;Title&lt;/b&gt; &amp; &quot;q&quot;\""));
         }
@@ -2462,7 +2895,10 @@ mod tests {
         assert!(labels.len() >= 4 && labels.len() <= 12, "{labels:?}");
         assert!(labels.iter().any(|l| l.contains("2026")));
         let short = time_ticks(t("2026-10-01"), t("2026-10-14"), 640.0);
-        assert!(short.len() >= 7 && short[0].1 == "Oct 2, 2026" && short[1].1 == "Oct 4", "{short:?}");
+        assert!(
+            short.len() >= 7 && short[0].1 == "Oct 2, 2026" && short[1].1 == "Oct 4",
+            "{short:?}"
+        );
         assert_eq!(parse_time("2026-10"), Some(t("2026-10-01")));
         assert!(parse_time("2026-10-31T12:30:00+02:00").is_some());
         assert!(parse_time("31/10/2026").is_none());
@@ -2476,9 +2912,21 @@ mod tests {
             {"stage": "Checkout", "customers": 2100},
             {"stage": "Purchased", "customers": 1300},
         ]);
-        let s = svg("funnel_chart", json!({"rows": rows, "stage": "stage", "value": "customers", "title": "Purchase funnel", "unit": "customers"}));
+        let s = svg(
+            "funnel_chart",
+            json!({"rows": rows, "stage": "stage", "value": "customers", "title": "Purchase funnel", "unit": "customers"}),
+        );
         assert!(s.contains("Purchase funnel"));
-        for x in ["Visited", "10,000 customers", "100.0%", "42.0%", "21.0%", "13.0%", "50.0% of previous stage", "61.9% of previous stage"] {
+        for x in [
+            "Visited",
+            "10,000 customers",
+            "100.0%",
+            "42.0%",
+            "21.0%",
+            "13.0%",
+            "50.0% of previous stage",
+            "61.9% of previous stage",
+        ] {
             assert!(s.contains(x), "{x} in {s}");
         }
         assert_eq!(fill_count(&s, PALETTE[0]), 4);
@@ -2503,89 +2951,208 @@ mod tests {
                          "y_labels": ["Mon","Tue","Wed","Thu","Fri","Sat","Sun"]})),
         )
         .unwrap();
-        let ChartSpec::Heatmap(h) = &spec else { panic!() };
+        let ChartSpec::Heatmap(h) = &spec else {
+            panic!()
+        };
         assert_eq!(h.x_labels.len(), 24);
-        assert_eq!(h.y_labels, ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]);
+        assert_eq!(
+            h.y_labels,
+            ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+        );
         assert_eq!(h.values[0][0], 100.0);
         assert_eq!(h.values[2][5], 0.0);
         assert_eq!(h.values[6][23], 723.0);
         let s = spec.render_svg().unwrap();
         // 168 cells + 32 legend steps + the background
         assert_eq!(count(&s, "<rect"), 168 + 32 + 1);
-        for x in ["Activity", "Mon", "Sun", "Hour of day", "Day of week", "events", ">\n723\n<", ">\n0\n<"] {
+        for x in [
+            "Activity",
+            "Mon",
+            "Sun",
+            "Hour of day",
+            "Day of week",
+            "events",
+            ">\n723\n<",
+            ">\n0\n<",
+        ] {
             assert!(s.contains(x), "{x}");
         }
         // 0-based day of week maps onto the same labels
         let rows0 = json!([{"h": 0, "d": 0, "v": 1}, {"h": 1, "d": 6, "v": 2}]);
         let spec = ChartSpec::from_tera_args("heatmap_chart", &args(json!({"rows": rows0, "x": "h", "y": "d", "value": "v", "y_labels": ["Mon","Tue","Wed","Thu","Fri","Sat","Sun"]}))).unwrap();
-        let ChartSpec::Heatmap(h) = &spec else { panic!() };
+        let ChartSpec::Heatmap(h) = &spec else {
+            panic!()
+        };
         assert_eq!((h.values[0][0], h.values[6][1]), (1.0, 2.0));
     }
 
     #[test]
     fn edge_cases_render() {
         let cases = [
-            ("bar_chart", json!({"rows": [{"c": "only", "v": 0}], "x": "c", "y": "v"})),
-            ("bar_chart", json!({"rows": [{"c": "a", "v": -5}, {"c": "b", "v": -1e9}], "x": "c", "y": "v"})),
-            ("bar_chart", json!({"rows": [{"c": null, "v": 1e15}, {"c": 2025, "v": "12.5"}], "x": "c", "y": "v", "width": 160, "height": 160})),
-            ("bar_chart", json!({"rows": [{"c": "a\u{1}b", "v": 1}], "x": "c", "y": "v", "horizontal": true})),
-            ("line_chart", json!({"rows": [{"d": "2026-10-31", "v": 3}], "x": "d", "y": "v"})),
-            ("line_chart", json!({"rows": [{"d": "2026-10-31", "v": null}, {"d": "2026-11-01", "v": null}], "x": "d", "y": "v"})),
-            ("line_chart", json!({"rows": [{"d": "2026-10-31 10:00:00", "v": 1}, {"d": "2026-10-31 18:30:00", "v": -2}], "x": "d", "y": "v"})),
-            ("line_chart", json!({"rows": [{"d": "1990-01-01", "v": 1}, {"d": "2026-01-01", "v": 2}, {"d": null, "v": 3}], "x": "d", "y": "v"})),
-            ("funnel_chart", json!({"rows": [{"s": "a", "v": 0}, {"s": "b", "v": 0}], "stage": "s", "value": "v"})),
-            ("heatmap_chart", json!({"rows": [{"x": 1, "y": 1, "v": 5}], "x": "x", "y": "y", "value": "v"})),
-            ("heatmap_chart", json!({"rows": [{"x": "a", "y": null, "v": 5}], "x": "x", "y": "y", "value": "v"})),
+            (
+                "bar_chart",
+                json!({"rows": [{"c": "only", "v": 0}], "x": "c", "y": "v"}),
+            ),
+            (
+                "bar_chart",
+                json!({"rows": [{"c": "a", "v": -5}, {"c": "b", "v": -1e9}], "x": "c", "y": "v"}),
+            ),
+            (
+                "bar_chart",
+                json!({"rows": [{"c": null, "v": 1e15}, {"c": 2025, "v": "12.5"}], "x": "c", "y": "v", "width": 160, "height": 160}),
+            ),
+            (
+                "bar_chart",
+                json!({"rows": [{"c": "a\u{1}b", "v": 1}], "x": "c", "y": "v", "horizontal": true}),
+            ),
+            (
+                "line_chart",
+                json!({"rows": [{"d": "2026-10-31", "v": 3}], "x": "d", "y": "v"}),
+            ),
+            (
+                "line_chart",
+                json!({"rows": [{"d": "2026-10-31", "v": null}, {"d": "2026-11-01", "v": null}], "x": "d", "y": "v"}),
+            ),
+            (
+                "line_chart",
+                json!({"rows": [{"d": "2026-10-31 10:00:00", "v": 1}, {"d": "2026-10-31 18:30:00", "v": -2}], "x": "d", "y": "v"}),
+            ),
+            (
+                "line_chart",
+                json!({"rows": [{"d": "1990-01-01", "v": 1}, {"d": "2026-01-01", "v": 2}, {"d": null, "v": 3}], "x": "d", "y": "v"}),
+            ),
+            (
+                "funnel_chart",
+                json!({"rows": [{"s": "a", "v": 0}, {"s": "b", "v": 0}], "stage": "s", "value": "v"}),
+            ),
+            (
+                "heatmap_chart",
+                json!({"rows": [{"x": 1, "y": 1, "v": 5}], "x": "x", "y": "y", "value": "v"}),
+            ),
+            (
+                "heatmap_chart",
+                json!({"rows": [{"x": "a", "y": null, "v": 5}], "x": "x", "y": "y", "value": "v"}),
+            ),
         ];
         for (kind, a) in cases {
             let s = svg(kind, a.clone());
-            assert!(s.starts_with("<svg ") && s.ends_with("</svg>\n"), "{kind} {a}: {s}");
+            assert!(
+                s.starts_with("<svg ") && s.ends_with("</svg>\n"),
+                "{kind} {a}: {s}"
+            );
             assert!(!s.contains("NaN") && !s.contains("inf"), "{kind} {a}: {s}");
-            assert!(!s.chars().any(|c| c.is_control() && c != '\n'), "{kind} {a}");
+            assert!(
+                !s.chars().any(|c| c.is_control() && c != '\n'),
+                "{kind} {a}"
+            );
         }
         // the all-NULL line chart and the heatmap without a complete cell have no data
-        let s = svg("line_chart", json!({"rows": [{"d": "2026-10-31", "v": null}], "x": "d", "y": "v"}));
+        let s = svg(
+            "line_chart",
+            json!({"rows": [{"d": "2026-10-31", "v": null}], "x": "d", "y": "v"}),
+        );
         assert!(s.contains("No data"));
     }
 
     #[test]
     fn empty_rows_say_no_data() {
         for (kind, a) in [
-            ("bar_chart", json!({"rows": [], "x": "channel", "y": "revenue", "title": "Revenue"})),
-            ("line_chart", json!({"rows": [], "x": "day", "y": "revenue", "title": "Revenue"})),
-            ("funnel_chart", json!({"rows": [], "stage": "s", "value": "v", "title": "Revenue"})),
-            ("heatmap_chart", json!({"rows": [], "x": "h", "y": "d", "value": "v", "title": "Revenue", "y_labels": ["a"]})),
+            (
+                "bar_chart",
+                json!({"rows": [], "x": "channel", "y": "revenue", "title": "Revenue"}),
+            ),
+            (
+                "line_chart",
+                json!({"rows": [], "x": "day", "y": "revenue", "title": "Revenue"}),
+            ),
+            (
+                "funnel_chart",
+                json!({"rows": [], "stage": "s", "value": "v", "title": "Revenue"}),
+            ),
+            (
+                "heatmap_chart",
+                json!({"rows": [], "x": "h", "y": "d", "value": "v", "title": "Revenue", "y_labels": ["a"]}),
+            ),
         ] {
             let s = svg(kind, a);
-            assert!(s.starts_with("<svg ") && s.contains("No data") && s.contains("Revenue"), "{kind}: {s}");
+            assert!(
+                s.starts_with("<svg ") && s.contains("No data") && s.contains("Revenue"),
+                "{kind}: {s}"
+            );
             assert!(s.contains("height=\"120\""), "{kind}");
         }
     }
 
     #[test]
     fn bad_arguments_are_explained() {
-        let err = |kind: &str, v: Value| ChartSpec::from_tera_args(kind, &args(v)).unwrap_err().to_string();
-        let e = err("bar_chart", json!({"rows": channel_rows(), "x": "channel", "y": "revenu"}));
-        assert!(e.contains("bar_chart") && e.contains("`y`") && e.contains("revenu") && e.contains("channel, "), "{e}");
+        let err = |kind: &str, v: Value| {
+            ChartSpec::from_tera_args(kind, &args(v))
+                .unwrap_err()
+                .to_string()
+        };
+        let e = err(
+            "bar_chart",
+            json!({"rows": channel_rows(), "x": "channel", "y": "revenu"}),
+        );
+        assert!(
+            e.contains("bar_chart")
+                && e.contains("`y`")
+                && e.contains("revenu")
+                && e.contains("channel, "),
+            "{e}"
+        );
         let e = err("bar_chart", json!({"rows": channel_rows(), "x": "channel"}));
         assert!(e.contains("missing argument `y`"), "{e}");
-        let e = err("bar_chart", json!({"rows": channel_rows(), "x": "channel", "y": "revenue", "ylabel": "R"}));
+        let e = err(
+            "bar_chart",
+            json!({"rows": channel_rows(), "x": "channel", "y": "revenue", "ylabel": "R"}),
+        );
         assert!(e.contains("unknown argument `ylabel`"), "{e}");
-        let e = err("bar_chart", json!({"rows": "nope", "x": "channel", "y": "revenue"}));
+        let e = err(
+            "bar_chart",
+            json!({"rows": "nope", "x": "channel", "y": "revenue"}),
+        );
         assert!(e.contains("`rows` must be an array"), "{e}");
-        let e = err("bar_chart", json!({"rows": [{"c": "a", "v": "abc"}], "x": "c", "y": "v"}));
-        assert!(e.contains("row 1, column `v`: expected a number, got \"abc\""), "{e}");
-        let e = err("bar_chart", json!({"rows": [{"c": "a", "v": "NaN"}], "x": "c", "y": "v"}));
+        let e = err(
+            "bar_chart",
+            json!({"rows": [{"c": "a", "v": "abc"}], "x": "c", "y": "v"}),
+        );
+        assert!(
+            e.contains("row 1, column `v`: expected a number, got \"abc\""),
+            "{e}"
+        );
+        let e = err(
+            "bar_chart",
+            json!({"rows": [{"c": "a", "v": "NaN"}], "x": "c", "y": "v"}),
+        );
         assert!(e.contains("not a finite number"), "{e}");
-        let e = err("line_chart", json!({"rows": [{"d": "31/10/2026", "v": 1}], "x": "d", "y": "v"}));
-        assert!(e.contains("line_chart") && e.contains("expected a date like \"2026-10-31\""), "{e}");
-        let e = err("bar_chart", json!({"rows": [], "x": "c", "y": ["a", "b"], "series": ["A"]}));
+        let e = err(
+            "line_chart",
+            json!({"rows": [{"d": "31/10/2026", "v": 1}], "x": "d", "y": "v"}),
+        );
+        assert!(
+            e.contains("line_chart") && e.contains("expected a date like \"2026-10-31\""),
+            "{e}"
+        );
+        let e = err(
+            "bar_chart",
+            json!({"rows": [], "x": "c", "y": ["a", "b"], "series": ["A"]}),
+        );
         assert!(e.contains("`series` has 1 labels"), "{e}");
-        let e = err("funnel_chart", json!({"rows": [{"s": "a", "v": -1}], "stage": "s", "value": "v"}));
+        let e = err(
+            "funnel_chart",
+            json!({"rows": [{"s": "a", "v": -1}], "stage": "s", "value": "v"}),
+        );
         assert!(e.contains("negative"), "{e}");
-        let e = err("heatmap_chart", json!({"rows": [{"h": 0, "d": 9, "v": 1}, {"h": 0, "d": 1, "v": 1}, {"h": 0, "d": 2, "v": 1}], "x": "h", "y": "d", "value": "v", "y_labels": ["a", "b"]}));
+        let e = err(
+            "heatmap_chart",
+            json!({"rows": [{"h": 0, "d": 9, "v": 1}, {"h": 0, "d": 1, "v": 1}, {"h": 0, "d": 2, "v": 1}], "x": "h", "y": "d", "value": "v", "y_labels": ["a", "b"]}),
+        );
         assert!(e.contains("`y_labels` has 2 labels"), "{e}");
-        let e = err("bar_chart", json!({"rows": [], "x": "c", "y": "v", "width": 20}));
+        let e = err(
+            "bar_chart",
+            json!({"rows": [], "x": "c", "y": "v", "width": 20}),
+        );
         assert!(e.contains("`width`"), "{e}");
         // a non-finite value in a hand-built spec is a model error
         let spec = ChartSpec::Funnel(FunnelChart {
@@ -2616,7 +3183,11 @@ mod tests {
         assert!(html.starts_with("<div><svg "), "{html}");
         assert_eq!(count(&html, "<svg "), 2);
         assert!(html.contains("Revenue &amp; more"));
-        tera.add_raw_template("bad.html", "{{ bar_chart(rows=rows, x=\"channel\", y=\"nope\") }}").unwrap();
+        tera.add_raw_template(
+            "bad.html",
+            "{{ bar_chart(rows=rows, x=\"channel\", y=\"nope\") }}",
+        )
+        .unwrap();
         let err = tera.render("bad.html", &ctx).unwrap_err();
         let mut msg = String::new();
         let mut e: Option<&dyn std::error::Error> = Some(&err);
@@ -2659,7 +3230,11 @@ mod tests {
             .map(|i| {
                 let d = start + Days::new(i);
                 let season = 1.0 + 0.3 * ((i as f64) / 365.0 * std::f64::consts::TAU).sin();
-                let week = if d.weekday().number_from_monday() >= 6 { 0.7 } else { 1.0 };
+                let week = if d.weekday().number_from_monday() >= 6 {
+                    0.7
+                } else {
+                    1.0
+                };
                 let noise = ((i * 7919) % 97) as f64 / 97.0;
                 json!({"day": d.format("%Y-%m-%d").to_string(),
                        "revenue": (18000.0 * season * week + 3000.0 * noise).round(),
@@ -2681,12 +3256,19 @@ mod tests {
         for dow in 1..=7 {
             for hour in 0..24 {
                 let day = if dow >= 6 { 0.6 } else { 1.0 };
-                let curve = (-((hour as f64 - 13.0) / 5.0).powi(2)).exp() + 0.3 * (-((hour as f64 - 20.0) / 2.0).powi(2)).exp();
+                let curve = (-((hour as f64 - 13.0) / 5.0).powi(2)).exp()
+                    + 0.3 * (-((hour as f64 - 20.0) / 2.0).powi(2)).exp();
                 heat.push(json!({"hour": hour, "day_of_week": dow, "events": (5200.0 * day * curve + 80.0).round()}));
             }
         }
         charts.push(("heatmap", svg("heatmap_chart", json!({"rows": heat, "x": "hour", "y": "day_of_week", "value": "events", "title": "Activity by hour and weekday", "x_label": "Hour of day", "y_label": "Day of week", "unit": "events", "y_labels": ["Mon","Tue","Wed","Thu","Fri","Sat","Sun"]}))));
-        charts.push(("empty", svg("bar_chart", json!({"rows": [], "x": "c", "y": "v", "title": "Refunds by channel"}))));
+        charts.push((
+            "empty",
+            svg(
+                "bar_chart",
+                json!({"rows": [], "x": "c", "y": "v", "title": "Refunds by channel"}),
+            ),
+        ));
         // edge cases
         let campaigns: Vec<Value> = (0..30)
             .map(|i| json!({"campaign": format!("spring_sale_campaign_{i:02}"), "clicks": (i * 37 % 23) * 1000 + 500}))
@@ -2720,11 +3302,21 @@ mod tests {
             }
         }
         charts.push(("e_cohort", svg("heatmap_chart", json!({"rows": cohort, "x": "month", "y": "cohort", "value": "retention", "title": "Retention by signup cohort", "x_label": "Months since signup", "y_label": "Cohort", "unit": "% retained", "height": 340}))));
-        let stages: Vec<Value> = ["Visited", "Signed up", "Activated", "Added payment", "First order", "Second order", "Third order", "Subscribed", "Referred a friend"]
-            .iter()
-            .enumerate()
-            .map(|(i, s)| json!({"stage": s, "n": (100000.0 * 0.6f64.powi(i as i32)).round()}))
-            .collect();
+        let stages: Vec<Value> = [
+            "Visited",
+            "Signed up",
+            "Activated",
+            "Added payment",
+            "First order",
+            "Second order",
+            "Third order",
+            "Subscribed",
+            "Referred a friend",
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, s)| json!({"stage": s, "n": (100000.0 * 0.6f64.powi(i as i32)).round()}))
+        .collect();
         charts.push(("e_tiny", svg("bar_chart", json!({"rows": [{"c": null, "v": 1e15}, {"c": 2025, "v": "12.5"}], "x": "c", "y": "v", "width": 160, "height": 160}))));
         let hours: Vec<Value> = (0..48).map(|i| json!({"t": format!("2026-10-{:02} {:02}:00:00", 30 + i / 24, i % 24), "v": (i * 37 % 11) as f64 - 3.0})).collect();
         charts.push(("e_hours", svg("line_chart", json!({"rows": hours, "x": "t", "y": "v", "title": "Hourly net change", "unit": "orders"}))));

@@ -144,9 +144,13 @@ fn parse_key_value(s: &str) -> std::result::Result<(String, String), String> {
 /// Parses a size such as `4GiB`, `512MiB`, `2G`, `1000000` (bytes).
 pub fn parse_size(s: &str) -> std::result::Result<usize, String> {
     let t = s.trim();
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: f64 = num.parse().map_err(|_| format!("expected a size such as 4GiB, got {s:?}"))?;
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("expected a size such as 4GiB, got {s:?}"))?;
     let mult = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1.0,
         "k" | "kb" | "kib" => 1024.0,
@@ -160,20 +164,33 @@ pub fn parse_size(s: &str) -> std::result::Result<usize, String> {
 
 impl ProjectOpts {
     fn resolve(&self) -> ProjectArgs {
-        let sources: BTreeMap<String, PathBuf> = self.sources.iter().map(|(k, v)| (k.clone(), PathBuf::from(v))).collect();
+        let sources: BTreeMap<String, PathBuf> = self
+            .sources
+            .iter()
+            .map(|(k, v)| (k.clone(), PathBuf::from(v)))
+            .collect();
         ProjectArgs {
             project: self.project.clone(),
             sources,
             params: self.params.clone(),
             as_of: self.as_of,
-            session: SessionOptions { memory_limit: self.memory_limit, spill_dir: self.spill_dir.clone(), target_partitions: None },
+            session: SessionOptions {
+                memory_limit: self.memory_limit,
+                spill_dir: self.spill_dir.clone(),
+                target_partitions: None,
+            },
         }
     }
 }
 
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("journey_report=info,warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("journey_report=info,warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
 }
 
 fn report(e: &Error) {
@@ -184,7 +201,10 @@ fn report(e: &Error) {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("journey-report: error: starting the async runtime: {e}");
@@ -203,7 +223,11 @@ pub fn main() -> ExitCode {
 async fn dispatch(cmd: Command) -> Result<()> {
     match cmd {
         Command::Run(c) => {
-            let args = RunArgs { project: c.project.resolve(), out: c.out, reports: c.reports };
+            let args = RunArgs {
+                project: c.project.resolve(),
+                out: c.out,
+                reports: c.reports,
+            };
             let s = app::run(&args).await?;
             println!(
                 "journey-report: wrote {} ({} pages, {} models, {} warnings) in {:.1} s",
@@ -228,18 +252,25 @@ async fn dispatch(cmd: Command) -> Result<()> {
             for e in iter {
                 report(&e);
             }
-            Err(Error::new(first.kind, format!("check found {n} problem{}", if n == 1 { "" } else { "s" })))
+            Err(Error::new(
+                first.kind,
+                format!("check found {n} problem{}", if n == 1 { "" } else { "s" }),
+            ))
         }
         Command::Query(q) => {
             let batches = app::query(&q.project.resolve(), &q.sql).await?;
             let out = std::io::stdout();
             match q.format {
                 QueryFormat::Table => {
-                    let text = datafusion::arrow::util::pretty::pretty_format_batches(&batches).map_err(|e| Error::internal(e.to_string()))?;
+                    let text = datafusion::arrow::util::pretty::pretty_format_batches(&batches)
+                        .map_err(|e| Error::internal(e.to_string()))?;
                     println!("{text}");
                 }
                 QueryFormat::Csv => {
-                    let mut w = datafusion::arrow::csv::WriterBuilder::new().with_header(true).with_timestamp_format("%Y-%m-%d %H:%M:%S".to_string()).build(out.lock());
+                    let mut w = datafusion::arrow::csv::WriterBuilder::new()
+                        .with_header(true)
+                        .with_timestamp_format("%Y-%m-%d %H:%M:%S".to_string())
+                        .build(out.lock());
                     for b in &batches {
                         let b = crate::models::flatten_nested(b)?;
                         w.write(&b).map_err(|e| Error::internal(e.to_string()))?;
@@ -249,9 +280,18 @@ async fn dispatch(cmd: Command) -> Result<()> {
             Ok(())
         }
         Command::Sample(s) => {
-            let opts = SampleOptions { events: s.events, seed: s.seed, out: s.out.clone(), format: s.format, end_date: s.end_date, days: s.days };
+            let opts = SampleOptions {
+                events: s.events,
+                seed: s.seed,
+                out: s.out.clone(),
+                format: s.format,
+                end_date: s.end_date,
+                days: s.days,
+            };
             let t0 = std::time::Instant::now();
-            let summary = tokio::task::spawn_blocking(move || crate::sample::write_sample(&opts)).await.map_err(|e| Error::internal(e.to_string()))??;
+            let summary = tokio::task::spawn_blocking(move || crate::sample::write_sample(&opts))
+                .await
+                .map_err(|e| Error::internal(e.to_string()))??;
             println!(
                 "journey-report: wrote {} customers, {} events, {} orders to {} in {:.1} s",
                 summary.customers,

@@ -86,7 +86,11 @@ fn default_output() -> PathBuf {
 
 impl Default for ProjectSection {
     fn default() -> Self {
-        ProjectSection { title: default_title(), currency: default_currency(), output_dir: default_output() }
+        ProjectSection {
+            title: default_title(),
+            currency: default_currency(),
+            output_dir: default_output(),
+        }
     }
 }
 
@@ -217,7 +221,9 @@ pub struct ReportConfig {
 impl ReportConfig {
     /// The template file name.
     pub fn template_name(&self) -> String {
-        self.template.clone().unwrap_or_else(|| format!("{}.html", self.name))
+        self.template
+            .clone()
+            .unwrap_or_else(|| format!("{}.html", self.name))
     }
 }
 
@@ -250,11 +256,21 @@ impl ParamValue {
             toml::Value::Datetime(d) => match (d.date, d.time) {
                 (Some(date), None) => ParamValue::Date(
                     NaiveDate::from_ymd_opt(date.year as i32, date.month as u32, date.day as u32)
-                        .ok_or_else(|| Error::config(format!("journey.toml: [params] {name}: invalid date {d}")))?,
+                        .ok_or_else(|| {
+                        Error::config(format!("journey.toml: [params] {name}: invalid date {d}"))
+                    })?,
                 ),
-                _ => return Err(Error::config(format!("journey.toml: [params] {name}: only dates (2026-10-31) are supported, got {d}"))),
+                _ => {
+                    return Err(Error::config(format!(
+                        "journey.toml: [params] {name}: only dates (2026-10-31) are supported, got {d}"
+                    )));
+                }
             },
-            other => return Err(Error::config(format!("journey.toml: [params] {name}: expected a number, text, date or boolean, got {other}"))),
+            other => {
+                return Err(Error::config(format!(
+                    "journey.toml: [params] {name}: expected a number, text, date or boolean, got {other}"
+                )));
+            }
         })
     }
 
@@ -262,10 +278,18 @@ impl ParamValue {
     pub fn parse_like(name: &str, text: &str, like: Option<&ParamValue>) -> Result<Self> {
         let err = |what: &str| Error::config(format!("--param {name}={text}: expected {what}"));
         Ok(match like {
-            Some(ParamValue::Int(_)) => ParamValue::Int(text.parse().map_err(|_| err("a whole number"))?),
-            Some(ParamValue::Float(_)) => ParamValue::Float(text.parse().map_err(|_| err("a number"))?),
-            Some(ParamValue::Bool(_)) => ParamValue::Bool(text.parse().map_err(|_| err("true or false"))?),
-            Some(ParamValue::Date(_)) => ParamValue::Date(text.parse().map_err(|_| err("a date such as 2026-10-31"))?),
+            Some(ParamValue::Int(_)) => {
+                ParamValue::Int(text.parse().map_err(|_| err("a whole number"))?)
+            }
+            Some(ParamValue::Float(_)) => {
+                ParamValue::Float(text.parse().map_err(|_| err("a number"))?)
+            }
+            Some(ParamValue::Bool(_)) => {
+                ParamValue::Bool(text.parse().map_err(|_| err("true or false"))?)
+            }
+            Some(ParamValue::Date(_)) => {
+                ParamValue::Date(text.parse().map_err(|_| err("a date such as 2026-10-31"))?)
+            }
             Some(ParamValue::Timestamp(_)) => return Err(err("no override (computed parameter)")),
             Some(ParamValue::Text(_)) | None => {
                 if let Ok(i) = text.parse::<i64>() {
@@ -285,7 +309,9 @@ impl ParamValue {
             ParamValue::Float(f) => format!("CAST({f:?} AS DOUBLE)"),
             ParamValue::Text(s) => format!("'{}'", s.replace('\'', "''")),
             ParamValue::Date(d) => format!("DATE '{d}'"),
-            ParamValue::Timestamp(t) => format!("CAST('{}' AS TIMESTAMP)", t.format("%Y-%m-%dT%H:%M:%S")),
+            ParamValue::Timestamp(t) => {
+                format!("CAST('{}' AS TIMESTAMP)", t.format("%Y-%m-%dT%H:%M:%S"))
+            }
             ParamValue::Bool(b) => b.to_string(),
         }
     }
@@ -298,9 +324,15 @@ impl Config {
     /// a funnel stage without events, an event name in two stages, duplicate report names.
     pub fn load(project: &Path) -> Result<Config> {
         let path = project.join("journey.toml");
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| Error::config(format!("{}: cannot read the project file: {e}", path.display())))?;
-        let cfg: Config = toml::from_str(&text).map_err(|e| Error::config(format!("{}: {}", path.display(), e.to_string().trim_end())))?;
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            Error::config(format!(
+                "{}: cannot read the project file: {e}",
+                path.display()
+            ))
+        })?;
+        let cfg: Config = toml::from_str(&text).map_err(|e| {
+            Error::config(format!("{}: {}", path.display(), e.to_string().trim_end()))
+        })?;
         cfg.validate(&path)?;
         Ok(cfg)
     }
@@ -310,29 +342,46 @@ impl Config {
         let mut seen = BTreeMap::new();
         for (i, s) in self.funnel.stages.iter().enumerate() {
             if s.events.is_empty() {
-                return Err(Error::config(format!("{p}: [funnel] stage {} ({:?}) lists no events", i + 1, s.name)));
+                return Err(Error::config(format!(
+                    "{p}: [funnel] stage {} ({:?}) lists no events",
+                    i + 1,
+                    s.name
+                )));
             }
             for e in &s.events {
                 if let Some(prev) = seen.insert(e.clone(), s.name.clone()) {
-                    return Err(Error::config(format!("{p}: [funnel] event {e:?} is in two stages ({prev:?} and {:?})", s.name)));
+                    return Err(Error::config(format!(
+                        "{p}: [funnel] event {e:?} is in two stages ({prev:?} and {:?})",
+                        s.name
+                    )));
                 }
             }
         }
         let mut names = std::collections::BTreeSet::new();
         for r in &self.reports {
             if r.name == "index" {
-                return Err(Error::config(format!("{p}: [[reports]] name \"index\" is reserved for the executive summary")));
+                return Err(Error::config(format!(
+                    "{p}: [[reports]] name \"index\" is reserved for the executive summary"
+                )));
             }
             if !names.insert(r.name.clone()) {
-                return Err(Error::config(format!("{p}: [[reports]] name {:?} appears twice", r.name)));
+                return Err(Error::config(format!(
+                    "{p}: [[reports]] name {:?} appears twice",
+                    r.name
+                )));
             }
         }
         for (name, src) in &self.sources {
             if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                return Err(Error::config(format!("{p}: [sources.{name}]: a source name must be letters, digits and _")));
+                return Err(Error::config(format!(
+                    "{p}: [sources.{name}]: a source name must be letters, digits and _"
+                )));
             }
             if src.timezone.parse::<chrono_tz::Tz>().is_err() {
-                return Err(Error::config(format!("{p}: [sources.{name}] timezone {:?} is not an IANA time zone", src.timezone)));
+                return Err(Error::config(format!(
+                    "{p}: [sources.{name}] timezone {:?} is not an IANA time zone",
+                    src.timezone
+                )));
             }
         }
         for (k, v) in &self.params {

@@ -22,7 +22,9 @@ use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, Float64Builder, Int64Array, ListArray, ListBuilder, StringBuilder,
     TimestampNanosecondArray, TimestampNanosecondBuilder,
 };
-use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Int64Type, TimeUnit, TimestampNanosecondType};
+use datafusion::arrow::datatypes::{
+    DataType, Field, FieldRef, Int64Type, TimeUnit, TimestampNanosecondType,
+};
 use datafusion::common::{DataFusionError, Result, ScalarValue, exec_err, plan_err};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{
@@ -58,7 +60,11 @@ pub struct BadValue {
 
 impl fmt::Display for BadValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: cannot read {:?}: expected {}", self.origin, self.value, self.expected)
+        write!(
+            f,
+            "{}: cannot read {:?}: expected {}",
+            self.origin, self.value, self.expected
+        )
     }
 }
 
@@ -95,7 +101,9 @@ fn scalar_str(v: &ColumnarValue, fname: &str, arg: &str) -> Result<String> {
             Some(Some(s)) => Ok(s.to_string()),
             _ => plan_err!("{fname}: argument {arg} must be a non-NULL text literal"),
         },
-        ColumnarValue::Array(_) => plan_err!("{fname}: argument {arg} must be a literal, not a column"),
+        ColumnarValue::Array(_) => {
+            plan_err!("{fname}: argument {arg} must be a literal, not a column")
+        }
     }
 }
 
@@ -135,12 +143,20 @@ fn parse_ts(text: &str, format: &TsFormat, tz: Tz) -> Option<i64> {
                 return d.with_timezone(&Utc).timestamp_nanos_opt();
             }
             // ISO-8601 variants: space separator with offset, or no offset (then `tz`).
-            for f in ["%Y-%m-%d %H:%M:%S%.f%:z", "%Y-%m-%d %H:%M:%S%.f%#z", "%Y-%m-%dT%H:%M:%S%.f%#z"] {
+            for f in [
+                "%Y-%m-%d %H:%M:%S%.f%:z",
+                "%Y-%m-%d %H:%M:%S%.f%#z",
+                "%Y-%m-%dT%H:%M:%S%.f%#z",
+            ] {
                 if let Ok(d) = DateTime::parse_from_str(t, f) {
                     return d.with_timezone(&Utc).timestamp_nanos_opt();
                 }
             }
-            for f in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
+            for f in [
+                "%Y-%m-%dT%H:%M:%S%.f",
+                "%Y-%m-%d %H:%M:%S%.f",
+                "%Y-%m-%dT%H:%M",
+            ] {
                 if let Ok(n) = NaiveDateTime::parse_from_str(t, f) {
                     return localize(n, tz);
                 }
@@ -166,7 +182,10 @@ fn parse_ts(text: &str, format: &TsFormat, tz: Tz) -> Option<i64> {
         }
         TsFormat::Pattern(p) => {
             if p.contains("%z") || p.contains("%:z") || p.contains("%#z") {
-                return DateTime::parse_from_str(t, p).ok()?.with_timezone(&Utc).timestamp_nanos_opt();
+                return DateTime::parse_from_str(t, p)
+                    .ok()?
+                    .with_timezone(&Utc)
+                    .timestamp_nanos_opt();
             }
             if let Ok(n) = NaiveDateTime::parse_from_str(t, p) {
                 return localize(n, tz);
@@ -198,7 +217,9 @@ pub struct ParseTimestamp {
 impl ParseTimestamp {
     /// The function object.
     pub fn new() -> Self {
-        Self { signature: Signature::exact(string_arg_types(4), Volatility::Immutable) }
+        Self {
+            signature: Signature::exact(string_arg_types(4), Volatility::Immutable),
+        }
     }
 }
 
@@ -220,13 +241,28 @@ impl ScalarUDFImpl for ParseTimestamp {
     }
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let fmt_text = scalar_str(&args.args[1], "parse_timestamp", "format")?;
-        let tz = parse_tz(&scalar_str(&args.args[2], "parse_timestamp", "time_zone")?, "parse_timestamp")?;
+        let tz = parse_tz(
+            &scalar_str(&args.args[2], "parse_timestamp", "time_zone")?,
+            "parse_timestamp",
+        )?;
         let origin = scalar_str(&args.args[3], "parse_timestamp", "origin")?;
         let (format, expected) = match fmt_text.as_str() {
-            "rfc3339" | "iso8601" => (TsFormat::Rfc3339, "a timestamp in RFC 3339 / ISO-8601, e.g. 2026-10-31T14:03:22Z".to_string()),
-            "unix_seconds" => (TsFormat::UnixSeconds, "seconds since 1970-01-01 UTC".to_string()),
-            "unix_millis" => (TsFormat::UnixMillis, "milliseconds since 1970-01-01 UTC".to_string()),
-            p => (TsFormat::Pattern(p.to_string()), format!("a timestamp in the format {p:?}")),
+            "rfc3339" | "iso8601" => (
+                TsFormat::Rfc3339,
+                "a timestamp in RFC 3339 / ISO-8601, e.g. 2026-10-31T14:03:22Z".to_string(),
+            ),
+            "unix_seconds" => (
+                TsFormat::UnixSeconds,
+                "seconds since 1970-01-01 UTC".to_string(),
+            ),
+            "unix_millis" => (
+                TsFormat::UnixMillis,
+                "milliseconds since 1970-01-01 UTC".to_string(),
+            ),
+            p => (
+                TsFormat::Pattern(p.to_string()),
+                format!("a timestamp in the format {p:?}"),
+            ),
         };
         let arr = args.args[0].to_array(args.number_rows)?;
         let arr = arr.as_string::<i32>();
@@ -256,7 +292,9 @@ pub struct ParseNumber {
 impl ParseNumber {
     /// The function object.
     pub fn new() -> Self {
-        Self { signature: Signature::exact(string_arg_types(2), Volatility::Immutable) }
+        Self {
+            signature: Signature::exact(string_arg_types(2), Volatility::Immutable),
+        }
     }
 }
 
@@ -285,10 +323,23 @@ impl ScalarUDFImpl for ParseNumber {
             match v.map(str::trim) {
                 None | Some("") => out.append_null(),
                 Some(s) => {
-                    let ok = s.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b'-' || b == b'+' || b == b'e' || b == b'E');
+                    let ok = s.bytes().all(|b| {
+                        b.is_ascii_digit()
+                            || b == b'.'
+                            || b == b'-'
+                            || b == b'+'
+                            || b == b'e'
+                            || b == b'E'
+                    });
                     match s.parse::<f64>() {
                         Ok(x) if ok && x.is_finite() => out.append_value(x),
-                        _ => return Err(bad(&origin, s, "a number such as 59.90 (dot as decimal separator, no currency sign)")),
+                        _ => {
+                            return Err(bad(
+                                &origin,
+                                s,
+                                "a number such as 59.90 (dot as decimal separator, no currency sign)",
+                            ));
+                        }
                     }
                 }
             }
@@ -309,7 +360,9 @@ pub struct LocalTime {
 impl LocalTime {
     /// The function object.
     pub fn new() -> Self {
-        Self { signature: Signature::user_defined(Volatility::Immutable) }
+        Self {
+            signature: Signature::user_defined(Volatility::Immutable),
+        }
     }
 }
 
@@ -327,8 +380,12 @@ impl ScalarUDFImpl for LocalTime {
         &self.signature
     }
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        if arg_types.len() != 2 || !matches!(arg_types[0], DataType::Timestamp(_, _) | DataType::Null) {
-            return plan_err!("local_time(ts, time_zone) takes a timestamp and a time-zone name, got {arg_types:?}");
+        if arg_types.len() != 2
+            || !matches!(arg_types[0], DataType::Timestamp(_, _) | DataType::Null)
+        {
+            return plan_err!(
+                "local_time(ts, time_zone) takes a timestamp and a time-zone name, got {arg_types:?}"
+            );
         }
         Ok(vec![TIMESTAMP, DataType::Utf8])
     }
@@ -336,14 +393,19 @@ impl ScalarUDFImpl for LocalTime {
         Ok(TIMESTAMP)
     }
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let tz = parse_tz(&scalar_str(&args.args[1], "local_time", "time_zone")?, "local_time")?;
+        let tz = parse_tz(
+            &scalar_str(&args.args[1], "local_time", "time_zone")?,
+            "local_time",
+        )?;
         let arr = args.args[0].to_array(args.number_rows)?;
         let arr = arr.as_primitive::<TimestampNanosecondType>();
         let out: TimestampNanosecondArray = arr
             .iter()
             .map(|v| {
                 v.map(|ns| {
-                    let local = DateTime::<Utc>::from_timestamp_nanos(ns).with_timezone(&tz).naive_local();
+                    let local = DateTime::<Utc>::from_timestamp_nanos(ns)
+                        .with_timezone(&tz)
+                        .naive_local();
                     local.and_utc().timestamp_nanos_opt().unwrap_or(ns)
                 })
             })
@@ -363,7 +425,9 @@ pub struct PathCollapse {
 impl PathCollapse {
     /// The function object.
     pub fn new() -> Self {
-        Self { signature: Signature::user_defined(Volatility::Immutable) }
+        Self {
+            signature: Signature::user_defined(Volatility::Immutable),
+        }
     }
 }
 
@@ -386,8 +450,15 @@ impl ScalarUDFImpl for PathCollapse {
     }
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
         match arg_types {
-            [DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(_, _) | DataType::Null] => Ok(vec![utf8_list()]),
-            _ => plan_err!("path_collapse(list) takes one list of text, e.g. array_agg(channel ORDER BY event_time); got {arg_types:?}"),
+            [
+                DataType::List(_)
+                | DataType::LargeList(_)
+                | DataType::FixedSizeList(_, _)
+                | DataType::Null,
+            ] => Ok(vec![utf8_list()]),
+            _ => plan_err!(
+                "path_collapse(list) takes one list of text, e.g. array_agg(channel ORDER BY event_time); got {arg_types:?}"
+            ),
         }
     }
     fn return_type(&self, _: &[DataType]) -> Result<DataType> {
@@ -440,7 +511,9 @@ pub struct FunnelStageTimes {
 impl FunnelStageTimes {
     /// The function object.
     pub fn new() -> Self {
-        Self { signature: Signature::user_defined(Volatility::Immutable) }
+        Self {
+            signature: Signature::user_defined(Volatility::Immutable),
+        }
     }
 }
 
@@ -466,8 +539,14 @@ impl AggregateUDFImpl for FunnelStageTimes {
         &self.signature
     }
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        if arg_types.len() != 3 || !matches!(arg_types[0], DataType::Timestamp(_, _)) || !arg_types[1].is_integer() || !(arg_types[2].is_integer() || arg_types[2].is_floating()) {
-            return plan_err!("funnel_stage_times(ts, stage, window_seconds) takes a timestamp, an integer stage and a number of seconds; got {arg_types:?}");
+        if arg_types.len() != 3
+            || !matches!(arg_types[0], DataType::Timestamp(_, _))
+            || !arg_types[1].is_integer()
+            || !(arg_types[2].is_integer() || arg_types[2].is_floating())
+        {
+            return plan_err!(
+                "funnel_stage_times(ts, stage, window_seconds) takes a timestamp, an integer stage and a number of seconds; got {arg_types:?}"
+            );
         }
         Ok(vec![TIMESTAMP, DataType::Int64, DataType::Int64])
     }
@@ -513,7 +592,12 @@ pub fn funnel_chain(events: &mut [(i64, i64)], window_ns: i64) -> Vec<i64> {
             }
         }
     }
-    chains.into_iter().rev().flatten().next().unwrap_or_default()
+    chains
+        .into_iter()
+        .rev()
+        .flatten()
+        .next()
+        .unwrap_or_default()
 }
 
 impl Accumulator for FunnelAccumulator {
@@ -625,13 +709,30 @@ mod tests {
         let z = parse_ts("2026-10-31T14:03:22Z", &TsFormat::Rfc3339, tz).unwrap();
         assert_eq!(z, 1_793_455_402 * S);
         // Same instant written with an offset.
-        assert_eq!(parse_ts("2026-10-31T15:03:22+01:00", &TsFormat::Rfc3339, tz), Some(z));
+        assert_eq!(
+            parse_ts("2026-10-31T15:03:22+01:00", &TsFormat::Rfc3339, tz),
+            Some(z)
+        );
         // Naive, read in Europe/Berlin (CET, UTC+1 after 2026-10-25).
-        assert_eq!(parse_ts("2026-10-31 15:03:22", &TsFormat::Pattern("%Y-%m-%d %H:%M:%S".into()), tz), Some(z));
+        assert_eq!(
+            parse_ts(
+                "2026-10-31 15:03:22",
+                &TsFormat::Pattern("%Y-%m-%d %H:%M:%S".into()),
+                tz
+            ),
+            Some(z)
+        );
         assert_eq!(parse_ts("yesterday", &TsFormat::Rfc3339, tz), None);
         assert_eq!(parse_ts("1793455402", &TsFormat::UnixSeconds, tz), Some(z));
         // 2026-03-29 02:30 does not exist in Europe/Berlin (clocks jump 02:00 → 03:00).
-        assert_eq!(parse_ts("2026-03-29 02:30:00", &TsFormat::Pattern("%Y-%m-%d %H:%M:%S".into()), tz), None);
+        assert_eq!(
+            parse_ts(
+                "2026-03-29 02:30:00",
+                &TsFormat::Pattern("%Y-%m-%d %H:%M:%S".into()),
+                tz
+            ),
+            None
+        );
     }
 }
 
@@ -644,18 +745,34 @@ mod sql_tests {
         let ctx = SessionContext::new();
         super::register_all(&ctx);
         let b = ctx.sql(sql).await.unwrap().collect().await.unwrap();
-        let col = datafusion::arrow::compute::cast(b[0].column(0), &datafusion::arrow::datatypes::DataType::Utf8).unwrap();
+        let col = datafusion::arrow::compute::cast(
+            b[0].column(0),
+            &datafusion::arrow::datatypes::DataType::Utf8,
+        )
+        .unwrap();
         col.as_string::<i32>().value(0).to_string()
     }
 
     #[tokio::test]
     async fn local_time_crosses_daylight_saving() {
         // Europe/Berlin switches to CEST at 2026-03-29 01:00 UTC (02:00 → 03:00 local).
-        assert_eq!(one("SELECT local_time(TIMESTAMP '2026-03-29 00:30:00', 'Europe/Berlin')").await, "2026-03-29T01:30:00");
-        assert_eq!(one("SELECT local_time(TIMESTAMP '2026-03-29 01:30:00', 'Europe/Berlin')").await, "2026-03-29T03:30:00");
+        assert_eq!(
+            one("SELECT local_time(TIMESTAMP '2026-03-29 00:30:00', 'Europe/Berlin')").await,
+            "2026-03-29T01:30:00"
+        );
+        assert_eq!(
+            one("SELECT local_time(TIMESTAMP '2026-03-29 01:30:00', 'Europe/Berlin')").await,
+            "2026-03-29T03:30:00"
+        );
         // …and back to CET at 2026-10-25 01:00 UTC (03:00 → 02:00 local).
-        assert_eq!(one("SELECT local_time(TIMESTAMP '2026-10-25 00:30:00', 'Europe/Berlin')").await, "2026-10-25T02:30:00");
-        assert_eq!(one("SELECT local_time(TIMESTAMP '2026-10-25 01:30:00', 'Europe/Berlin')").await, "2026-10-25T02:30:00");
+        assert_eq!(
+            one("SELECT local_time(TIMESTAMP '2026-10-25 00:30:00', 'Europe/Berlin')").await,
+            "2026-10-25T02:30:00"
+        );
+        assert_eq!(
+            one("SELECT local_time(TIMESTAMP '2026-10-25 01:30:00', 'Europe/Berlin')").await,
+            "2026-10-25T02:30:00"
+        );
     }
 
     #[tokio::test]

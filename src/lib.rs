@@ -8,6 +8,8 @@
 //! - [`sources`]: exports → typed tables; [`models`]: `sql/*.sql` ordered and run;
 //! - [`render`] and [`charts`]: Tera pages with inline SVG charts; [`app`]: the commands;
 //! - [`sample`]: the synthetic export generator.
+#![warn(missing_docs)]
+
 pub mod app;
 pub mod charts;
 pub mod cli;

@@ -52,7 +52,12 @@ pub struct Model {
 /// Lists `sql/*.sql` of a project, sorted by name.
 pub fn model_files(project: &Path) -> Result<Vec<PathBuf>> {
     let dir = project.join("sql");
-    let rd = std::fs::read_dir(&dir).map_err(|e| Error::config(format!("{}: cannot read the SQL folder: {e}", dir.display())))?;
+    let rd = std::fs::read_dir(&dir).map_err(|e| {
+        Error::config(format!(
+            "{}: cannot read the SQL folder: {e}",
+            dir.display()
+        ))
+    })?;
     let mut files: Vec<PathBuf> = rd
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("sql"))
@@ -69,21 +74,40 @@ fn relative(project: &Path, p: &Path) -> String {
 ///
 /// Errors (exit 4): a syntax error (with line and column), more than one statement, an unknown
 /// `$parameter` (with its line).
-pub fn parse_model(ctx: &SessionContext, project: &Path, path: &Path, params: &BTreeMap<String, ParamValue>, cfg: &Config) -> Result<Model> {
+pub fn parse_model(
+    ctx: &SessionContext,
+    project: &Path,
+    path: &Path,
+    params: &BTreeMap<String, ParamValue>,
+    cfg: &Config,
+) -> Result<Model> {
     let rel = relative(project, path);
-    let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
+    let name = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default()
+        .to_string();
     if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Err(Error::model(format!("{rel}: a model's file name must be letters, digits and _ (it names the relation)")));
+        return Err(Error::model(format!(
+            "{rel}: a model's file name must be letters, digits and _ (it names the relation)"
+        )));
     }
-    let sql = std::fs::read_to_string(path).map_err(|e| Error::model(format!("{rel}: cannot read: {e}")))?;
+    let sql = std::fs::read_to_string(path)
+        .map_err(|e| Error::model(format!("{rel}: cannot read: {e}")))?;
     let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(sql.as_bytes()));
-    let mut stmts = DFParser::parse_sql_with_dialect(&sql, &GenericDialect {}).map_err(|e| Error::model(format!("{rel}: {}", clean_error(&e))))?;
+    let mut stmts = DFParser::parse_sql_with_dialect(&sql, &GenericDialect {})
+        .map_err(|e| Error::model(format!("{rel}: {}", clean_error(&e))))?;
     if stmts.len() != 1 {
-        return Err(Error::model(format!("{rel}: a model holds exactly one query (found {} statements)", stmts.len())));
+        return Err(Error::model(format!(
+            "{rel}: a model holds exactly one query (found {} statements)",
+            stmts.len()
+        )));
     }
     let mut statement = stmts.pop_front().expect("one statement");
     let DFStatement::Statement(ast) = &mut statement else {
-        return Err(Error::model(format!("{rel}: a model must be a query (SELECT or WITH …), not a DDL or COPY statement")));
+        return Err(Error::model(format!(
+            "{rel}: a model must be a query (SELECT or WITH …), not a DDL or COPY statement"
+        )));
     };
     let mut problem: Option<Error> = None;
     let _ = visit_expressions_mut(ast.as_mut(), |expr| {
@@ -92,7 +116,10 @@ pub fn parse_model(ctx: &SessionContext, project: &Path, path: &Path, params: &B
                 let key = ph.trim_start_matches(['$', ':', '@']).to_string();
                 let line = v.span.start.line;
                 match params.get(&key) {
-                    Some(val) => match Parser::new(&GenericDialect {}).try_with_sql(&val.sql_literal()).and_then(|mut p| p.parse_expr()) {
+                    Some(val) => match Parser::new(&GenericDialect {})
+                        .try_with_sql(&val.sql_literal())
+                        .and_then(|mut p| p.parse_expr())
+                    {
                         Ok(e) => *expr = SqlExpr::Nested(Box::new(e)),
                         Err(e) => {
                             problem = Some(Error::internal(format!("{rel}: binding ${key}: {e}")));
@@ -115,10 +142,25 @@ pub fn parse_model(ctx: &SessionContext, project: &Path, path: &Path, params: &B
     if let Some(p) = problem {
         return Err(p);
     }
-    let refs = ctx.state().resolve_table_references(&statement).map_err(|e| Error::model(format!("{rel}: {}", clean_error(&e))))?;
+    let refs = ctx
+        .state()
+        .resolve_table_references(&statement)
+        .map_err(|e| Error::model(format!("{rel}: {}", clean_error(&e))))?;
     let tables: BTreeSet<String> = refs.iter().map(|r| r.table().to_string()).collect();
-    let materialize = cfg.models.get(&name).map(|m| m.materialize).unwrap_or_default();
-    Ok(Model { name, path: path.to_path_buf(), statement, deps: BTreeSet::new(), tables, materialize, sha256 })
+    let materialize = cfg
+        .models
+        .get(&name)
+        .map(|m| m.materialize)
+        .unwrap_or_default();
+    Ok(Model {
+        name,
+        path: path.to_path_buf(),
+        statement,
+        deps: BTreeSet::new(),
+        tables,
+        materialize,
+        sha256,
+    })
 }
 
 /// Parses every model, fills in their dependencies and returns them in run order.
@@ -126,7 +168,13 @@ pub fn parse_model(ctx: &SessionContext, project: &Path, path: &Path, params: &B
 /// `tables` are the names already registered (sources, `funnel_stages`, …). Returns the
 /// ordered models that are sound and every problem found: parse errors, unknown tables
 /// (exit 4, naming the file), cycles (exit 4, naming the loop), a model named like a source.
-pub fn load_models(ctx: &SessionContext, project: &Path, cfg: &Config, params: &BTreeMap<String, ParamValue>, tables: &BTreeSet<String>) -> (Vec<Model>, Vec<Error>) {
+pub fn load_models(
+    ctx: &SessionContext,
+    project: &Path,
+    cfg: &Config,
+    params: &BTreeMap<String, ParamValue>,
+    tables: &BTreeSet<String>,
+) -> (Vec<Model>, Vec<Error>) {
     let mut problems = Vec::new();
     let files = match model_files(project) {
         Ok(f) => f,
@@ -138,14 +186,21 @@ pub fn load_models(ctx: &SessionContext, project: &Path, cfg: &Config, params: &
         match parse_model(ctx, project, f, params, cfg) {
             Ok(m) => models.push(m),
             Err(e) => {
-                broken.insert(f.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string());
+                broken.insert(
+                    f.file_stem()
+                        .and_then(|s| s.to_str())
+                        .unwrap_or_default()
+                        .to_string(),
+                );
                 problems.push(e)
             }
         }
     }
     for name in cfg.models.keys() {
         if !models.iter().any(|m| &m.name == name) && !broken.contains(name) {
-            problems.push(Error::config(format!("journey.toml: [models.{name}] names no file sql/{name}.sql")));
+            problems.push(Error::config(format!(
+                "journey.toml: [models.{name}] names no file sql/{name}.sql"
+            )));
         }
     }
     let names: BTreeSet<String> = models.iter().map(|m| m.name.clone()).collect();
@@ -153,7 +208,10 @@ pub fn load_models(ctx: &SessionContext, project: &Path, cfg: &Config, params: &
     for m in &mut models {
         let rel = relative(project, &m.path);
         if tables.contains(&m.name) {
-            problems.push(Error::model(format!("{rel}: the model name {:?} is already a source or built-in table; rename the file", m.name)));
+            problems.push(Error::model(format!(
+                "{rel}: the model name {:?} is already a source or built-in table; rename the file",
+                m.name
+            )));
             broken.insert(m.name.clone());
         }
         for t in &m.tables {
@@ -161,10 +219,17 @@ pub fn load_models(ctx: &SessionContext, project: &Path, cfg: &Config, params: &
                 m.deps.insert(t.clone());
             } else if broken.contains(t) {
                 m.deps.insert(t.clone());
-            } else if !tables.contains(t) && !table_functions.contains(t) && !t.starts_with("information_schema") && !matches!(t.as_str(), "tables" | "columns" | "views" | "df_settings") {
+            } else if !tables.contains(t)
+                && !table_functions.contains(t)
+                && !t.starts_with("information_schema")
+                && !matches!(t.as_str(), "tables" | "columns" | "views" | "df_settings")
+            {
                 let mut known: Vec<_> = tables.iter().chain(names.iter()).cloned().collect();
                 known.sort();
-                problems.push(Error::model(format!("{rel}: unknown table {t:?}\n  tables and models: {}", known.join(", "))));
+                problems.push(Error::model(format!(
+                    "{rel}: unknown table {t:?}\n  tables and models: {}",
+                    known.join(", ")
+                )));
                 broken.insert(m.name.clone());
             }
         }
@@ -174,7 +239,9 @@ pub fn load_models(ctx: &SessionContext, project: &Path, cfg: &Config, params: &
     let mut done: BTreeSet<String> = BTreeSet::new();
     let mut pending: Vec<Model> = models;
     loop {
-        let (ready, rest): (Vec<Model>, Vec<Model>) = pending.into_iter().partition(|m| m.deps.iter().all(|d| done.contains(d)));
+        let (ready, rest): (Vec<Model>, Vec<Model>) = pending
+            .into_iter()
+            .partition(|m| m.deps.iter().all(|d| done.contains(d)));
         pending = rest;
         if ready.is_empty() {
             break;
@@ -185,7 +252,10 @@ pub fn load_models(ctx: &SessionContext, project: &Path, cfg: &Config, params: &
         }
     }
     // What is left either waits on a broken model or sits on a cycle.
-    let waiting: BTreeMap<String, BTreeSet<String>> = pending.iter().map(|m| (m.name.clone(), m.deps.clone())).collect();
+    let waiting: BTreeMap<String, BTreeSet<String>> = pending
+        .iter()
+        .map(|m| (m.name.clone(), m.deps.clone()))
+        .collect();
     let mut reported = BTreeSet::new();
     for start in waiting.keys() {
         if reported.contains(start) {
@@ -199,7 +269,11 @@ pub fn load_models(ctx: &SessionContext, project: &Path, cfg: &Config, params: &
             let files: Vec<_> = cycle.iter().map(|c| format!("sql/{c}.sql")).collect();
             let mut path = cycle.clone();
             path.push(cycle[0].clone());
-            problems.push(Error::model(format!("cycle between models: {} ({})", path.join(" → "), files.join(", "))));
+            problems.push(Error::model(format!(
+                "cycle between models: {} ({})",
+                path.join(" → "),
+                files.join(", ")
+            )));
         }
     }
     order.retain(|m| !broken.contains(&m.name));
@@ -207,7 +281,12 @@ pub fn load_models(ctx: &SessionContext, project: &Path, cfg: &Config, params: &
 }
 
 fn find_cycle(start: &str, deps: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
-    fn dfs(n: &str, deps: &BTreeMap<String, BTreeSet<String>>, stack: &mut Vec<String>, seen: &mut BTreeSet<String>) -> Option<Vec<String>> {
+    fn dfs(
+        n: &str,
+        deps: &BTreeMap<String, BTreeSet<String>>,
+        stack: &mut Vec<String>,
+        seen: &mut BTreeSet<String>,
+    ) -> Option<Vec<String>> {
         if let Some(i) = stack.iter().position(|s| s == n) {
             return Some(stack[i..].to_vec());
         }
@@ -231,12 +310,22 @@ fn find_cycle(start: &str, deps: &BTreeMap<String, BTreeSet<String>>) -> Option<
 /// The one-line text of a DataFusion error, with the SQL position when DataFusion knows it.
 pub fn clean_error(e: &DataFusionError) -> String {
     let mut msg = e.strip_backtrace();
-    for prefix in ["Error during planning: ", "SQL error: ", "Schema error: ", "Execution error: ", "ParserError(\"", "Arrow error: "] {
+    for prefix in [
+        "Error during planning: ",
+        "SQL error: ",
+        "Schema error: ",
+        "Execution error: ",
+        "ParserError(\"",
+        "Arrow error: ",
+    ] {
         msg = msg.replace(prefix, "");
     }
     let msg = msg.trim_end_matches("\")").to_string();
     match e.diagnostic().and_then(|d| d.span) {
-        Some(span) => format!("line {}, column {}: {msg}", span.start.line, span.start.column),
+        Some(span) => format!(
+            "line {}, column {}: {msg}",
+            span.start.line, span.start.column
+        ),
         None => msg,
     }
 }
@@ -272,14 +361,31 @@ fn model_error(project: &Path, m: &Model, e: &DataFusionError, sources: &[Source
             return err.clone();
         }
     }
-    Error::model(format!("{}: {}", relative(project, &m.path), clean_error(e)))
+    Error::model(format!(
+        "{}: {}",
+        relative(project, &m.path),
+        clean_error(e)
+    ))
 }
 
 /// Plans one model and registers it as a view (no execution): what `check` and `query` do.
-pub async fn plan_as_view(ctx: &SessionContext, project: &Path, m: &Model, sources: &[SourceInfo]) -> Result<()> {
-    let plan = ctx.state().statement_to_plan(m.statement.clone()).await.map_err(|e| model_error(project, m, &e, sources))?;
-    let df = ctx.execute_logical_plan(plan).await.map_err(|e| model_error(project, m, &e, sources))?;
-    ctx.register_table(m.name.as_str(), df.into_view()).map_err(|e| Error::internal(e.to_string()))?;
+pub async fn plan_as_view(
+    ctx: &SessionContext,
+    project: &Path,
+    m: &Model,
+    sources: &[SourceInfo],
+) -> Result<()> {
+    let plan = ctx
+        .state()
+        .statement_to_plan(m.statement.clone())
+        .await
+        .map_err(|e| model_error(project, m, &e, sources))?;
+    let df = ctx
+        .execute_logical_plan(plan)
+        .await
+        .map_err(|e| model_error(project, m, &e, sources))?;
+    ctx.register_table(m.name.as_str(), df.into_view())
+        .map_err(|e| Error::internal(e.to_string()))?;
     Ok(())
 }
 
@@ -288,12 +394,22 @@ pub async fn plan_as_view(ctx: &SessionContext, project: &Path, m: &Model, sourc
 ///
 /// Errors: exit 4 naming the model file; exit 3 when the failure is an unreadable input value
 /// (naming the export file, line and column).
-pub async fn run_models(ctx: &SessionContext, project: &Path, models: &[Model], work_dir: &Path, sources: &[SourceInfo]) -> Result<RunResults> {
+pub async fn run_models(
+    ctx: &SessionContext,
+    project: &Path,
+    models: &[Model],
+    work_dir: &Path,
+    sources: &[SourceInfo],
+) -> Result<RunResults> {
     let mut out = RunResults::default();
     for m in models {
         let t0 = Instant::now();
         let err = |e: DataFusionError| model_error(project, m, &e, sources);
-        let plan = ctx.state().statement_to_plan(m.statement.clone()).await.map_err(err)?;
+        let plan = ctx
+            .state()
+            .statement_to_plan(m.statement.clone())
+            .await
+            .map_err(err)?;
         let df = ctx.execute_logical_plan(plan).await.map_err(err)?;
         let rows;
         match m.materialize {
@@ -301,30 +417,55 @@ pub async fn run_models(ctx: &SessionContext, project: &Path, models: &[Model], 
                 let task = Arc::new(df.task_ctx());
                 let plan = df.create_physical_plan().await.map_err(err)?;
                 let schema = plan.schema();
-                let batches = datafusion::physical_plan::collect(plan, task).await.map_err(err)?;
+                let batches = datafusion::physical_plan::collect(plan, task)
+                    .await
+                    .map_err(err)?;
                 rows = batches.iter().map(|b| b.num_rows() as u64).sum();
                 let table = MemTable::try_new(schema, vec![batches.clone()]).map_err(err)?;
-                ctx.register_table(m.name.as_str(), Arc::new(table)).map_err(err)?;
+                ctx.register_table(m.name.as_str(), Arc::new(table))
+                    .map_err(err)?;
                 out.batches.insert(m.name.clone(), batches);
             }
             Materialize::Parquet => {
                 std::fs::create_dir_all(work_dir).map_err(|e| Error::io(work_dir, e))?;
                 let file = work_dir.join(format!("{}.parquet", m.name));
                 let written = df
-                    .write_parquet(&file.to_string_lossy(), DataFrameWriteOptions::new().with_single_file_output(true), None)
+                    .write_parquet(
+                        &file.to_string_lossy(),
+                        DataFrameWriteOptions::new().with_single_file_output(true),
+                        None,
+                    )
                     .await
                     .map_err(err)?;
                 rows = count_from_write(&written);
-                ctx.register_parquet(m.name.as_str(), &file.to_string_lossy(), ParquetReadOptions::default()).await.map_err(err)?;
+                ctx.register_parquet(
+                    m.name.as_str(),
+                    &file.to_string_lossy(),
+                    ParquetReadOptions::default(),
+                )
+                .await
+                .map_err(err)?;
             }
             Materialize::View => {
-                ctx.register_table(m.name.as_str(), df.into_view()).map_err(err)?;
-                rows = ctx.table(m.name.as_str()).await.map_err(err)?.count().await.map_err(err)? as u64;
+                ctx.register_table(m.name.as_str(), df.into_view())
+                    .map_err(err)?;
+                rows = ctx
+                    .table(m.name.as_str())
+                    .await
+                    .map_err(err)?
+                    .count()
+                    .await
+                    .map_err(err)? as u64;
             }
         }
         let seconds = t0.elapsed().as_secs_f64();
         tracing::info!(model = %m.name, rows, seconds = format!("{seconds:.2}"), "model done");
-        out.runs.push(ModelRun { name: m.name.clone(), rows, seconds, materialize: m.materialize });
+        out.runs.push(ModelRun {
+            name: m.name.clone(),
+            rows,
+            seconds,
+            materialize: m.materialize,
+        });
     }
     Ok(out)
 }
@@ -334,15 +475,25 @@ fn count_from_write(batches: &[RecordBatch]) -> u64 {
     use datafusion::arrow::datatypes::UInt64Type;
     batches
         .first()
-        .and_then(|b| b.column(0).as_primitive_opt::<UInt64Type>().map(|a| a.value(0)))
+        .and_then(|b| {
+            b.column(0)
+                .as_primitive_opt::<UInt64Type>()
+                .map(|a| a.value(0))
+        })
         .unwrap_or(0)
 }
 
 /// Writes the relation `name` to `path` as CSV with a header (timestamps as
 /// `YYYY-MM-DD HH:MM:SS` UTC, lists as `[a, b]`), streaming.
 pub async fn write_csv(ctx: &SessionContext, name: &str, path: &Path) -> Result<u64> {
-    let df = ctx.table(name).await.map_err(|e| Error::internal(format!("{name}: {e}")))?;
-    let mut stream = df.execute_stream().await.map_err(|e| Error::internal(format!("{name}: {e}")))?;
+    let df = ctx
+        .table(name)
+        .await
+        .map_err(|e| Error::internal(format!("{name}: {e}")))?;
+    let mut stream = df
+        .execute_stream()
+        .await
+        .map_err(|e| Error::internal(format!("{name}: {e}")))?;
     let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
     let mut w = datafusion::arrow::csv::WriterBuilder::new()
         .with_header(true)
@@ -355,14 +506,22 @@ pub async fn write_csv(ctx: &SessionContext, name: &str, path: &Path) -> Result<
         let batch = batch.map_err(|e| Error::internal(format!("{name}: {e}")))?;
         let batch = flatten_nested(&batch)?;
         rows += batch.num_rows() as u64;
-        w.write(&batch).map_err(|e| Error::internal(format!("{}: {e}", path.display())))?;
+        w.write(&batch)
+            .map_err(|e| Error::internal(format!("{}: {e}", path.display())))?;
         wrote_any = true;
     }
     if !wrote_any {
         // An empty result still gets its header row.
-        let schema = ctx.table(name).await.map_err(|e| Error::internal(e.to_string()))?.schema().as_arrow().clone();
+        let schema = ctx
+            .table(name)
+            .await
+            .map_err(|e| Error::internal(e.to_string()))?
+            .schema()
+            .as_arrow()
+            .clone();
         let batch = flatten_nested(&RecordBatch::new_empty(Arc::new(schema)))?;
-        w.write(&batch).map_err(|e| Error::internal(format!("{}: {e}", path.display())))?;
+        w.write(&batch)
+            .map_err(|e| Error::internal(format!("{}: {e}", path.display())))?;
     }
     drop(w);
     Ok(rows)
@@ -386,5 +545,6 @@ pub fn flatten_nested(batch: &RecordBatch) -> Result<RecordBatch> {
             cols.push(c.clone());
         }
     }
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).map_err(|e| Error::internal(e.to_string()))
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)
+        .map_err(|e| Error::internal(e.to_string()))
 }

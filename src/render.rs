@@ -47,7 +47,10 @@ pub const EMBEDDED_TEMPLATES: &[(&str, &str)] = &[
     ("index.html", include_str!("../templates/index.html")),
     ("funnel.html", include_str!("../templates/funnel.html")),
     ("paths.html", include_str!("../templates/paths.html")),
-    ("attribution.html", include_str!("../templates/attribution.html")),
+    (
+        "attribution.html",
+        include_str!("../templates/attribution.html"),
+    ),
     ("rfm.html", include_str!("../templates/rfm.html")),
     ("heatmap.html", include_str!("../templates/heatmap.html")),
     ("channels.html", include_str!("../templates/channels.html")),
@@ -61,14 +64,21 @@ pub const MAX_TEMPLATE_ROWS: usize = 5_000;
 ///
 /// Errors (exit 2): a template that does not parse, naming the file and the Tera message.
 pub fn build_tera(project: &Path, currency: &str) -> Result<Tera> {
-    let mut sources: BTreeMap<String, String> = EMBEDDED_TEMPLATES.iter().map(|(n, t)| (n.to_string(), t.to_string())).collect();
+    let mut sources: BTreeMap<String, String> = EMBEDDED_TEMPLATES
+        .iter()
+        .map(|(n, t)| (n.to_string(), t.to_string()))
+        .collect();
     let dir = project.join("templates");
     if dir.is_dir() {
         let rd = std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))?;
         for entry in rd.flatten() {
             let p = entry.path();
             if p.extension().and_then(|e| e.to_str()) == Some("html") {
-                let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+                let name = p
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or_default()
+                    .to_string();
                 let text = std::fs::read_to_string(&p).map_err(|e| Error::io(&p, e))?;
                 sources.insert(name, text);
             }
@@ -76,8 +86,13 @@ pub fn build_tera(project: &Path, currency: &str) -> Result<Tera> {
     }
     let mut tera = Tera::default();
     tera.autoescape_on(vec![".html"]);
-    tera.add_raw_templates(sources.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect::<Vec<_>>())
-        .map_err(|e| Error::config(format!("templates/: {}", tera_error(&e))))?;
+    tera.add_raw_templates(
+        sources
+            .iter()
+            .map(|(n, t)| (n.as_str(), t.as_str()))
+            .collect::<Vec<_>>(),
+    )
+    .map_err(|e| Error::config(format!("templates/: {}", tera_error(&e))))?;
     register_filters(&mut tera, currency);
     charts::register(&mut tera);
     Ok(tera)
@@ -96,15 +111,23 @@ pub fn tera_error(e: &tera::Error) -> String {
 }
 
 fn num_arg(args: &HashMap<String, Value>, key: &str, default: usize) -> usize {
-    args.get(key).and_then(|v| v.as_u64()).map(|v| v as usize).unwrap_or(default)
+    args.get(key)
+        .and_then(|v| v.as_u64())
+        .map(|v| v as usize)
+        .unwrap_or(default)
 }
 
 fn as_f64(v: &Value, filter: &str) -> tera::Result<Option<f64>> {
     match v {
         Value::Null => Ok(None),
         Value::Number(n) => Ok(n.as_f64()),
-        Value::String(s) => s.parse::<f64>().map(Some).map_err(|_| tera::Error::msg(format!("filter {filter}: {s:?} is not a number"))),
-        other => Err(tera::Error::msg(format!("filter {filter}: expected a number, got {other}"))),
+        Value::String(s) => s
+            .parse::<f64>()
+            .map(Some)
+            .map_err(|_| tera::Error::msg(format!("filter {filter}: {s:?} is not a number"))),
+        other => Err(tera::Error::msg(format!(
+            "filter {filter}: expected a number, got {other}"
+        ))),
     }
 }
 
@@ -132,13 +155,20 @@ fn register_filters(tera: &mut Tera, currency: &str) {
     let cur = currency.to_string();
     tera.register_filter("money", move |v: &Value, args: &HashMap<String, Value>| {
         Ok(match as_f64(v, "money")? {
-            Some(x) => Value::String(format!("{} {}", charts::format_number(x, num_arg(args, "decimals", 0)), cur)),
+            Some(x) => Value::String(format!(
+                "{} {}",
+                charts::format_number(x, num_arg(args, "decimals", 0)),
+                cur
+            )),
             None => Value::String("–".into()),
         })
     });
     tera.register_filter("pct", |v: &Value, args: &HashMap<String, Value>| {
         Ok(match as_f64(v, "pct")? {
-            Some(x) => Value::String(format!("{}%", charts::format_number(x * 100.0, num_arg(args, "decimals", 1)))),
+            Some(x) => Value::String(format!(
+                "{}%",
+                charts::format_number(x * 100.0, num_arg(args, "decimals", 1))
+            )),
             None => Value::String("–".into()),
         })
     });
@@ -146,7 +176,13 @@ fn register_filters(tera: &mut Tera, currency: &str) {
         Ok(match as_f64(v, "signed_pct")? {
             Some(x) => {
                 let s = charts::format_number(x.abs() * 100.0, num_arg(args, "decimals", 1));
-                Value::String(if x > 0.0 { format!("+{s}%") } else if x < 0.0 { format!("−{s}%") } else { format!("{s}%") })
+                Value::String(if x > 0.0 {
+                    format!("+{s}%")
+                } else if x < 0.0 {
+                    format!("−{s}%")
+                } else {
+                    format!("{s}%")
+                })
             }
             None => Value::String("–".into()),
         })
@@ -158,12 +194,16 @@ fn register_filters(tera: &mut Tera, currency: &str) {
         })
     });
     tera.register_filter("sum", |v: &Value, _: &HashMap<String, Value>| {
-        let items = v.as_array().ok_or_else(|| tera::Error::msg(format!("filter sum: expected an array, got {v}")))?;
+        let items = v
+            .as_array()
+            .ok_or_else(|| tera::Error::msg(format!("filter sum: expected an array, got {v}")))?;
         let mut total = 0.0;
         for x in items {
             total += as_f64(x, "sum")?.unwrap_or(0.0);
         }
-        Ok(serde_json::Number::from_f64(total).map(Value::Number).unwrap_or(Value::Null))
+        Ok(serde_json::Number::from_f64(total)
+            .map(Value::Number)
+            .unwrap_or(Value::Null))
     });
     tera.register_filter("duration", |v: &Value, _: &HashMap<String, Value>| {
         Ok(match as_f64(v, "duration")? {
@@ -190,23 +230,53 @@ pub fn scalar_to_json(v: &ScalarValue) -> Json {
         S::UInt16(Some(x)) => (*x).into(),
         S::UInt32(Some(x)) => (*x).into(),
         S::UInt64(Some(x)) => (*x).into(),
-        S::Float32(Some(x)) => serde_json::Number::from_f64(*x as f64).map(Json::Number).unwrap_or(Json::Null),
-        S::Float64(Some(x)) => serde_json::Number::from_f64(*x).map(Json::Number).unwrap_or(Json::Null),
-        S::Decimal128(Some(x), _, s) => serde_json::Number::from_f64(*x as f64 / 10f64.powi(*s as i32)).map(Json::Number).unwrap_or(Json::Null),
+        S::Float32(Some(x)) => serde_json::Number::from_f64(*x as f64)
+            .map(Json::Number)
+            .unwrap_or(Json::Null),
+        S::Float64(Some(x)) => serde_json::Number::from_f64(*x)
+            .map(Json::Number)
+            .unwrap_or(Json::Null),
+        S::Decimal128(Some(x), _, s) => {
+            serde_json::Number::from_f64(*x as f64 / 10f64.powi(*s as i32))
+                .map(Json::Number)
+                .unwrap_or(Json::Null)
+        }
         S::Date32(Some(d)) => Json::String(
-            chrono::DateTime::from_timestamp(*d as i64 * 86_400, 0).map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_default(),
+            chrono::DateTime::from_timestamp(*d as i64 * 86_400, 0)
+                .map(|t| t.format("%Y-%m-%d").to_string())
+                .unwrap_or_default(),
         ),
-        S::TimestampNanosecond(Some(ns), _) => Json::String(chrono::DateTime::from_timestamp_nanos(*ns).format("%Y-%m-%d %H:%M:%S").to_string()),
+        S::TimestampNanosecond(Some(ns), _) => Json::String(
+            chrono::DateTime::from_timestamp_nanos(*ns)
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string(),
+        ),
         S::TimestampMicrosecond(Some(us), _) => Json::String(
-            chrono::DateTime::from_timestamp_micros(*us).map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default(),
+            chrono::DateTime::from_timestamp_micros(*us)
+                .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+                .unwrap_or_default(),
         ),
         S::TimestampMillisecond(Some(ms), _) => Json::String(
-            chrono::DateTime::from_timestamp_millis(*ms).map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default(),
+            chrono::DateTime::from_timestamp_millis(*ms)
+                .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+                .unwrap_or_default(),
         ),
-        S::TimestampSecond(Some(s), _) => Json::String(chrono::DateTime::from_timestamp(*s, 0).map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default()),
+        S::TimestampSecond(Some(s), _) => Json::String(
+            chrono::DateTime::from_timestamp(*s, 0)
+                .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+                .unwrap_or_default(),
+        ),
         S::List(arr) => {
             let inner = arr.value(0);
-            Json::Array((0..inner.len()).map(|i| ScalarValue::try_from_array(&inner, i).map(|s| scalar_to_json(&s)).unwrap_or(Json::Null)).collect())
+            Json::Array(
+                (0..inner.len())
+                    .map(|i| {
+                        ScalarValue::try_from_array(&inner, i)
+                            .map(|s| scalar_to_json(&s))
+                            .unwrap_or(Json::Null)
+                    })
+                    .collect(),
+            )
         }
         S::Utf8(Some(s)) | S::Utf8View(Some(s)) | S::LargeUtf8(Some(s)) => Json::String(s.clone()),
         other => Json::String(other.to_string()),
@@ -224,7 +294,9 @@ pub fn batches_to_rows(batches: &[RecordBatch], limit: usize) -> (Vec<Json>, boo
             }
             let mut obj = Map::new();
             for (f, c) in schema.fields().iter().zip(b.columns()) {
-                let v = ScalarValue::try_from_array(c, i).map(|s| scalar_to_json(&s)).unwrap_or(Json::Null);
+                let v = ScalarValue::try_from_array(c, i)
+                    .map(|s| scalar_to_json(&s))
+                    .unwrap_or(Json::Null);
                 obj.insert(f.name().clone(), v);
             }
             rows.push(Json::Object(obj));
@@ -240,10 +312,25 @@ pub fn nested_to_text(col: &ArrayRef) -> ArrayRef {
             if col.is_null(i) {
                 return None;
             }
-            ScalarValue::try_from_array(col, i).ok().map(|s| match scalar_to_json(&s) {
-                Json::Array(items) => format!("[{}]", items.iter().map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())).collect::<Vec<_>>().join(", ")),
-                other => other.as_str().map(str::to_string).unwrap_or_else(|| other.to_string()),
-            })
+            ScalarValue::try_from_array(col, i)
+                .ok()
+                .map(|s| match scalar_to_json(&s) {
+                    Json::Array(items) => format!(
+                        "[{}]",
+                        items
+                            .iter()
+                            .map(|v| v
+                                .as_str()
+                                .map(str::to_string)
+                                .unwrap_or_else(|| v.to_string()))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    other => other
+                        .as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| other.to_string()),
+                })
         })
         .collect();
     Arc::new(out)
@@ -254,5 +341,6 @@ pub fn nested_to_text(col: &ArrayRef) -> ArrayRef {
 /// Errors (exit 2): a template error (unknown variable, bad filter argument), naming the
 /// template and Tera's message.
 pub fn render(tera: &Tera, template: &str, context: &tera::Context) -> Result<String> {
-    tera.render(template, context).map_err(|e| Error::config(format!("templates/{template}: {}", tera_error(&e))))
+    tera.render(template, context)
+        .map_err(|e| Error::config(format!("templates/{template}: {}", tera_error(&e))))
 }

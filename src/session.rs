@@ -40,10 +40,19 @@ pub fn build_session(opts: &SessionOptions) -> Result<SessionContext> {
     }
     if let Some(dir) = &opts.spill_dir {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        runtime = runtime.with_disk_manager_builder(DiskManagerBuilder::default().with_mode(DiskManagerMode::Directories(vec![dir.clone()])));
+        runtime = runtime.with_disk_manager_builder(
+            DiskManagerBuilder::default()
+                .with_mode(DiskManagerMode::Directories(vec![dir.clone()])),
+        );
     }
-    let runtime = runtime.build_arc().map_err(|e| Error::internal(format!("building the DataFusion runtime: {e}")))?;
-    let state = SessionStateBuilder::new().with_config(config).with_runtime_env(runtime).with_default_features().build();
+    let runtime = runtime
+        .build_arc()
+        .map_err(|e| Error::internal(format!("building the DataFusion runtime: {e}")))?;
+    let state = SessionStateBuilder::new()
+        .with_config(config)
+        .with_runtime_env(runtime)
+        .with_default_features()
+        .build();
     let ctx = SessionContext::new_with_state(state);
     crate::functions::register_all(&ctx);
     Ok(ctx)

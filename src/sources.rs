@@ -20,10 +20,12 @@ use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::datasource::file_format::csv::CsvFormat;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
-use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
+use datafusion::execution::FunctionRegistry;
 use datafusion::logical_expr::{Expr, cast, ident, lit};
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use datafusion::execution::FunctionRegistry;
 use datafusion::prelude::SessionContext;
 use serde::Serialize;
 
@@ -73,7 +75,8 @@ pub fn resolve_files(name: &str, spec: &Path, format: Format) -> Result<Vec<Path
     let text = spec.to_string_lossy();
     let mut files = Vec::new();
     if text.contains(['*', '?', '[']) {
-        let paths = glob::glob(&text).map_err(|e| Error::config(format!("source {name}: bad glob pattern {text:?}: {e}")))?;
+        let paths = glob::glob(&text)
+            .map_err(|e| Error::config(format!("source {name}: bad glob pattern {text:?}: {e}")))?;
         for p in paths.flatten() {
             if p.is_file() {
                 files.push(p);
@@ -84,11 +87,17 @@ pub fn resolve_files(name: &str, spec: &Path, format: Format) -> Result<Vec<Path
     } else if spec.is_file() {
         files.push(spec.to_path_buf());
     } else {
-        return Err(Error::input(format!("source {name}: {}: no such file or folder", spec.display())));
+        return Err(Error::input(format!(
+            "source {name}: {}: no such file or folder",
+            spec.display()
+        )));
     }
     files.sort();
     if files.is_empty() {
-        return Err(Error::input(format!("source {name}: {}: no .{ext} file found", spec.display())));
+        return Err(Error::input(format!(
+            "source {name}: {}: no .{ext} file found",
+            spec.display()
+        )));
     }
     Ok(files)
 }
@@ -96,13 +105,20 @@ pub fn resolve_files(name: &str, spec: &Path, format: Format) -> Result<Vec<Path
 fn walk(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let p = entry?.path();
-        let hidden = p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.') || n.starts_with('_'));
+        let hidden = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('.') || n.starts_with('_'));
         if hidden {
             continue;
         }
         if p.is_dir() {
             walk(&p, ext, out)?;
-        } else if p.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case(ext)) {
+        } else if p
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.eq_ignore_ascii_case(ext))
+        {
             out.push(p);
         }
     }
@@ -111,8 +127,14 @@ fn walk(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 
 fn file_info(p: &Path) -> Result<FileInfo> {
     let md = std::fs::metadata(p).map_err(|e| Error::io(p, e))?;
-    let modified = md.modified().ok().map(|t| chrono::DateTime::<chrono::Utc>::from(t).to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
-    Ok(FileInfo { path: p.to_path_buf(), bytes: md.len(), modified })
+    let modified = md.modified().ok().map(|t| {
+        chrono::DateTime::<chrono::Utc>::from(t).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    });
+    Ok(FileInfo {
+        path: p.to_path_buf(),
+        bytes: md.len(),
+        modified,
+    })
 }
 
 fn csv_header(path: &Path, delimiter: u8) -> Result<Vec<String>> {
@@ -121,16 +143,32 @@ fn csv_header(path: &Path, delimiter: u8) -> Result<Vec<String>> {
         .has_headers(true)
         .from_path(path)
         .map_err(|e| Error::input(format!("{}: cannot open: {e}", path.display())))?;
-    let h = rdr.headers().map_err(|e| Error::input(format!("{}: cannot read the header row: {e}", path.display())))?;
+    let h = rdr.headers().map_err(|e| {
+        Error::input(format!(
+            "{}: cannot read the header row: {e}",
+            path.display()
+        ))
+    })?;
     if h.is_empty() || (h.len() == 1 && h[0].is_empty()) {
-        return Err(Error::input(format!("{}: the file is empty (expected a header row)", path.display())));
+        return Err(Error::input(format!(
+            "{}: the file is empty (expected a header row)",
+            path.display()
+        )));
     }
-    Ok(h.iter().map(|s| s.trim_start_matches('\u{feff}').to_string()).collect())
+    Ok(h.iter()
+        .map(|s| s.trim_start_matches('\u{feff}').to_string())
+        .collect())
 }
 
 fn parquet_schema(path: &Path) -> Result<SchemaRef> {
-    let f = std::fs::File::open(path).map_err(|e| Error::input(format!("{}: cannot open: {e}", path.display())))?;
-    let b = ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| Error::input(format!("{}: not a readable Parquet file: {e}", path.display())))?;
+    let f = std::fs::File::open(path)
+        .map_err(|e| Error::input(format!("{}: cannot open: {e}", path.display())))?;
+    let b = ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| {
+        Error::input(format!(
+            "{}: not a readable Parquet file: {e}",
+            path.display()
+        ))
+    })?;
     Ok(b.schema().clone())
 }
 
@@ -151,7 +189,10 @@ pub async fn register_sources(
     for name in overrides.keys() {
         if !cfg.sources.contains_key(name) {
             let known: Vec<_> = cfg.sources.keys().cloned().collect();
-            problems.push(Error::config(format!("--source {name}=…: no source named {name:?} in journey.toml (declared: {})", known.join(", "))));
+            problems.push(Error::config(format!(
+                "--source {name}=…: no source named {name:?} in journey.toml (declared: {})",
+                known.join(", ")
+            )));
         }
     }
     for (name, src) in &cfg.sources {
@@ -159,7 +200,12 @@ pub async fn register_sources(
             Some(p) => {
                 // A file or glob named by extension sets the format; a folder keeps the declared one.
                 let mut src = src.clone();
-                match p.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()).as_deref() {
+                match p
+                    .extension()
+                    .and_then(|e| e.to_str())
+                    .map(|e| e.to_ascii_lowercase())
+                    .as_deref()
+                {
                     Some("csv") => src.format = Format::Csv,
                     Some("parquet") => src.format = Format::Parquet,
                     _ => {}
@@ -176,9 +222,18 @@ pub async fn register_sources(
     (infos, problems)
 }
 
-async fn register_one(ctx: &SessionContext, name: &str, src: &SourceConfig, spec: &Path) -> Result<SourceInfo> {
+async fn register_one(
+    ctx: &SessionContext,
+    name: &str,
+    src: &SourceConfig,
+    spec: &Path,
+) -> Result<SourceInfo> {
     let files = resolve_files(name, spec, src.format)?;
-    let delimiter = u8::try_from(src.delimiter).map_err(|_| Error::config(format!("source {name}: delimiter must be one ASCII character")))?;
+    let delimiter = u8::try_from(src.delimiter).map_err(|_| {
+        Error::config(format!(
+            "source {name}: delimiter must be one ASCII character"
+        ))
+    })?;
     // The raw schema, the same in every file.
     let raw_schema: SchemaRef = match src.format {
         Format::Csv => {
@@ -195,23 +250,43 @@ async fn register_one(ctx: &SessionContext, name: &str, src: &SourceConfig, spec
                     )));
                 }
             }
-            Arc::new(Schema::new(first.iter().map(|c| Field::new(c, DataType::Utf8, true)).collect::<Vec<_>>()))
+            Arc::new(Schema::new(
+                first
+                    .iter()
+                    .map(|c| Field::new(c, DataType::Utf8, true))
+                    .collect::<Vec<_>>(),
+            ))
         }
         Format::Parquet => {
             let first = parquet_schema(&files[0])?;
             for f in &files[1..] {
                 let s = parquet_schema(f)?;
-                if s.fields().iter().map(|f| f.name()).ne(first.fields().iter().map(|f| f.name())) {
-                    return Err(Error::input(format!("{}: columns differ from {} (source {name})", f.display(), files[0].display())));
+                if s.fields()
+                    .iter()
+                    .map(|f| f.name())
+                    .ne(first.fields().iter().map(|f| f.name()))
+                {
+                    return Err(Error::input(format!(
+                        "{}: columns differ from {} (source {name})",
+                        f.display(),
+                        files[0].display()
+                    )));
                 }
             }
             first
         }
     };
-    let file_label = if files.len() == 1 { files[0].display().to_string() } else { format!("{} ({} files)", spec.display(), files.len()) };
+    let file_label = if files.len() == 1 {
+        files[0].display().to_string()
+    } else {
+        format!("{} ({} files)", spec.display(), files.len())
+    };
 
     // Map canonical columns to the export's columns.
-    let mut types: Vec<(String, ColumnType, bool)> = contract(name).iter().map(|(c, t, r)| (c.to_string(), *t, *r)).collect();
+    let mut types: Vec<(String, ColumnType, bool)> = contract(name)
+        .iter()
+        .map(|(c, t, r)| (c.to_string(), *t, *r))
+        .collect();
     for (c, t) in &src.types {
         match types.iter_mut().find(|x| &x.0 == c) {
             Some(x) => x.1 = *t,
@@ -223,17 +298,33 @@ async fn register_one(ctx: &SessionContext, name: &str, src: &SourceConfig, spec
             types.push((c.clone(), ColumnType::Text, true));
         }
     }
-    let header: Vec<String> = raw_schema.fields().iter().map(|f| f.name().clone()).collect();
+    let header: Vec<String> = raw_schema
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
     let mut missing = Vec::new();
     let mut exprs: Vec<Expr> = Vec::new();
     let mut column_names = BTreeMap::new();
-    let parse_ts = ctx.udf("parse_timestamp").map_err(|e| Error::internal(e.to_string()))?;
-    let parse_num = ctx.udf("parse_number").map_err(|e| Error::internal(e.to_string()))?;
+    let parse_ts = ctx
+        .udf("parse_timestamp")
+        .map_err(|e| Error::internal(e.to_string()))?;
+    let parse_num = ctx
+        .udf("parse_number")
+        .map_err(|e| Error::internal(e.to_string()))?;
     for (canon, ty, required) in &types {
-        let export = src.columns.get(canon).cloned().unwrap_or_else(|| canon.clone());
+        let export = src
+            .columns
+            .get(canon)
+            .cloned()
+            .unwrap_or_else(|| canon.clone());
         let Some(field) = raw_schema.fields().iter().find(|f| f.name() == &export) else {
             if *required {
-                let mapped = if &export != canon { format!("column {export:?} (mapped to {canon})") } else { format!("column {canon:?}") };
+                let mapped = if &export != canon {
+                    format!("column {export:?} (mapped to {canon})")
+                } else {
+                    format!("column {canon:?}")
+                };
                 missing.push(mapped);
             } else {
                 let dt = match ty {
@@ -248,17 +339,38 @@ async fn register_one(ctx: &SessionContext, name: &str, src: &SourceConfig, spec
         column_names.insert(canon.clone(), export.clone());
         let c = ident(&export);
         let origin = lit(format!("{name}.{canon}"));
-        let as_text = |e: Expr| if field.data_type() == &DataType::Utf8 { e } else { cast(e, DataType::Utf8) };
+        let as_text = |e: Expr| {
+            if field.data_type() == &DataType::Utf8 {
+                e
+            } else {
+                cast(e, DataType::Utf8)
+            }
+        };
         let e = match (ty, field.data_type()) {
-            (ColumnType::Text, _) => datafusion::functions::expr_fn::nullif(datafusion::functions::expr_fn::btrim(vec![as_text(c)]), lit("")),
-            (ColumnType::Timestamp, DataType::Timestamp(_, _) | DataType::Date32 | DataType::Date64) => cast(c, crate::functions::TIMESTAMP),
+            (ColumnType::Text, _) => datafusion::functions::expr_fn::nullif(
+                datafusion::functions::expr_fn::btrim(vec![as_text(c)]),
+                lit(""),
+            ),
+            (
+                ColumnType::Timestamp,
+                DataType::Timestamp(_, _) | DataType::Date32 | DataType::Date64,
+            ) => cast(c, crate::functions::TIMESTAMP),
             (ColumnType::Timestamp, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8) => {
-                parse_ts.call(vec![as_text(c), lit(src.timestamp_format.clone()), lit(src.timezone.clone()), origin])
+                parse_ts.call(vec![
+                    as_text(c),
+                    lit(src.timestamp_format.clone()),
+                    lit(src.timezone.clone()),
+                    origin,
+                ])
             }
             (ColumnType::Number, dt) if dt.is_numeric() => cast(c, DataType::Float64),
-            (ColumnType::Number, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8) => parse_num.call(vec![as_text(c), origin]),
+            (ColumnType::Number, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8) => {
+                parse_num.call(vec![as_text(c), origin])
+            }
             (t, dt) => {
-                return Err(Error::input(format!("{file_label}: column {export:?} has type {dt}, which cannot be read as {t:?} (source {name}.{canon})")));
+                return Err(Error::input(format!(
+                    "{file_label}: column {export:?} has type {dt}, which cannot be read as {t:?} (source {name}.{canon})"
+                )));
             }
         };
         exprs.push(e.alias(canon));
@@ -282,28 +394,45 @@ async fn register_one(ctx: &SessionContext, name: &str, src: &SourceConfig, spec
         .iter()
         .map(|f| {
             let abs = std::path::absolute(f).map_err(|e| Error::io(f, e))?;
-            ListingTableUrl::parse(abs.to_string_lossy()).map_err(|e| Error::internal(format!("{}: {e}", f.display())))
+            ListingTableUrl::parse(abs.to_string_lossy())
+                .map_err(|e| Error::internal(format!("{}: {e}", f.display())))
         })
         .collect::<Result<Vec<_>>>()?;
     let options = match src.format {
-        Format::Csv => ListingOptions::new(Arc::new(CsvFormat::default().with_has_header(true).with_delimiter(delimiter).with_quote(b'"'))).with_file_extension(""),
-        Format::Parquet => ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(""),
+        Format::Csv => ListingOptions::new(Arc::new(
+            CsvFormat::default()
+                .with_has_header(true)
+                .with_delimiter(delimiter)
+                .with_quote(b'"'),
+        ))
+        .with_file_extension(""),
+        Format::Parquet => {
+            ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension("")
+        }
     };
-    let config = ListingTableConfig::new_with_multi_paths(urls).with_listing_options(options).with_schema(raw_schema);
-    let table = ListingTable::try_new(config).map_err(|e| Error::internal(format!("source {name}: {e}")))?;
+    let config = ListingTableConfig::new_with_multi_paths(urls)
+        .with_listing_options(options)
+        .with_schema(raw_schema);
+    let table = ListingTable::try_new(config)
+        .map_err(|e| Error::internal(format!("source {name}: {e}")))?;
     let raw_name = format!("raw_{name}");
-    ctx.register_table(raw_name.as_str(), Arc::new(table)).map_err(|e| Error::internal(e.to_string()))?;
+    ctx.register_table(raw_name.as_str(), Arc::new(table))
+        .map_err(|e| Error::internal(e.to_string()))?;
     let df = ctx
         .table(raw_name.as_str())
         .await
         .and_then(|df| df.select(exprs))
         .map_err(|e| Error::internal(format!("source {name}: building the typed view: {e}")))?;
-    ctx.register_table(name, df.into_view()).map_err(|e| Error::internal(e.to_string()))?;
+    ctx.register_table(name, df.into_view())
+        .map_err(|e| Error::internal(e.to_string()))?;
 
     Ok(SourceInfo {
         name: name.to_string(),
         format: src.format,
-        files: files.iter().map(|f| file_info(f)).collect::<Result<Vec<_>>>()?,
+        files: files
+            .iter()
+            .map(|f| file_info(f))
+            .collect::<Result<Vec<_>>>()?,
         rows: None,
         column_names,
         delimiter,
@@ -313,28 +442,60 @@ async fn register_one(ctx: &SessionContext, name: &str, src: &SourceConfig, spec
 /// Finds where a [`BadValue`] stands in a source's files and returns the error to report
 /// (exit 3): `file: line L, column C ("export name"): cannot read "…": expected …`.
 pub fn locate_bad_value(sources: &[SourceInfo], bad: &BadValue) -> Error {
-    let (src_name, canon) = bad.origin.split_once('.').unwrap_or((bad.origin.as_str(), ""));
+    let (src_name, canon) = bad
+        .origin
+        .split_once('.')
+        .unwrap_or((bad.origin.as_str(), ""));
     let Some(src) = sources.iter().find(|s| s.name == src_name) else {
         return Error::input(bad.to_string());
     };
-    let export = src.column_names.get(canon).cloned().unwrap_or_else(|| canon.to_string());
-    let col_label = if export == canon { format!("column {canon:?}") } else { format!("column {export:?} ({canon})") };
+    let export = src
+        .column_names
+        .get(canon)
+        .cloned()
+        .unwrap_or_else(|| canon.to_string());
+    let col_label = if export == canon {
+        format!("column {canon:?}")
+    } else {
+        format!("column {export:?} ({canon})")
+    };
     for f in &src.files {
         let found = match src.format {
             Format::Csv => find_in_csv(&f.path, src.delimiter, &export, &bad.value),
             Format::Parquet => find_in_parquet(&f.path, &export, &bad.value),
         };
         if let Some(loc) = found {
-            return Error::input(format!("{}: {loc}, {col_label}: cannot read {:?}: expected {}", f.path.display(), bad.value, bad.expected));
+            return Error::input(format!(
+                "{}: {loc}, {col_label}: cannot read {:?}: expected {}",
+                f.path.display(),
+                bad.value,
+                bad.expected
+            ));
         }
     }
-    let files: Vec<_> = src.files.iter().map(|f| f.path.display().to_string()).collect();
-    Error::input(format!("{}: {col_label}: cannot read {:?}: expected {}", files.join(", "), bad.value, bad.expected))
+    let files: Vec<_> = src
+        .files
+        .iter()
+        .map(|f| f.path.display().to_string())
+        .collect();
+    Error::input(format!(
+        "{}: {col_label}: cannot read {:?}: expected {}",
+        files.join(", "),
+        bad.value,
+        bad.expected
+    ))
 }
 
 fn find_in_csv(path: &Path, delimiter: u8, column: &str, value: &str) -> Option<String> {
-    let mut rdr = csv::ReaderBuilder::new().delimiter(delimiter).from_path(path).ok()?;
-    let idx = rdr.headers().ok()?.iter().position(|h| h.trim_start_matches('\u{feff}') == column)?;
+    let mut rdr = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .from_path(path)
+        .ok()?;
+    let idx = rdr
+        .headers()
+        .ok()?
+        .iter()
+        .position(|h| h.trim_start_matches('\u{feff}') == column)?;
     let mut rec = csv::StringRecord::new();
     let mut row = 0u64;
     while rdr.read_record(&mut rec).ok()? {
@@ -349,7 +510,10 @@ fn find_in_csv(path: &Path, delimiter: u8, column: &str, value: &str) -> Option<
 
 fn find_in_parquet(path: &Path, column: &str, value: &str) -> Option<String> {
     let f = std::fs::File::open(path).ok()?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(f).ok()?.build().ok()?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(f)
+        .ok()?
+        .build()
+        .ok()?;
     let mut row = 0usize;
     for batch in reader {
         let batch = batch.ok()?;

@@ -45,7 +45,11 @@ fn bin() -> Command {
 
 fn run(project: &Path, extra: &[&str]) -> Output {
     let mut c = bin();
-    c.arg("run").arg("--project").arg(project).args(["--as-of", "2026-10-31"]).args(extra);
+    c.arg("run")
+        .arg("--project")
+        .arg(project)
+        .args(["--as-of", "2026-10-31"])
+        .args(extra);
     c.output().unwrap()
 }
 
@@ -54,23 +58,46 @@ fn stderr(o: &Output) -> String {
 }
 
 fn ok(o: &Output) {
-    assert!(o.status.success(), "exit {:?}\nstdout:\n{}\nstderr:\n{}", o.status.code(), String::from_utf8_lossy(&o.stdout), stderr(o));
+    assert!(
+        o.status.success(),
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        stderr(o)
+    );
 }
 
 /// Rows of a CSV file as maps column → text.
 fn read_csv(path: &Path) -> Vec<BTreeMap<String, String>> {
     let mut r = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let headers = r.headers().unwrap().clone();
-    r.records().map(|rec| headers.iter().zip(rec.unwrap().iter()).map(|(h, v)| (h.to_string(), v.to_string())).collect()).collect()
+    r.records()
+        .map(|rec| {
+            headers
+                .iter()
+                .zip(rec.unwrap().iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
 }
 
 fn num(row: &BTreeMap<String, String>, col: &str) -> f64 {
-    let v = row.get(col).unwrap_or_else(|| panic!("no column {col} in {row:?}"));
-    v.parse().unwrap_or_else(|_| panic!("{col} = {v:?} is not a number"))
+    let v = row
+        .get(col)
+        .unwrap_or_else(|| panic!("no column {col} in {row:?}"));
+    v.parse()
+        .unwrap_or_else(|_| panic!("{col} = {v:?} is not a number"))
 }
 
-fn find<'a>(rows: &'a [BTreeMap<String, String>], col: &str, val: &str) -> &'a BTreeMap<String, String> {
-    rows.iter().find(|r| r[col] == val).unwrap_or_else(|| panic!("no row with {col} = {val} in {rows:#?}"))
+fn find<'a>(
+    rows: &'a [BTreeMap<String, String>],
+    col: &str,
+    val: &str,
+) -> &'a BTreeMap<String, String> {
+    rows.iter()
+        .find(|r| r[col] == val)
+        .unwrap_or_else(|| panic!("no row with {col} = {val} in {rows:#?}"))
 }
 
 fn close(a: f64, b: f64) -> bool {
@@ -96,7 +123,16 @@ fn tiny_project_funnel_counts_by_hand() {
     let customers: Vec<f64> = rows.iter().map(|r| num(r, "customers")).collect();
     assert_eq!(customers, vec![4.0, 3.0, 2.0, 1.0, 1.0]);
     let stages: Vec<&str> = rows.iter().map(|r| r["stage"].as_str()).collect();
-    assert_eq!(stages, vec!["Visited", "Viewed a product", "Added to cart", "Started checkout", "Purchased"]);
+    assert_eq!(
+        stages,
+        vec![
+            "Visited",
+            "Viewed a product",
+            "Added to cart",
+            "Started checkout",
+            "Purchased"
+        ]
+    );
     // Step conversion: 4/4, 3/4, 2/3, 1/2, 1/1; overall: 4/4, 3/4, 2/4, 1/4, 1/4.
     let step: Vec<f64> = rows.iter().map(|r| num(r, "step_conversion")).collect();
     for (a, b) in step.iter().zip([1.0, 0.75, 2.0 / 3.0, 0.5, 1.0]) {
@@ -114,7 +150,10 @@ fn tiny_project_funnel_counts_by_hand() {
     //            → median (169,500 + 3,000) / 2 = 86,250;
     //   stage 4: c1 600; stage 5: c1 600.
     assert_eq!(rows[0]["median_seconds_from_previous"], "");
-    let med: Vec<f64> = rows[1..].iter().map(|r| num(r, "median_seconds_from_previous")).collect();
+    let med: Vec<f64> = rows[1..]
+        .iter()
+        .map(|r| num(r, "median_seconds_from_previous"))
+        .collect();
     assert_eq!(med, vec![300.0, 86_250.0, 600.0, 600.0]);
 }
 
@@ -139,10 +178,22 @@ fn tiny_project_attribution_and_paths_by_hand() {
         (email, [0.0, 0.0, 1.0, 100.0, 0.5, 50.0]),
         (social, [1.0, 100.0, 0.0, 0.0, 0.5, 50.0]),
     ];
-    let cols = ["first_touch_conversions", "first_touch_revenue", "last_touch_conversions", "last_touch_revenue", "linear_conversions", "linear_revenue"];
+    let cols = [
+        "first_touch_conversions",
+        "first_touch_revenue",
+        "last_touch_conversions",
+        "last_touch_revenue",
+        "linear_conversions",
+        "linear_revenue",
+    ];
     for (row, want) in expect {
         for (c, w) in cols.iter().zip(want) {
-            assert!(close(num(row, c), w), "{}: {c} = {} (want {w})", row["channel"], row[*c]);
+            assert!(
+                close(num(row, c), w),
+                "{}: {c} = {} (want {w})",
+                row["channel"],
+                row[*c]
+            );
         }
     }
     // Paths: o1 "social > email"; o3 "direct > direct" collapsed to "direct". Non-converting
@@ -180,7 +231,11 @@ fn tiny_project_rfm_heatmap_and_kpis_by_hand() {
     //   F by (frequency, id): c3 1, c4 2, c1 3;  M by monetary: c3 1, c1 2, c4 3.
     // Segments: c1 R2 F3 → At Risk; c3 R3 F1 → About to Sleep; c4 R1 F2 → Hibernating.
     let rfm = read_csv(&dir.join("data/rfm.csv"));
-    let want = [("c1", "19", "2", "150", "232", "At Risk"), ("c3", "6", "1", "40", "311", "About to Sleep"), ("c4", "91", "1", "200", "123", "Hibernating")];
+    let want = [
+        ("c1", "19", "2", "150", "232", "At Risk"),
+        ("c3", "6", "1", "40", "311", "About to Sleep"),
+        ("c4", "91", "1", "200", "123", "Hibernating"),
+    ];
     assert_eq!(rfm.len(), 3);
     for (id, rec, freq, mon, score, seg) in want {
         let r = find(&rfm, "customer_id", id);
@@ -194,13 +249,23 @@ fn tiny_project_rfm_heatmap_and_kpis_by_hand() {
     // 200 → the last (10).
     let b = read_csv(&dir.join("data/ltv_buckets.csv"));
     let counts: Vec<f64> = b.iter().map(|r| num(r, "customers")).collect();
-    assert_eq!(counts, vec![1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 1.0]);
+    assert_eq!(
+        counts,
+        vec![1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 1.0]
+    );
     // Heatmap (UTC; 2026-10-10 is a Saturday, 10-12 Monday, 10-15 Thursday, 10-20 Tuesday,
     // 10-25 Sunday, 10-29 Thursday): Sat 10h 2 (e1, e2); Mon 9h 4 (e3–e6, e6 once);
     // Tue 20h 2 (e7, e8); Thu 20h 1 (e9); Sun 8h 2 (e10, e11); Sun 9h 1 (e12); Thu 11h 1 (e15).
     let h = read_csv(&dir.join("data/heatmap.csv"));
     assert_eq!(h.len(), 168);
-    let cell = |d: &str, hr: &str| -> f64 { num(h.iter().find(|r| r["day_of_week"] == d && r["hour"] == hr).unwrap(), "events") };
+    let cell = |d: &str, hr: &str| -> f64 {
+        num(
+            h.iter()
+                .find(|r| r["day_of_week"] == d && r["hour"] == hr)
+                .unwrap(),
+            "events",
+        )
+    };
     assert_eq!(cell("6", "10"), 2.0);
     assert_eq!(cell("1", "9"), 4.0);
     assert_eq!(cell("2", "20"), 2.0);
@@ -229,18 +294,47 @@ fn tiny_project_pages_escape_data_and_are_self_contained() {
     let p = tiny();
     ok(&run(p.path(), &[]));
     let dir = report_dir(p.path());
-    for page in ["index", "funnel", "paths", "attribution", "rfm", "heatmap", "channels"] {
+    for page in [
+        "index",
+        "funnel",
+        "paths",
+        "attribution",
+        "rfm",
+        "heatmap",
+        "channels",
+    ] {
         let html = std::fs::read_to_string(dir.join(format!("{page}.html"))).unwrap();
-        assert!(html.contains("<svg") || page == "paths", "{page} has no chart");
+        assert!(
+            html.contains("<svg") || page == "paths",
+            "{page} has no chart"
+        );
         assert!(!html.contains("<script"), "{page} holds a script");
         for fetch in ["src=\"http", "href=\"http", "url(http", "@import", "<link"] {
-            assert!(!html.contains(fetch), "{page} fetches from the network ({fetch})");
+            assert!(
+                !html.contains(fetch),
+                "{page} fetches from the network ({fetch})"
+            );
         }
     }
-    let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
-    let events = manifest["inputs"].as_array().unwrap().iter().find(|i| i["name"] == "events").unwrap();
-    assert_eq!(events["rows"], 16, "16 rows in events.csv, duplicate included");
-    assert!(manifest["steps"].as_array().unwrap().iter().any(|s| s["name"] == "funnel"));
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    let events = manifest["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == "events")
+        .unwrap();
+    assert_eq!(
+        events["rows"], 16,
+        "16 rows in events.csv, duplicate included"
+    );
+    assert!(
+        manifest["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["name"] == "funnel")
+    );
 }
 
 /// A fixture project with one file replaced.
@@ -258,7 +352,9 @@ fn assert_fails(o: &Output, code: i32, needles: &[&str], project: &Path) {
     }
     assert!(!err.contains("panicked"), "{err}");
     let reports = project.join("reports");
-    let left: Vec<_> = std::fs::read_dir(&reports).map(|r| r.flatten().map(|e| e.file_name()).collect()).unwrap_or_default();
+    let left: Vec<_> = std::fs::read_dir(&reports)
+        .map(|r| r.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
     assert!(left.is_empty(), "output left behind: {left:?}");
 }
 
@@ -266,46 +362,98 @@ fn assert_fails(o: &Output, code: i32, needles: &[&str], project: &Path) {
 fn missing_file_is_an_input_error() {
     let p = tiny();
     let o = run(p.path(), &["--source", "events=/nonexistent/events.csv"]);
-    assert_fails(&o, 3, &["/nonexistent/events.csv", "no such file"], p.path());
+    assert_fails(
+        &o,
+        3,
+        &["/nonexistent/events.csv", "no such file"],
+        p.path(),
+    );
 }
 
 #[test]
 fn missing_column_names_file_and_header() {
-    let text = std::fs::read_to_string(repo().join("tests/fixtures/tiny/events.csv")).unwrap().replacen("customer_id", "customer", 1);
+    let text = std::fs::read_to_string(repo().join("tests/fixtures/tiny/events.csv"))
+        .unwrap()
+        .replacen("customer_id", "customer", 1);
     let p = tiny_with("events.csv", &text);
     let o = run(p.path(), &[]);
-    assert_fails(&o, 3, &["events.csv", "missing column \"customer_id\"", "the header has: event_id, customer, event_time"], p.path());
+    assert_fails(
+        &o,
+        3,
+        &[
+            "events.csv",
+            "missing column \"customer_id\"",
+            "the header has: event_id, customer, event_time",
+        ],
+        p.path(),
+    );
 }
 
 #[test]
 fn unparseable_timestamp_names_line_and_column() {
     // Line 4 of the file (data row 3) gets a bad timestamp.
-    let text = std::fs::read_to_string(repo().join("tests/fixtures/tiny/events.csv")).unwrap().replacen("2026-10-12T09:00:00Z", "12/10/2026 9am", 1);
+    let text = std::fs::read_to_string(repo().join("tests/fixtures/tiny/events.csv"))
+        .unwrap()
+        .replacen("2026-10-12T09:00:00Z", "12/10/2026 9am", 1);
     let p = tiny_with("events.csv", &text);
     let o = run(p.path(), &[]);
-    assert_fails(&o, 3, &["events.csv: line 4 (data row 3), column \"event_time\"", "\"12/10/2026 9am\"", "RFC 3339"], p.path());
+    assert_fails(
+        &o,
+        3,
+        &[
+            "events.csv: line 4 (data row 3), column \"event_time\"",
+            "\"12/10/2026 9am\"",
+            "RFC 3339",
+        ],
+        p.path(),
+    );
 }
 
 #[test]
 fn unparseable_amount_names_line_and_column() {
-    let text = std::fs::read_to_string(repo().join("tests/fixtures/tiny/transactions.csv")).unwrap().replacen("40.00", "\"40,00 €\"", 1);
+    let text = std::fs::read_to_string(repo().join("tests/fixtures/tiny/transactions.csv"))
+        .unwrap()
+        .replacen("40.00", "\"40,00 €\"", 1);
     let p = tiny_with("transactions.csv", &text);
     let o = run(p.path(), &[]);
-    assert_fails(&o, 3, &["transactions.csv: line 4 (data row 3), column \"amount\"", "\"40,00 €\""], p.path());
+    assert_fails(
+        &o,
+        3,
+        &[
+            "transactions.csv: line 4 (data row 3), column \"amount\"",
+            "\"40,00 €\"",
+        ],
+        p.path(),
+    );
 }
 
 #[test]
 fn funnel_stage_naming_no_event_is_a_config_error() {
-    let toml = std::fs::read_to_string(repo().join("tests/fixtures/tiny/journey.toml")).unwrap().replace("\"add_to_cart\"", "\"add_to_basket\"");
+    let toml = std::fs::read_to_string(repo().join("tests/fixtures/tiny/journey.toml"))
+        .unwrap()
+        .replace("\"add_to_cart\"", "\"add_to_basket\"");
     let p = tiny_with("journey.toml", &toml);
     let o = run(p.path(), &[]);
-    assert_fails(&o, 2, &["journey.toml", "stage 3 (\"Added to cart\")", "\"add_to_basket\""], p.path());
+    assert_fails(
+        &o,
+        2,
+        &[
+            "journey.toml",
+            "stage 3 (\"Added to cart\")",
+            "\"add_to_basket\"",
+        ],
+        p.path(),
+    );
 }
 
 #[test]
 fn sql_syntax_error_names_file_and_line() {
     let p = tiny();
-    std::fs::write(p.path().join("sql/broken.sql"), "-- a comment\nSELECT channel,\n  count(* AS n\nFROM stg_sessions").unwrap();
+    std::fs::write(
+        p.path().join("sql/broken.sql"),
+        "-- a comment\nSELECT channel,\n  count(* AS n\nFROM stg_sessions",
+    )
+    .unwrap();
     let o = run(p.path(), &[]);
     assert_fails(&o, 4, &["sql/broken.sql", "Line: 3"], p.path());
 }
@@ -315,10 +463,19 @@ fn unknown_table_and_column_name_the_file() {
     let p = tiny();
     std::fs::write(p.path().join("sql/broken.sql"), "SELECT * FROM stg_sesions").unwrap();
     let o = run(p.path(), &[]);
-    assert_fails(&o, 4, &["sql/broken.sql", "unknown table \"stg_sesions\""], p.path());
+    assert_fails(
+        &o,
+        4,
+        &["sql/broken.sql", "unknown table \"stg_sesions\""],
+        p.path(),
+    );
 
     let p = tiny();
-    std::fs::write(p.path().join("sql/broken.sql"), "SELECT channel,\n       revenu\nFROM channels").unwrap();
+    std::fs::write(
+        p.path().join("sql/broken.sql"),
+        "SELECT channel,\n       revenu\nFROM channels",
+    )
+    .unwrap();
     let o = run(p.path(), &[]);
     assert_fails(&o, 4, &["sql/broken.sql", "line 2", "revenu"], p.path());
 }
@@ -329,31 +486,58 @@ fn cycle_between_models_is_named() {
     std::fs::write(p.path().join("sql/loop_a.sql"), "SELECT * FROM loop_b").unwrap();
     std::fs::write(p.path().join("sql/loop_b.sql"), "SELECT * FROM loop_a").unwrap();
     let o = run(p.path(), &[]);
-    assert_fails(&o, 4, &["cycle between models", "loop_a → loop_b → loop_a"], p.path());
+    assert_fails(
+        &o,
+        4,
+        &["cycle between models", "loop_a → loop_b → loop_a"],
+        p.path(),
+    );
 }
 
 #[test]
 fn check_lists_every_problem() {
-    let toml = std::fs::read_to_string(repo().join("tests/fixtures/tiny/journey.toml")).unwrap().replace("\"add_to_cart\"", "\"add_to_basket\"");
+    let toml = std::fs::read_to_string(repo().join("tests/fixtures/tiny/journey.toml"))
+        .unwrap()
+        .replace("\"add_to_cart\"", "\"add_to_basket\"");
     let p = tiny_with("journey.toml", &toml);
     std::fs::write(p.path().join("sql/broken.sql"), "SELEC 1").unwrap();
-    std::fs::write(p.path().join("sql/unknown.sql"), "SELECT nope FROM stg_orders").unwrap();
+    std::fs::write(
+        p.path().join("sql/unknown.sql"),
+        "SELECT nope FROM stg_orders",
+    )
+    .unwrap();
     std::fs::remove_file(p.path().join("transactions.csv")).unwrap();
-    let o = bin().args(["check", "--project"]).arg(p.path()).output().unwrap();
+    let o = bin()
+        .args(["check", "--project"])
+        .arg(p.path())
+        .output()
+        .unwrap();
     assert!(!o.status.success());
     let err = stderr(&o);
-    for n in ["transactions.csv: no such file", "add_to_basket", "sql/broken.sql", "sql/unknown.sql", "check found"] {
+    for n in [
+        "transactions.csv: no such file",
+        "add_to_basket",
+        "sql/broken.sql",
+        "sql/unknown.sql",
+        "check found",
+    ] {
         assert!(err.contains(n), "check output lacks {n:?}:\n{err}");
     }
     // The good project passes.
     let p = tiny();
-    let o = bin().args(["check", "--project"]).arg(p.path()).output().unwrap();
+    let o = bin()
+        .args(["check", "--project"])
+        .arg(p.path())
+        .output()
+        .unwrap();
     ok(&o);
 }
 
 #[test]
 fn unknown_config_key_is_a_config_error() {
-    let toml = std::fs::read_to_string(repo().join("tests/fixtures/tiny/journey.toml")).unwrap().replace("currency = \"EUR\"", "curency = \"EUR\"");
+    let toml = std::fs::read_to_string(repo().join("tests/fixtures/tiny/journey.toml"))
+        .unwrap()
+        .replace("currency = \"EUR\"", "curency = \"EUR\"");
     let p = tiny_with("journey.toml", &toml);
     let o = run(p.path(), &[]);
     assert_fails(&o, 2, &["journey.toml", "curency"], p.path());
@@ -361,10 +545,17 @@ fn unknown_config_key_is_a_config_error() {
 
 #[test]
 fn empty_source_gives_empty_results_and_a_warning() {
-    let p = tiny_with("events.csv", "event_id,customer_id,event_time,event_name,channel,campaign,device,session_id\n");
+    let p = tiny_with(
+        "events.csv",
+        "event_id,customer_id,event_time,event_name,channel,campaign,device,session_id\n",
+    );
     let o = run(p.path(), &[]);
     ok(&o);
-    assert!(stderr(&o).contains("source events has no rows"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("source events has no rows"),
+        "{}",
+        stderr(&o)
+    );
     let f = read_csv(&report_dir(p.path()).join("data/funnel.csv"));
     assert!(f.iter().all(|r| r["customers"] == "0"), "{f:?}");
     let manifest = std::fs::read_to_string(report_dir(p.path()).join("manifest.json")).unwrap();
@@ -377,11 +568,19 @@ fn failed_rerun_keeps_the_previous_report() {
     ok(&run(p.path(), &[]));
     let index = report_dir(p.path()).join("index.html");
     let before = std::fs::read_to_string(&index).unwrap();
-    std::fs::write(p.path().join("sql/broken.sql"), "SELECT nope FROM stg_orders").unwrap();
+    std::fs::write(
+        p.path().join("sql/broken.sql"),
+        "SELECT nope FROM stg_orders",
+    )
+    .unwrap();
     let o = run(p.path(), &[]);
     assert_eq!(o.status.code(), Some(4));
     assert_eq!(std::fs::read_to_string(&index).unwrap(), before);
-    let names: Vec<String> = std::fs::read_dir(p.path().join("reports")).unwrap().flatten().map(|e| e.file_name().to_string_lossy().to_string()).collect();
+    let names: Vec<String> = std::fs::read_dir(p.path().join("reports"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .collect();
     assert_eq!(names, vec!["2026-10-31".to_string()], "no partial folder");
 }
 
@@ -393,9 +592,14 @@ fn editing_sql_or_params_changes_the_next_run() {
     ok(&run(p.path(), &["--param", "lookback_days=1"]));
     let a = read_csv(&report_dir(p.path()).join("data/attribution.csv"));
     assert!(a.iter().all(|r| r["channel"] != "social"), "{a:#?}");
-    assert!(close(num(find(&a, "channel", "email"), "first_touch_revenue"), 100.0));
+    assert!(close(
+        num(find(&a, "channel", "email"), "first_touch_revenue"),
+        100.0
+    ));
     // Edit a segment rule in the SQL file: rename "At Risk".
-    let sql = std::fs::read_to_string(p.path().join("sql/rfm.sql")).unwrap().replace("THEN 'At Risk'", "THEN 'Slipping'");
+    let sql = std::fs::read_to_string(p.path().join("sql/rfm.sql"))
+        .unwrap()
+        .replace("THEN 'At Risk'", "THEN 'Slipping'");
     std::fs::write(p.path().join("sql/rfm.sql"), sql).unwrap();
     ok(&run(p.path(), &[]));
     let rfm = read_csv(&report_dir(p.path()).join("data/rfm.csv"));
@@ -407,20 +611,49 @@ fn editing_sql_or_params_changes_the_next_run() {
 #[test]
 fn query_prints_model_results() {
     let p = tiny();
-    let o = bin().args(["query", "--format", "csv", "--project"]).arg(p.path()).args(["--as-of", "2026-10-31", "SELECT stage, customers FROM funnel ORDER BY stage_index"]).output().unwrap();
+    let o = bin()
+        .args(["query", "--format", "csv", "--project"])
+        .arg(p.path())
+        .args([
+            "--as-of",
+            "2026-10-31",
+            "SELECT stage, customers FROM funnel ORDER BY stage_index",
+        ])
+        .output()
+        .unwrap();
     ok(&o);
     let out = String::from_utf8(o.stdout).unwrap();
-    assert!(out.starts_with("stage,customers\nVisited,4\nViewed a product,3\n"), "{out}");
+    assert!(
+        out.starts_with("stage,customers\nVisited,4\nViewed a product,3\n"),
+        "{out}"
+    );
 }
 
 #[test]
 fn bundled_project_runs_and_agrees_with_the_exports() {
     let out = TempDir::new().unwrap();
-    let o = bin().args(["run", "--project"]).arg(repo()).args(["--as-of", "2026-10-31", "--out"]).arg(out.path()).output().unwrap();
+    let o = bin()
+        .args(["run", "--project"])
+        .arg(repo())
+        .args(["--as-of", "2026-10-31", "--out"])
+        .arg(out.path())
+        .output()
+        .unwrap();
     ok(&o);
     let dir = out.path().join("2026-10-31");
-    for page in ["index", "funnel", "paths", "attribution", "rfm", "heatmap", "channels"] {
-        assert!(dir.join(format!("{page}.html")).is_file(), "{page}.html missing");
+    for page in [
+        "index",
+        "funnel",
+        "paths",
+        "attribution",
+        "rfm",
+        "heatmap",
+        "channels",
+    ] {
+        assert!(
+            dir.join(format!("{page}.html")).is_file(),
+            "{page}.html missing"
+        );
     }
     // Second method: count the completed orders of the period straight from the export
     // (distinct order ids, 2026-08-03 00:00 Europe/Berlin = 2026-08-02 22:00 UTC up to
@@ -430,17 +663,30 @@ fn bundled_project_runs_and_agrees_with_the_exports() {
     let (mut orders, mut revenue) = (0.0, 0.0);
     for r in &tx {
         let t = &r["order_time"];
-        if r["status"] == "completed" && t.as_str() >= "2026-08-02T22:00:00Z" && t.as_str() < "2026-10-31T23:00:00Z" && seen.insert(r["order_id"].clone()) {
+        if r["status"] == "completed"
+            && t.as_str() >= "2026-08-02T22:00:00Z"
+            && t.as_str() < "2026-10-31T23:00:00Z"
+            && seen.insert(r["order_id"].clone())
+        {
             orders += 1.0;
             revenue += num(r, "amount");
         }
     }
-    assert!(orders > 100.0, "the sample should have orders in the period");
+    assert!(
+        orders > 100.0,
+        "the sample should have orders in the period"
+    );
     let a = read_csv(&dir.join("data/attribution.csv"));
     for model in ["first_touch", "last_touch", "linear"] {
-        let c: f64 = a.iter().map(|r| num(r, &format!("{model}_conversions"))).sum();
+        let c: f64 = a
+            .iter()
+            .map(|r| num(r, &format!("{model}_conversions")))
+            .sum();
         let rev: f64 = a.iter().map(|r| num(r, &format!("{model}_revenue"))).sum();
-        assert!((c - orders).abs() < 1e-6, "{model}: {c} conversions vs {orders} orders");
+        assert!(
+            (c - orders).abs() < 1e-6,
+            "{model}: {c} conversions vs {orders} orders"
+        );
         assert!((rev - revenue).abs() < 1e-3, "{model}: {rev} vs {revenue}");
     }
     // The Parquet copy of the events gives the same funnel as the CSV.
@@ -449,13 +695,17 @@ fn bundled_project_runs_and_agrees_with_the_exports() {
         .args(["run", "--project"])
         .arg(repo())
         .args(["--as-of", "2026-10-31", "--source"])
-        .arg(format!("events={}", repo().join("sample-data/events.parquet").display()))
+        .arg(format!(
+            "events={}",
+            repo().join("sample-data/events.parquet").display()
+        ))
         .arg("--out")
         .arg(out2.path())
         .output()
         .unwrap();
     ok(&o);
     let csv_funnel = std::fs::read_to_string(dir.join("data/funnel.csv")).unwrap();
-    let pq_funnel = std::fs::read_to_string(out2.path().join("2026-10-31/data/funnel.csv")).unwrap();
+    let pq_funnel =
+        std::fs::read_to_string(out2.path().join("2026-10-31/data/funnel.csv")).unwrap();
     assert_eq!(csv_funnel, pq_funnel);
 }
