@@ -431,23 +431,113 @@ pub async fn run(args: &RunArgs) -> Result<RunSummary> {
         .clone()
         .unwrap_or_else(|| args.project.project.join(&prep.config.project.output_dir));
     std::fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
+    let _lock = lock_output(&parent)?;
     let final_dir = parent.join(prep.as_of.to_string());
     let staging = parent.join(format!(".{}.partial-{}", prep.as_of, std::process::id()));
     let work = parent.join(format!(".work-{}", std::process::id()));
-    let result = build_folder(&prep, args, &tera, &staging, &work, &started_at, t0).await;
+    // Removes the partial folder and work files however this function ends: error, or the
+    // future being dropped when the job is stopped (SIGTERM).
+    let guard = Scratch::new(vec![staging.clone(), work.clone()]);
+    let mut summary = build_folder(&prep, args, &tera, &staging, &work, &started_at, t0).await?;
     let _ = std::fs::remove_dir_all(&work);
-    match result {
-        Ok(mut summary) => {
-            replace_dir(&staging, &final_dir)?;
-            summary.folder = final_dir;
-            summary.seconds = t0.elapsed().as_secs_f64();
-            Ok(summary)
+    replace_dir(&staging, &final_dir)?;
+    drop(guard);
+    summary.folder = final_dir;
+    summary.seconds = t0.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+/// Folders a run is writing that must not survive it; see [`Scratch`] and [`remove_scratch`].
+static SCRATCH: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// Removes its folders when dropped (a failed or cancelled run), and keeps a process-wide
+/// list of them so that [`remove_scratch`] can clean up after a signal stopped the runtime.
+struct Scratch(Vec<PathBuf>);
+
+impl Scratch {
+    fn new(paths: Vec<PathBuf>) -> Self {
+        if let Ok(mut list) = SCRATCH.lock() {
+            list.extend(paths.iter().cloned());
         }
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(&staging);
-            Err(e)
+        Scratch(paths)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        for p in &self.0 {
+            let _ = std::fs::remove_dir_all(p);
+        }
+        if let Ok(mut list) = SCRATCH.lock() {
+            list.retain(|p| !self.0.contains(p));
         }
     }
+}
+
+/// Removes every partial folder of runs still under way: called once the async runtime has
+/// stopped after SIGTERM or Ctrl-C, so no task can write into them any more.
+pub fn remove_scratch() {
+    if let Ok(list) = SCRATCH.lock() {
+        for p in list.iter() {
+            let _ = std::fs::remove_dir_all(p);
+        }
+    }
+}
+
+/// Takes the exclusive lock `<parent>/.journey-report.lock` for the whole run, so two runs
+/// never write the same output folder. Released when the returned file is dropped (also when
+/// the process dies).
+///
+/// Errors (exit 2): another run holds the lock.
+fn lock_output(parent: &Path) -> Result<std::fs::File> {
+    let path = parent.join(".journey-report.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io(&path, e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::config(format!(
+            "{}: another journey-report run is writing this folder (it holds {}); wait for it to finish",
+            parent.display(),
+            path.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::io(&path, e)),
+    }
+}
+
+/// A progress bar over the models when stderr is a terminal; hidden (and the log used
+/// instead) under cron, Airflow or a pipe.
+fn progress_bar(len: u64) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{elapsed:>4} [{bar:30}] {pos}/{len} models  {msg}")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+/// The XXH3-64 checksum of a file, as 16 hex digits (fast enough for multi-GB exports).
+pub fn file_checksum(path: &Path) -> Result<String> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(format!("{:016x}", hasher.digest()))
 }
 
 /// Moves `staging` to `target`, replacing a previous folder: the old one is renamed aside,
@@ -491,7 +581,17 @@ async fn build_folder(
     let _ = std::fs::remove_dir_all(staging);
     let data_dir = staging.join("data");
     std::fs::create_dir_all(&data_dir).map_err(|e| Error::io(&data_dir, e))?;
-    let results = models::run_models(&prep.ctx, project, &prep.models, work, &prep.sources).await?;
+    let progress = progress_bar(prep.models.len() as u64);
+    let results = models::run_models(
+        &prep.ctx,
+        project,
+        &prep.models,
+        work,
+        &prep.sources,
+        &progress,
+    )
+    .await?;
+    progress.finish_and_clear();
     for m in &prep.models {
         models::write_csv(
             &prep.ctx,
@@ -582,7 +682,15 @@ async fn build_folder(
         started_at: started_at.to_string(),
         seconds: t0.elapsed().as_secs_f64(),
         params: prep.params.clone(),
-        inputs: prep.sources.clone(),
+        inputs: {
+            let mut inputs = prep.sources.clone();
+            for s in &mut inputs {
+                for f in &mut s.files {
+                    f.xxh3 = Some(file_checksum(&f.path)?);
+                }
+            }
+            inputs
+        },
         models: prep.models.iter().map(|m| json!({"name": m.name, "file": format!("sql/{}.sql", m.name), "sha256": m.sha256, "reads": m.tables})).collect(),
         steps: results.runs.clone(),
         pages: pages.clone(),

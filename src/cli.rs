@@ -14,9 +14,10 @@ use crate::sample::{SampleFormat, SampleOptions};
 use crate::session::SessionOptions;
 
 const AFTER_HELP: &str = "\
-Exit codes: 0 success; 1 internal error; 2 usage or configuration error; 3 invalid input data;
-4 a SQL model failed; 5 delivery failed. Logs go to stderr (RUST_LOG=debug for more); the one
-summary line of `run` goes to stdout.";
+Exit codes: 0 success; 1 internal error; 2 usage or configuration error (also: another run holds
+the output folder's lock); 3 invalid input data; 4 a SQL model failed; 5 delivery failed;
+143 / 130 stopped by SIGTERM / Ctrl-C (no folder written or replaced). Never 99. Logs go to
+stderr (RUST_LOG=debug for more, --log-format json); the one summary line goes to stdout.";
 
 /// Customer-journey analytics reports from CRM, event and order exports.
 ///
@@ -30,6 +31,17 @@ summary line of `run` goes to stdout.";
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log format on stderr: `human` lines, or `json` (one object per line, for log shippers).
+    #[arg(long, global = true, value_enum, default_value = "human")]
+    log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    /// Readable lines.
+    Human,
+    /// One JSON object per line.
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -91,6 +103,17 @@ struct RunCmd {
     /// Render only this report (repeatable); the executive summary is always written.
     #[arg(long = "report", value_name = "NAME")]
     reports: Vec<String>,
+    /// Backfill: write one report folder per day from this date (with --to; not with --as-of).
+    #[arg(
+        long,
+        value_name = "YYYY-MM-DD",
+        requires = "to",
+        conflicts_with = "as_of"
+    )]
+    from: Option<NaiveDate>,
+    /// Last day of a backfill (inclusive).
+    #[arg(long, value_name = "YYYY-MM-DD", requires = "from")]
+    to: Option<NaiveDate>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -183,14 +206,41 @@ impl ProjectOpts {
     }
 }
 
-fn init_logging() {
+fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("journey_report=info,warn"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
+        .with_target(false);
+    let _ = match format {
+        LogFormat::Human => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+/// Resolves when the process receives SIGTERM (how cron wrappers, systemd and Airflow stop a
+/// job) or SIGINT (Ctrl-C); yields the exit code to use: 143 or 130 (128 + signal number).
+async fn stop_signal() -> u8 {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = term.recv() => 143,
+            _ = int.recv() => 130,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        130
+    }
 }
 
 fn report(e: &Error) {
@@ -200,7 +250,7 @@ fn report(e: &Error) {
 /// Parses the command line, runs the command and returns the documented exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    init_logging(cli.log_format);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -211,11 +261,26 @@ pub fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match rt.block_on(dispatch(cli.command)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
+    let outcome = rt.block_on(async {
+        tokio::select! {
+            r = dispatch(cli.command) => Ok(r),
+            code = stop_signal() => Err(code),
+        }
+    });
+    match outcome {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(e)) => {
             report(&e);
             ExitCode::from(e.exit_code())
+        }
+        Err(code) => {
+            // The run's future is dropped: stop every task, then remove what it was writing.
+            rt.shutdown_timeout(std::time::Duration::from_secs(5));
+            app::remove_scratch();
+            eprintln!(
+                "journey-report: stopped by a signal; no report folder was written or replaced"
+            );
+            ExitCode::from(code)
         }
     }
 }
@@ -223,19 +288,42 @@ pub fn main() -> ExitCode {
 async fn dispatch(cmd: Command) -> Result<()> {
     match cmd {
         Command::Run(c) => {
-            let args = RunArgs {
+            let mut args = RunArgs {
                 project: c.project.resolve(),
                 out: c.out,
                 reports: c.reports,
             };
-            let s = app::run(&args).await?;
+            let (Some(from), Some(to)) = (c.from, c.to) else {
+                let s = app::run(&args).await?;
+                println!(
+                    "journey-report: wrote {} ({} pages, {} models, {} warnings) in {:.1} s",
+                    s.folder.display(),
+                    s.pages.len(),
+                    s.models,
+                    s.warnings.len(),
+                    s.seconds
+                );
+                return Ok(());
+            };
+            if from > to {
+                return Err(Error::config(format!("--from {from} is after --to {to}")));
+            }
+            // Backfill: one folder per day, oldest first; the first failure stops it (the
+            // folders already written stay, each whole).
+            let t0 = std::time::Instant::now();
+            let (mut days, mut warnings, mut parent) = (0, 0, PathBuf::new());
+            for day in from.iter_days().take_while(|d| *d <= to) {
+                args.project.as_of = Some(day);
+                let s = app::run(&args).await?;
+                tracing::info!(as_of = %day, folder = %s.folder.display(), seconds = format!("{:.1}", s.seconds), "report written");
+                days += 1;
+                warnings += s.warnings.len();
+                parent = s.folder.parent().map(PathBuf::from).unwrap_or_default();
+            }
             println!(
-                "journey-report: wrote {} ({} pages, {} models, {} warnings) in {:.1} s",
-                s.folder.display(),
-                s.pages.len(),
-                s.models,
-                s.warnings.len(),
-                s.seconds
+                "journey-report: wrote {days} report folders {from}..{to} under {} ({warnings} warnings) in {:.1} s",
+                parent.display(),
+                t0.elapsed().as_secs_f64()
             );
             Ok(())
         }

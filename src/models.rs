@@ -390,7 +390,8 @@ pub async fn plan_as_view(
 }
 
 /// Runs `models` in order on `ctx`: each is planned, executed once and kept as its
-/// materialization says (Parquet work files go to `work_dir`).
+/// materialization says (Parquet work files go to `work_dir`). Each finished model is logged
+/// (model, rows, seconds), or ticks `progress` when a progress bar is shown.
 ///
 /// Errors: exit 4 naming the model file; exit 3 when the failure is an unreadable input value
 /// (naming the export file, line and column).
@@ -400,6 +401,7 @@ pub async fn run_models(
     models: &[Model],
     work_dir: &Path,
     sources: &[SourceInfo],
+    progress: &indicatif::ProgressBar,
 ) -> Result<RunResults> {
     let mut out = RunResults::default();
     for m in models {
@@ -459,7 +461,12 @@ pub async fn run_models(
             }
         }
         let seconds = t0.elapsed().as_secs_f64();
-        tracing::info!(model = %m.name, rows, seconds = format!("{seconds:.2}"), "model done");
+        if progress.is_hidden() {
+            tracing::info!(model = %m.name, rows, seconds = format!("{seconds:.2}"), "model done");
+        } else {
+            progress.set_message(m.name.clone());
+            progress.inc(1);
+        }
         out.runs.push(ModelRun {
             name: m.name.clone(),
             rows,

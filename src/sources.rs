@@ -43,6 +43,9 @@ pub struct FileInfo {
     pub bytes: u64,
     /// Modification time, RFC 3339 UTC.
     pub modified: Option<String>,
+    /// XXH3-64 checksum (16 hex digits), filled in by `run` for the manifest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub xxh3: Option<String>,
 }
 
 /// A registered source.
@@ -134,6 +137,7 @@ fn file_info(p: &Path) -> Result<FileInfo> {
         path: p.to_path_buf(),
         bytes: md.len(),
         modified,
+        xxh3: None,
     })
 }
 

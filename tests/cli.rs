@@ -352,8 +352,14 @@ fn assert_fails(o: &Output, code: i32, needles: &[&str], project: &Path) {
     }
     assert!(!err.contains("panicked"), "{err}");
     let reports = project.join("reports");
-    let left: Vec<_> = std::fs::read_dir(&reports)
-        .map(|r| r.flatten().map(|e| e.file_name()).collect())
+    // The lock file stays (it is only locked while a run works); nothing else may.
+    let left: Vec<String> = std::fs::read_dir(&reports)
+        .map(|r| {
+            r.flatten()
+                .map(|e| e.file_name().to_string_lossy().to_string())
+                .filter(|n| n != ".journey-report.lock")
+                .collect()
+        })
         .unwrap_or_default();
     assert!(left.is_empty(), "output left behind: {left:?}");
 }
@@ -580,6 +586,7 @@ fn failed_rerun_keeps_the_previous_report() {
         .unwrap()
         .flatten()
         .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n != ".journey-report.lock")
         .collect();
     assert_eq!(names, vec!["2026-10-31".to_string()], "no partial folder");
 }
@@ -708,4 +715,172 @@ fn bundled_project_runs_and_agrees_with_the_exports() {
     let pq_funnel =
         std::fs::read_to_string(out2.path().join("2026-10-31/data/funnel.csv")).unwrap();
     assert_eq!(csv_funnel, pq_funnel);
+}
+
+#[test]
+fn backfill_writes_one_folder_per_day() {
+    let p = tiny();
+    let o = bin()
+        .args(["run", "--project"])
+        .arg(p.path())
+        .args(["--from", "2026-10-29", "--to", "2026-10-31"])
+        .output()
+        .unwrap();
+    ok(&o);
+    let mut names: Vec<String> = std::fs::read_dir(p.path().join("reports"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    names.sort();
+    assert_eq!(names, vec!["2026-10-29", "2026-10-30", "2026-10-31"]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(stdout.lines().count(), 1, "one summary line: {stdout}");
+    // Each day's report covers its own period: the 10-29 one runs from 09-30 up to the end
+    // of 10-29, and all 13 period events of the 10-31 report fall inside it too (the latest,
+    // e9, is at 10-29 20:00 UTC) — so the heatmap totals agree.
+    let h29 = read_csv(&p.path().join("reports/2026-10-29/data/heatmap.csv"));
+    let total: f64 = h29.iter().map(|r| num(r, "events")).sum();
+    assert_eq!(total, 13.0);
+}
+
+#[test]
+fn a_second_run_on_the_same_folder_is_refused_while_the_first_holds_the_lock() {
+    let p = tiny();
+    let reports = p.path().join("reports");
+    std::fs::create_dir_all(&reports).unwrap();
+    let lock = std::fs::File::create(reports.join(".journey-report.lock")).unwrap();
+    lock.lock().unwrap();
+    let o = run(p.path(), &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("another journey-report run is writing this folder"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!reports.join("2026-10-31").exists());
+    lock.unlock().unwrap();
+    ok(&run(p.path(), &[]));
+}
+
+#[test]
+fn sigterm_mid_run_leaves_the_previous_report_intact() {
+    // A first run writes the report; a second, slower run (2,000,000 events) is stopped with
+    // SIGTERM while it works: exit 143, the first report unchanged, no partial folder.
+    let data = TempDir::new().unwrap();
+    ok(&bin()
+        .args([
+            "sample", "--events", "2000000", "--seed", "3", "--format", "parquet", "--out",
+        ])
+        .arg(data.path())
+        .output()
+        .unwrap());
+    let out = TempDir::new().unwrap();
+    let src = |name: &str, file: &str| format!("{name}={}", data.path().join(file).display());
+    let args = |c: &mut std::process::Command| {
+        c.args(["run", "--project"])
+            .arg(repo())
+            .args(["--as-of", "2026-10-31", "--out"])
+            .arg(out.path());
+    };
+    let mut first = std::process::Command::new(env!("CARGO_BIN_EXE_journey-report"));
+    args(&mut first);
+    ok(&first.output().unwrap());
+    let index = out.path().join("2026-10-31/index.html");
+    let before = std::fs::read(&index).unwrap();
+    let mut second = std::process::Command::new(env!("CARGO_BIN_EXE_journey-report"));
+    args(&mut second);
+    second
+        .arg("--source")
+        .arg(src("events", "events.parquet"))
+        .arg("--source")
+        .arg(src("customers", "customers.csv"))
+        .arg("--source")
+        .arg(src("transactions", "transactions.csv"));
+    second
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null());
+    let mut child = second.spawn().unwrap();
+    // Wait until it is writing its partial folder, then stop it.
+    let t0 = std::time::Instant::now();
+    let partial = || {
+        std::fs::read_dir(out.path())
+            .unwrap()
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().contains(".partial-"))
+    };
+    while !partial() && t0.elapsed().as_secs() < 60 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(partial(), "the second run never started writing");
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(143));
+    assert_eq!(
+        std::fs::read(&index).unwrap(),
+        before,
+        "the previous report changed"
+    );
+    let left: Vec<String> = std::fs::read_dir(out.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n != ".journey-report.lock")
+        .collect();
+    assert_eq!(
+        left,
+        vec!["2026-10-31".to_string()],
+        "partial folders left behind"
+    );
+}
+
+#[test]
+fn the_documented_airflow_command_runs() {
+    // The BashOperator's command from examples/airflow_dag.py, with Airflow's {{ ds }} and
+    // the project path filled in as Airflow and a deployment would.
+    let dag = std::fs::read_to_string(repo().join("examples/airflow_dag.py")).unwrap();
+    let cmd = dag
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("bash_command=\""))
+        .and_then(|l| l.strip_suffix("\","))
+        .expect("bash_command in the DAG");
+    assert_eq!(
+        cmd,
+        "journey-report run --project /srv/journeys --as-of {{ ds }}"
+    );
+    let p = tiny();
+    let line = cmd
+        .replace("{{ ds }}", "2026-10-31")
+        .replace("/srv/journeys", &p.path().display().to_string());
+    let bin_dir = PathBuf::from(env!("CARGO_BIN_EXE_journey-report"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let o = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(&line)
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    ok(&o);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout
+            .trim_end()
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("journey-report: wrote"),
+        "the last stdout line (XCom) is the summary: {stdout}"
+    );
+    assert!(report_dir(p.path()).join("index.html").is_file());
 }
