@@ -1,24 +1,41 @@
--- attribution: completed-order conversions and revenue credited to channels by three
--- rule-based attribution models, over the touchpoints of stg_order_touchpoints (sessions in
--- the $lookback_days lookback window before each completed order of the report period).
+-- attribution: every attribution model side by side, one row per channel — the six
+-- rule-based models of attribution_rules, Markov-chain attribution (attribution_markov) and
+-- Shapley-value attribution (attribution_shapley). All credit the same completed orders of
+-- the report period over the same $lookback_days-day lookback window, so every model's
+-- conversions sum to the number of orders and its revenue to their revenue.
 --
---   first_touch: all credit to the earliest touchpoint (position = 1);
---   last_touch:  all credit to the latest touchpoint (position = touches);
---   linear:      1/touches of the credit to every touchpoint.
--- Equal session start times are ordered by session_id. Orders with no touchpoint in the
--- window are credited to '(no touchpoint)'. Each model's conversions sum to the number of
--- completed orders, its revenue to their revenue (the report checks this).
---
--- Columns: channel, first_touch_conversions, first_touch_revenue, last_touch_conversions,
--- last_touch_revenue, linear_conversions, linear_revenue (DOUBLE; revenue in currency units).
+-- Columns: channel (VARCHAR), then <model>_conversions and <model>_revenue (DOUBLE; revenue
+-- in currency units; 0 where a model gives the channel nothing) for model in first_touch,
+-- last_touch, last_non_direct, linear, time_decay, position_based, markov, shapley; and
+-- removal_effect (DOUBLE, 0–1, the Markov removal effect).
+WITH channels AS (
+    SELECT channel FROM attribution_rules
+    UNION
+    SELECT channel FROM attribution_markov
+    UNION
+    SELECT channel FROM attribution_shapley
+)
 SELECT
-    channel,
-    sum(CASE WHEN position = 1 THEN 1.0 ELSE 0.0 END) AS first_touch_conversions,
-    sum(CASE WHEN position = 1 THEN amount ELSE 0.0 END) AS first_touch_revenue,
-    sum(CASE WHEN position = touches THEN 1.0 ELSE 0.0 END) AS last_touch_conversions,
-    sum(CASE WHEN position = touches THEN amount ELSE 0.0 END) AS last_touch_revenue,
-    sum(1.0 / touches) AS linear_conversions,
-    sum(amount / touches) AS linear_revenue
-FROM stg_order_touchpoints
-GROUP BY channel
-ORDER BY linear_revenue DESC, channel
+    c.channel,
+    COALESCE(r.first_touch_conversions, 0.0) AS first_touch_conversions,
+    COALESCE(r.first_touch_revenue, 0.0) AS first_touch_revenue,
+    COALESCE(r.last_touch_conversions, 0.0) AS last_touch_conversions,
+    COALESCE(r.last_touch_revenue, 0.0) AS last_touch_revenue,
+    COALESCE(r.last_non_direct_conversions, 0.0) AS last_non_direct_conversions,
+    COALESCE(r.last_non_direct_revenue, 0.0) AS last_non_direct_revenue,
+    COALESCE(r.linear_conversions, 0.0) AS linear_conversions,
+    COALESCE(r.linear_revenue, 0.0) AS linear_revenue,
+    COALESCE(r.time_decay_conversions, 0.0) AS time_decay_conversions,
+    COALESCE(r.time_decay_revenue, 0.0) AS time_decay_revenue,
+    COALESCE(r.position_based_conversions, 0.0) AS position_based_conversions,
+    COALESCE(r.position_based_revenue, 0.0) AS position_based_revenue,
+    COALESCE(m.markov_conversions, 0.0) AS markov_conversions,
+    COALESCE(m.markov_revenue, 0.0) AS markov_revenue,
+    COALESCE(s.shapley_conversions, 0.0) AS shapley_conversions,
+    COALESCE(s.shapley_revenue, 0.0) AS shapley_revenue,
+    COALESCE(m.removal_effect, 0.0) AS removal_effect
+FROM channels c
+LEFT JOIN attribution_rules r ON r.channel = c.channel
+LEFT JOIN attribution_markov m ON m.channel = c.channel
+LEFT JOIN attribution_shapley s ON s.channel = c.channel
+ORDER BY linear_revenue DESC, c.channel

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{Days, NaiveDate, TimeZone};
-use datafusion::arrow::array::{Int64Array, RecordBatch, StringArray};
+use datafusion::arrow::array::{Array, Int64Array, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
@@ -55,7 +55,56 @@ pub struct Prepared {
     pub as_of: NaiveDate,
 }
 
-/// Resolves the parameters: `[params]`, then `--param`, then the computed ones:
+/// A documented default of a parameter of the bundled SQL models.
+#[derive(Debug, Clone, Copy)]
+pub enum DefaultParam {
+    /// A whole number (BIGINT).
+    Int(i64),
+    /// A number (DOUBLE).
+    Float(f64),
+    /// Text (VARCHAR).
+    Text(&'static str),
+}
+
+impl DefaultParam {
+    fn to_param(self) -> ParamValue {
+        match self {
+            DefaultParam::Int(i) => ParamValue::Int(i),
+            DefaultParam::Float(f) => ParamValue::Float(f),
+            DefaultParam::Text(t) => ParamValue::Text(t.to_string()),
+        }
+    }
+}
+
+/// The parameters the bundled SQL models read, with their defaults; `[params]` in
+/// `journey.toml` and `--param` override them. Units are in the names.
+pub const DEFAULT_PARAMS: &[(&str, DefaultParam)] = &[
+    ("report_tz", DefaultParam::Text("UTC")),
+    ("period_days", DefaultParam::Int(30)),
+    // Attribution and path lookback before an order (GA4's default for acquisition: 30 days).
+    ("lookback_days", DefaultParam::Int(30)),
+    // Funnel conversion window from the stage-1 event (Mixpanel's default: 7 days).
+    ("conversion_window_days", DefaultParam::Int(7)),
+    // Inactivity gap that ends an inferred session (GA's 30 minutes).
+    ("session_gap_minutes", DefaultParam::Int(30)),
+    ("conversion_event", DefaultParam::Text("purchase")),
+    ("top_paths", DefaultParam::Int(20)),
+    ("ltv_buckets", DefaultParam::Int(10)),
+    ("trend_days", DefaultParam::Int(365)),
+    // Time-decay attribution half-life (Mixpanel's and Google Ads' 7 days).
+    ("time_decay_half_life_days", DefaultParam::Float(7.0)),
+    // Markov-chain attribution order (1: a state is the last channel).
+    ("markov_order", DefaultParam::Int(1)),
+    // Predictive CLV: horizon, monthly discount rate, the P(alive) below which a valuable
+    // customer is listed as at risk, and the holdout days of the calibration check.
+    ("clv_horizon_months", DefaultParam::Int(12)),
+    ("clv_monthly_discount_rate", DefaultParam::Float(0.01)),
+    ("churn_p_alive_threshold", DefaultParam::Float(0.5)),
+    ("clv_holdout_days", DefaultParam::Int(90)),
+];
+
+/// Resolves the parameters: [`DEFAULT_PARAMS`], `[params]`, then `--param`, then the
+/// computed ones:
 ///
 /// - `as_of` (DATE): the logical date (default: yesterday in `report_tz`);
 /// - `as_of_end` (TIMESTAMP, UTC): the first instant after the as-of day in `report_tz`;
@@ -70,6 +119,9 @@ pub fn resolve_params(
     as_of: Option<NaiveDate>,
 ) -> Result<(BTreeMap<String, ParamValue>, NaiveDate)> {
     let mut params = BTreeMap::new();
+    for (name, value) in DEFAULT_PARAMS {
+        params.insert(name.to_string(), value.to_param());
+    }
     for (k, v) in &cfg.params {
         params.insert(k.clone(), ParamValue::from_toml(k, v)?);
     }
@@ -177,6 +229,7 @@ pub async fn prepare(args: &ProjectArgs) -> Result<(Prepared, Vec<Error>)> {
         .map_err(|e| Error::internal(e.to_string()))?;
     let (mut sources, mut problems) =
         register_sources(&ctx, &args.project, &config, &args.sources).await;
+    let optional = crate::sources::register_missing_optional(&ctx, &config)?;
     let mut warnings = Vec::new();
     // Row counts (for the manifest) and empty sources.
     for s in &mut sources {
@@ -242,6 +295,7 @@ pub async fn prepare(args: &ProjectArgs) -> Result<(Prepared, Vec<Error>)> {
         tables.insert(name.clone());
         tables.insert(format!("raw_{name}"));
     }
+    tables.extend(optional);
     let (models, model_problems) =
         models::load_models(&ctx, &args.project, &config, &params, &tables);
     problems.extend(model_problems);
@@ -364,6 +418,8 @@ pub struct RunArgs {
     pub out: Option<PathBuf>,
     /// Render only these reports (the summary always).
     pub reports: Vec<String>,
+    /// Deliver the e-mails over SMTP after the folder is written (`--send`).
+    pub send: bool,
 }
 
 /// `manifest.json`.
@@ -389,6 +445,8 @@ pub struct Manifest {
     pub steps: Vec<ModelRun>,
     /// Pages written.
     pub pages: Vec<String>,
+    /// E-mails written to `email/`: report, HTML bytes, inline images, message bytes.
+    pub emails: Vec<serde_json::Value>,
     /// Warnings.
     pub warnings: Vec<String>,
 }
@@ -406,6 +464,10 @@ pub struct RunSummary {
     pub seconds: f64,
     /// Warnings.
     pub warnings: Vec<String>,
+    /// The e-mail form of every page (also written to `email/<report>.eml`).
+    pub emails: Vec<crate::email::Email>,
+    /// E-mails delivered by `--send`.
+    pub sent: usize,
 }
 
 /// `run`: the nightly job. Writes `<out>/<as-of>/` whole, or nothing.
@@ -442,9 +504,55 @@ pub async fn run(args: &RunArgs) -> Result<RunSummary> {
     let _ = std::fs::remove_dir_all(&work);
     replace_dir(&staging, &final_dir)?;
     drop(guard);
+    if args.send {
+        // The folder is in place either way; only fresh inputs reach executives.
+        check_fresh(&prep).await?;
+        summary.sent = crate::email::send_all(&summary.emails)?;
+    }
     summary.folder = final_dir;
     summary.seconds = t0.elapsed().as_secs_f64();
     Ok(summary)
+}
+
+/// Refuses delivery when the newest event is more than `[email] max_input_age_hours` older
+/// than the end of the as-of day (a stale export), or when there are no events at all.
+///
+/// Errors (exit 3): stale or empty inputs, naming the newest event time and the limit.
+async fn check_fresh(prep: &Prepared) -> Result<()> {
+    let Some(ParamValue::Timestamp(end)) = prep.params.get("as_of_end") else {
+        return Err(Error::internal("as_of_end is not set"));
+    };
+    let end = *end;
+    let df = prep
+        .ctx
+        .sql(&format!("SELECT CAST(max(event_time) AS VARCHAR) FROM events WHERE event_time < CAST('{}' AS TIMESTAMP)", end.format("%Y-%m-%dT%H:%M:%S")))
+        .await
+        .map_err(|e| Error::input(format!("--send: checking the newest event: {}", models::clean_error(&e))))?;
+    let batches = df.collect().await.map_err(|e| Error::input(format!("--send: checking the newest event: {}", models::clean_error(&e))))?;
+    let newest = batches
+        .first()
+        .filter(|b| b.num_rows() > 0)
+        .and_then(|b| {
+            // The text may come back as Utf8 or Utf8View: normalise before reading it.
+            let col = datafusion::arrow::compute::cast(b.column(0), &DataType::Utf8).ok()?;
+            let a = col.as_any().downcast_ref::<StringArray>()?;
+            (!a.is_null(0)).then(|| a.value(0).to_string())
+        });
+    let limit = prep.config.email.max_input_age_hours;
+    let Some(newest) = newest else {
+        return Err(Error::input("--send: the events source has no events up to the as-of day; nothing was sent"));
+    };
+    let t = chrono::NaiveDateTime::parse_from_str(&newest, "%Y-%m-%dT%H:%M:%S%.f")
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(&newest, "%Y-%m-%d %H:%M:%S%.f"))
+        .map_err(|e| Error::internal(format!("newest event time {newest:?}: {e}")))?;
+    let age_hours = (end - t).num_seconds() as f64 / 3600.0;
+    if age_hours > limit {
+        return Err(Error::input(format!(
+            "--send: the inputs are stale: the newest event ({newest} UTC) is {age_hours:.1} h before the end of {} (limit [email] max_input_age_hours = {limit}); the report folder was written, nothing was sent",
+            prep.as_of
+        )));
+    }
+    Ok(())
 }
 
 /// Folders a run is writing that must not survive it; see [`Scratch`] and [`remove_scratch`].
@@ -655,25 +763,36 @@ async fn build_folder(
     ctx.insert("models", &rows);
     ctx.insert("model_info", &info);
     ctx.insert("funnel_stages", &stages);
-    // Pages.
+    // Pages, each with its e-mail form.
+    let sink = crate::charts::ImageSink::default();
+    let email_tera = render::build_email_tera(project, &prep.config.project.currency, sink.clone(), crate::email::EMAIL_WIDTH - 40)?;
     let mut pages = Vec::new();
+    let mut emails = Vec::new();
+    ctx.insert("warnings", &warnings);
+    let mut page_list: Vec<(String, String, String, Vec<String>, tera::Context)> = Vec::new();
     for r in &selected {
         let mut c = ctx.clone();
-        c.insert(
-            "report",
-            &json!({"name": r.name, "title": r.title, "summary": r.summary}),
-        );
-        c.insert("warnings", &warnings);
-        let html = render::render(tera, &r.template_name(), &c)?;
-        let file = staging.join(format!("{}.html", r.name));
-        std::fs::write(&file, html).map_err(|e| Error::io(&file, e))?;
-        pages.push(format!("{}.html", r.name));
+        c.insert("report", &json!({"name": r.name, "title": r.title, "summary": r.summary}));
+        page_list.push((r.name.clone(), r.title.clone(), r.template_name(), r.recipients.clone(), c));
     }
-    ctx.insert("warnings", &warnings);
-    let html = render::render(tera, "index.html", &ctx)?;
-    let file = staging.join("index.html");
-    std::fs::write(&file, html).map_err(|e| Error::io(&file, e))?;
-    pages.insert(0, "index.html".into());
+    page_list.insert(0, ("index".into(), "Executive summary".into(), "index.html".into(), Vec::new(), ctx.clone()));
+    for (name, title, template, recipients, c) in &page_list {
+        let html = render::render(tera, template, c)?;
+        let file = staging.join(format!("{name}.html"));
+        std::fs::write(&file, html).map_err(|e| Error::io(&file, e))?;
+        pages.push(format!("{name}.html"));
+        let mail_page = render::render(&email_tera, template, c)?;
+        let email = crate::email::build_email(&prep.config, &email_tera, c, name, title, recipients, &mail_page, &sink)?;
+        if email.html_bytes > crate::email::HTML_BUDGET {
+            warnings.push(format!(
+                "the {name} e-mail's HTML is {} KB, over the {} KB budget (Gmail clips at about 102 KB)",
+                email.html_bytes / 1024,
+                crate::email::HTML_BUDGET / 1024
+            ));
+        }
+        crate::email::write_eml(staging, &email)?;
+        emails.push(email);
+    }
     warnings.dedup();
     let manifest = Manifest {
         journey_report_version: env!("CARGO_PKG_VERSION"),
@@ -694,6 +813,10 @@ async fn build_folder(
         models: prep.models.iter().map(|m| json!({"name": m.name, "file": format!("sql/{}.sql", m.name), "sha256": m.sha256, "reads": m.tables})).collect(),
         steps: results.runs.clone(),
         pages: pages.clone(),
+        emails: emails
+            .iter()
+            .map(|e| json!({"file": format!("email/{}.eml", e.report), "html_bytes": e.html_bytes, "images": e.images, "message_bytes": e.message.formatted().len()}))
+            .collect(),
         warnings: warnings.clone(),
     };
     let file = staging.join("manifest.json");
@@ -706,6 +829,8 @@ async fn build_folder(
         models: results.runs.len(),
         seconds: 0.0,
         warnings,
+        emails,
+        sent: 0,
     })
 }
 

@@ -166,7 +166,8 @@ pub struct HeatmapChart {
     pub x_labels: Vec<String>,
     /// Row labels, top to bottom.
     pub y_labels: Vec<String>,
-    /// Cell values by row then column: `values[y][x]`. Must be finite.
+    /// Cell values by row then column: `values[y][x]`. Finite, or NaN for a cell without
+    /// data (no row, or only NULL values), which is drawn blank and left out of the scale.
     pub values: Vec<Vec<f64>>,
     /// Width in pixels.
     pub width: u32,
@@ -367,7 +368,7 @@ impl ChartSpec {
                     )));
                 }
                 for (y, row) in c.values.iter().enumerate() {
-                    if let Some((x, v)) = row.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+                    if let Some((x, v)) = row.iter().enumerate().find(|(_, v)| v.is_infinite()) {
                         let at = format!("{} / {}", c.x_labels[x], c.y_labels[y]);
                         return Err(non_finite("value", &at, *v));
                     }
@@ -488,8 +489,109 @@ impl tera::Function for ChartFunction {
 /// Defaults: `title` "Revenue by channel" style from the column names, `x_label`/`y_label`
 /// the column names made readable, `width` 720, `height` 360 (heatmap 300).
 pub fn register(tera: &mut tera::Tera) {
-    for name in ["bar_chart", "line_chart", "funnel_chart", "heatmap_chart"] {
+    for name in CHART_FUNCTIONS {
         tera.register_function(name, ChartFunction(name));
+    }
+}
+
+/// The names of the chart functions templates call.
+pub const CHART_FUNCTIONS: [&str; 4] = ["bar_chart", "line_chart", "funnel_chart", "heatmap_chart"];
+
+/// A PNG chart to attach to an e-mail, referenced from its HTML as `cid:<content_id>`.
+#[derive(Debug, Clone)]
+pub struct InlineImage {
+    /// Content-ID without angle brackets, e.g. `chart-3@journey-report`.
+    pub content_id: String,
+    /// PNG bytes.
+    pub png: Vec<u8>,
+    /// Alternative text (the chart's title).
+    pub alt: String,
+    /// Pixel size.
+    pub width: u32,
+    /// Pixel size.
+    pub height: u32,
+}
+
+/// Where the e-mail form of the chart functions puts the images it renders.
+pub type ImageSink = std::sync::Arc<std::sync::Mutex<Vec<InlineImage>>>;
+
+struct PngChartFunction {
+    name: &'static str,
+    sink: ImageSink,
+    max_width: u32,
+}
+
+impl tera::Function for PngChartFunction {
+    fn call(&self, args: &HashMap<String, Value>) -> tera::Result<Value> {
+        let spec = ChartSpec::from_tera_args(self.name, args)?;
+        let spec = spec.with_width(spec.requested_size().0.min(self.max_width));
+        let png = spec.render_png().map_err(|e| tera::Error::msg(format!("{}: {e}", self.name)))?;
+        let (width, height) = spec.size();
+        let mut images = self.sink.lock().map_err(|_| tera::Error::msg("image list poisoned"))?;
+        let content_id = format!("chart-{}@journey-report", images.len() + 1);
+        let mut alt = String::new();
+        escape_xml_into(&mut alt, &clean_text(spec.title()));
+        let tag = format!(
+            "<img src=\"cid:{content_id}\" width=\"{width}\" height=\"{height}\" alt=\"{alt}\" style=\"display:block;max-width:100%;height:auto;border:0\">"
+        );
+        images.push(InlineImage { content_id, png, alt: spec.title().to_string(), width, height });
+        Ok(Value::String(tag))
+    }
+    fn is_safe(&self) -> bool {
+        true
+    }
+}
+
+/// Registers the e-mail form of the chart functions (same names and arguments as
+/// [`register`]): each chart is laid out at most `max_width` pixels wide, rendered to PNG
+/// (fonts embedded, nothing from the host) and pushed to `sink`; the function returns an
+/// `<img src="cid:…">` tag for it. Gmail and Outlook show neither inline SVG nor data-URI
+/// images, hence PNG by Content-ID.
+pub fn register_png(tera: &mut tera::Tera, sink: ImageSink, max_width: u32) {
+    for name in CHART_FUNCTIONS {
+        tera.register_function(name, PngChartFunction { name, sink: sink.clone(), max_width });
+    }
+}
+
+impl ChartSpec {
+    /// The same chart laid out `width` pixels wide (the height follows the content where
+    /// the kind needs it; see [`ChartSpec::size`]).
+    pub fn with_width(&self, width: u32) -> ChartSpec {
+        let mut c = self.clone();
+        let w = width.clamp(MIN_SIZE, MAX_SIZE);
+        match &mut c {
+            ChartSpec::Bar(x) => x.width = w,
+            ChartSpec::Line(x) => x.width = w,
+            ChartSpec::Funnel(x) => x.width = w,
+            ChartSpec::Heatmap(x) => x.width = w,
+        }
+        c
+    }
+
+    /// Renders to a PNG image of [`ChartSpec::size`] pixels (RGB, 8 bits), with the bundled
+    /// DejaVu fonts: the same drawing as [`ChartSpec::render_svg`].
+    ///
+    /// Errors: those of [`ChartSpec::validate`]; an internal error if encoding fails.
+    pub fn render_png(&self) -> Result<Vec<u8>> {
+        self.validate()?;
+        ensure_fonts()?;
+        let (w, h) = self.size();
+        let mut rgb = vec![255u8; w as usize * h as usize * 3];
+        {
+            let root = plotters::backend::BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
+            self.draw(&root)?;
+            root.present().map_err(|e| Error::internal(format!("rendering {}: {e}", self.kind_name())))?;
+        }
+        let mut out = Vec::new();
+        {
+            let mut enc = png::Encoder::new(&mut out, w, h);
+            enc.set_color(png::ColorType::Rgb);
+            enc.set_depth(png::BitDepth::Eight);
+            enc.set_compression(png::Compression::Best);
+            let mut writer = enc.write_header().map_err(|e| Error::internal(format!("PNG: {e}")))?;
+            writer.write_image_data(&rgb).map_err(|e| Error::internal(format!("PNG: {e}")))?;
+        }
+        Ok(out)
     }
 }
 
@@ -1093,13 +1195,17 @@ fn heatmap_from_args(a: &Args) -> tera::Result<ChartSpec> {
     let ys: Vec<Option<&Value>> = rows.iter().map(|r| r.get(&y)).collect();
     let (x_labels, xi) = heat_axis(a, "x", &x, &xs, a.opt_strings("x_labels")?)?;
     let (y_labels, yi) = heat_axis(a, "y", &y, &ys, a.opt_strings("y_labels")?)?;
-    let mut values = vec![vec![0.0; x_labels.len()]; y_labels.len()];
+    // NaN: no data in the cell (no row, or only NULL values); drawn blank.
+    let mut values = vec![vec![f64::NAN; x_labels.len()]; y_labels.len()];
     let mut any = false;
     for (i, r) in rows.iter().enumerate() {
-        let v = a.number(i + 1, &value, r.get(&value))?.unwrap_or(0.0);
+        let v = a.number(i + 1, &value, r.get(&value))?;
         if let (Some(cx), Some(cy)) = (xi[i], yi[i]) {
-            values[cy][cx] += v;
             any = true;
+            if let Some(v) = v {
+                let cell = &mut values[cy][cx];
+                *cell = if cell.is_nan() { v } else { *cell + v };
+            }
         }
     }
     let (x_labels, y_labels, values) = if any {
@@ -1328,6 +1434,8 @@ const EMPTY_HEIGHT: u32 = 120;
 const BG: RGBColor = RGBColor(255, 255, 255);
 const INK: RGBColor = RGBColor(17, 24, 39);
 const INK_2: RGBColor = RGBColor(55, 65, 81);
+/// Fill of a heatmap cell without data.
+const NO_DATA: RGBColor = RGBColor(243, 244, 246);
 const MUTED: RGBColor = RGBColor(107, 114, 128);
 const GRID: RGBColor = RGBColor(229, 231, 235);
 const AXIS_LINE: RGBColor = RGBColor(156, 163, 175);
@@ -2516,9 +2624,15 @@ fn draw_heatmap<DB: DrawingBackend>(
     let head = header_layout(w, &c.title, &[], Mark::Square);
     p.header(&head)?;
     let (nx, ny) = (c.x_labels.len(), c.y_labels.len());
-    let cells = || c.values.iter().flatten().copied();
-    let vmin = cells().fold(f64::INFINITY, f64::min);
-    let vmax = cells().fold(f64::NEG_INFINITY, f64::max);
+    let cells = || c.values.iter().flatten().copied().filter(|v| !v.is_nan());
+    let (vmin, vmax) = if cells().next().is_some() {
+        (
+            cells().fold(f64::INFINITY, f64::min),
+            cells().fold(f64::NEG_INFINITY, f64::max),
+        )
+    } else {
+        (0.0, 0.0)
+    };
     let norm = |v: f64| {
         if vmax > vmin {
             (v - vmin) / (vmax - vmin)
@@ -2566,7 +2680,11 @@ fn draw_heatmap<DB: DrawingBackend>(
     let labels: Vec<Vec<String>> = c
         .values
         .iter()
-        .map(|r| r.iter().map(|v| format_compact(*v)).collect())
+        .map(|r| {
+            r.iter()
+                .map(|v| if v.is_nan() { String::new() } else { format_compact(*v) })
+                .collect()
+        })
         .collect();
     let show_values = ch >= TICK_PX * 1.6
         && labels
@@ -2577,6 +2695,11 @@ fn draw_heatmap<DB: DrawingBackend>(
         for (xi, &v) in row.iter().enumerate() {
             let x0 = left + xi as f64 * cw;
             let y0 = top + yi as f64 * ch;
+            if v.is_nan() {
+                // No data: a hatched-looking pale cell, no value.
+                p.rect(x0 + 1.0, y0 + 1.0, x0 + cw - 1.0, y0 + ch - 1.0, NO_DATA)?;
+                continue;
+            }
             let t = norm(v);
             p.rect(
                 x0 + 1.0,
@@ -2939,7 +3062,7 @@ mod tests {
         for dow in 1..=7 {
             for hour in 0..24 {
                 if dow == 3 && hour == 5 {
-                    continue; // missing cell counts as 0
+                    continue; // a missing cell has no data: NaN, drawn blank
                 }
                 rows.push(json!({"hour": hour, "day_of_week": dow, "events": dow * 100 + hour}));
             }
@@ -2960,10 +3083,11 @@ mod tests {
             ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
         );
         assert_eq!(h.values[0][0], 100.0);
-        assert_eq!(h.values[2][5], 0.0);
+        assert!(h.values[2][5].is_nan());
         assert_eq!(h.values[6][23], 723.0);
         let s = spec.render_svg().unwrap();
-        // 168 cells + 32 legend steps + the background
+        // 168 cells (the blank one too) + 32 legend steps + the background; the scale runs
+        // from the smallest cell with data (Mon 0:00, 100) to the largest (Sun 23:00, 723).
         assert_eq!(count(&s, "<rect"), 168 + 32 + 1);
         for x in [
             "Activity",
@@ -2973,7 +3097,7 @@ mod tests {
             "Day of week",
             "events",
             ">\n723\n<",
-            ">\n0\n<",
+            ">\n100\n<",
         ] {
             assert!(s.contains(x), "{x}");
         }

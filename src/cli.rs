@@ -114,6 +114,11 @@ struct RunCmd {
     /// Last day of a backfill (inclusive).
     #[arg(long, value_name = "YYYY-MM-DD", requires = "from")]
     to: Option<NaiveDate>,
+    /// After the folder is written, e-mail every report to its recipients over SMTP
+    /// (JOURNEY_SMTP_HOST, JOURNEY_SMTP_PORT, JOURNEY_SMTP_TLS, JOURNEY_SMTP_USER,
+    /// JOURNEY_SMTP_PASSWORD). Nothing is sent if a model failed or the inputs are stale.
+    #[arg(long)]
+    send: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -288,15 +293,12 @@ pub fn main() -> ExitCode {
 async fn dispatch(cmd: Command) -> Result<()> {
     match cmd {
         Command::Run(c) => {
-            let mut args = RunArgs {
-                project: c.project.resolve(),
-                out: c.out,
-                reports: c.reports,
-            };
+            let mut args = RunArgs { project: c.project.resolve(), out: c.out, reports: c.reports, send: c.send };
             let (Some(from), Some(to)) = (c.from, c.to) else {
                 let s = app::run(&args).await?;
+                let sent = if args.send { format!(", {} e-mails sent", s.sent) } else { String::new() };
                 println!(
-                    "journey-report: wrote {} ({} pages, {} models, {} warnings) in {:.1} s",
+                    "journey-report: wrote {} ({} pages, {} models, {} warnings{sent}) in {:.1} s",
                     s.folder.display(),
                     s.pages.len(),
                     s.models,
@@ -381,10 +383,11 @@ async fn dispatch(cmd: Command) -> Result<()> {
                 .await
                 .map_err(|e| Error::internal(e.to_string()))??;
             println!(
-                "journey-report: wrote {} customers, {} events, {} orders to {} in {:.1} s",
+                "journey-report: wrote {} customers, {} events, {} orders, {} spend rows to {} in {:.1} s",
                 summary.customers,
                 summary.events,
                 summary.orders,
+                summary.spend_rows,
                 s.out.display(),
                 t0.elapsed().as_secs_f64()
             );

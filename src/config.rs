@@ -57,6 +57,44 @@ pub struct Config {
     /// The report pages, in the order of the navigation.
     #[serde(default)]
     pub reports: Vec<ReportConfig>,
+    /// E-mail form and delivery.
+    #[serde(default)]
+    pub email: EmailConfig,
+}
+
+/// `[email]`: how the e-mail form of the reports is addressed and when it may be sent. SMTP
+/// host, port and credentials never live here: they come from the environment (see the
+/// README, `JOURNEY_SMTP_*`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailConfig {
+    /// Sender address, e.g. `"Journey reports <reports@acme.example>"`.
+    #[serde(default = "default_from")]
+    pub from: String,
+    /// Recipients of every report (a report's own `recipients` are added).
+    #[serde(default)]
+    pub to: Vec<String>,
+    /// Where the report folders are published (e.g. `https://reports.acme.example/journeys`);
+    /// when set, each e-mail links to `<base_url>/<as-of>/<report>.html`.
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// `run --send` sends nothing (exit 3) when the newest event is more than this many hours
+    /// older than the end of the as-of day: a stale export must not reach executives.
+    #[serde(default = "default_max_age")]
+    pub max_input_age_hours: f64,
+}
+
+fn default_from() -> String {
+    "journey-report <journey-report@localhost>".into()
+}
+fn default_max_age() -> f64 {
+    36.0
+}
+
+impl Default for EmailConfig {
+    fn default() -> Self {
+        EmailConfig { from: default_from(), to: Vec::new(), base_url: None, max_input_age_hours: default_max_age() }
+    }
 }
 
 /// `[project]`.
@@ -421,6 +459,17 @@ pub fn contract(source: &str) -> &'static [(&'static str, ColumnType, bool)] {
             ("currency", Text, false),
             ("status", Text, true),
         ],
+        "spend" => &[
+            ("date", Timestamp, true),
+            ("channel", Text, true),
+            ("campaign", Text, false),
+            ("cost", Number, true),
+        ],
         _ => &[],
     }
 }
+
+/// Sources of the input contract that a project may leave out: each gets an empty table
+/// with its canonical columns, so the bundled models that read it still run (an empty
+/// marketing-spend export gives no CAC or ROAS, not an error).
+pub const OPTIONAL_SOURCES: &[&str] = &["spend"];

@@ -43,6 +43,8 @@ pub fn register_all(ctx: &SessionContext) {
     ctx.register_udf(ScalarUDF::from(LocalTime::new()));
     ctx.register_udf(ScalarUDF::from(PathCollapse::new()));
     ctx.register_udaf(AggregateUDF::from(FunnelStageTimes::new()));
+    crate::sql_attribution::register(ctx);
+    crate::sql_clv::register(ctx);
 }
 
 /// A value in an input export that could not be read as its declared type.

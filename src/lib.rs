@@ -11,9 +11,12 @@
 #![warn(missing_docs)]
 
 pub mod app;
+pub mod attribution;
 pub mod charts;
 pub mod cli;
+pub mod clv;
 pub mod config;
+pub mod email;
 pub mod error;
 pub mod functions;
 pub mod models;
@@ -21,5 +24,7 @@ pub mod render;
 pub mod sample;
 pub mod session;
 pub mod sources;
+pub mod sql_attribution;
+pub mod sql_clv;
 
 pub use error::{Error, ErrorKind, Result};

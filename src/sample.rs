@@ -37,6 +37,14 @@
 //!   ≈ 0.5% of the events belong to customer ids missing from `customers.csv` (deleted
 //!   accounts: gaps in the id sequence).
 //!
+//! * A marketing-spend export (`spend.csv`: `date,channel,campaign,cost`) with one row per
+//!   day, paid channel and campaign that had sessions: the sessions that started that day
+//!   (UTC) times a cost per session for the channel (paid_search ≈ 1.50 EUR, display ≈ 1.20,
+//!   social ≈ 1.10 for campaign traffic, affiliate ≈ 0.90, email ≈ 0.10) with ±20% daily
+//!   noise, in EUR with two decimals. organic_search, direct, referral and campaign-less
+//!   social sessions cost nothing. It is drawn from a second stream seeded from `seed`, so
+//!   the other three files do not depend on it.
+//!
 //! Events are written customer by customer (each customer's events in time order), with
 //! constant memory: 10,000,000 events stream through buffered writers.
 
@@ -99,13 +107,15 @@ pub struct SampleSummary {
     pub events: u64,
     /// Rows of `transactions.csv` (one per distinct written `purchase` event).
     pub orders: u64,
+    /// Rows of `spend.csv`.
+    pub spend_rows: u64,
     /// The files written: `customers.csv`, `events.csv` or `events.parquet`,
-    /// `transactions.csv`, in that order.
+    /// `transactions.csv`, `spend.csv`, in that order.
     pub files: Vec<PathBuf>,
 }
 
-/// Writes `customers.csv`, `events.csv` (or `events.parquet`) and `transactions.csv` into
-/// `opts.out`.
+/// Writes `customers.csv`, `events.csv` (or `events.parquet`), `transactions.csv` and
+/// `spend.csv` into `opts.out`.
 ///
 /// * `customers.csv`: `customer_id,email,full_name,signup_date,acquisition_channel,country`
 ///   — `C000123`; synthetic address at reserved example domains; a name that may contain
@@ -119,6 +129,8 @@ pub struct SampleSummary {
 /// * `transactions.csv`: `order_id,customer_id,order_time,amount,currency,status` —
 ///   `O0000001`; `C000123`; RFC 3339 `…Z`; amount in currency units with exactly two
 ///   decimals (`59.90`); `EUR`; `completed`, `refunded` or `cancelled`.
+/// * `spend.csv`: `date,channel,campaign,cost` — `2026-10-31` (UTC day); channel; campaign
+///   (may be empty); cost in EUR with two decimals.
 ///
 /// Errors: `days == 0` or an `end_date` at the end of chrono's range is a configuration
 /// error; a failure creating or writing a file is an internal error naming the file.
@@ -156,6 +168,7 @@ pub fn write_sample(opts: &SampleOptions) -> Result<SampleSummary> {
         SampleFormat::Parquet => "events.parquet",
     });
     let orders_path = opts.out.join("transactions.csv");
+    let spend_path = opts.out.join("spend.csv");
 
     let mut customers = csv_writer(&customers_path)?;
     customers
@@ -187,6 +200,7 @@ pub fn write_sample(opts: &SampleOptions) -> Result<SampleSummary> {
         next_event_id: 1,
         next_session_id: 1,
         next_order_id: 1,
+        paid_sessions: std::collections::BTreeMap::new(),
         ring: Vec::with_capacity(DUP_RING),
         ring_pos: 0,
         text: String::with_capacity(64),
@@ -210,16 +224,61 @@ pub fn write_sample(opts: &SampleOptions) -> Result<SampleSummary> {
     }
 
     let orders_written = em.next_order_id - 1;
-    let Emitter { sink, orders, .. } = em;
+    let Emitter {
+        sink,
+        orders,
+        paid_sessions,
+        ..
+    } = em;
     sink.finish(&events_path)?;
     finish_csv(customers, &customers_path)?;
     finish_csv(orders, &orders_path)?;
+    let spend_rows = write_spend(&spend_path, &paid_sessions, &world, opts.seed)?;
     Ok(SampleSummary {
         customers: written_customers,
         events: opts.events,
         orders: orders_written,
-        files: vec![customers_path, events_path, orders_path],
+        spend_rows,
+        files: vec![customers_path, events_path, orders_path, spend_path],
     })
+}
+
+/// Cost per session by channel (EUR), index as [`CHANNELS`]; 0 = the channel costs nothing.
+/// Social costs only for sessions with a campaign (paid social).
+const COST_PER_SESSION: [f64; 8] = [0.0, 1.50, 0.10, 1.10, 0.0, 0.0, 1.20, 0.90];
+
+/// Writes `spend.csv` from the paid sessions per (UTC day, channel, campaign), in key order.
+fn write_spend(
+    path: &Path,
+    sessions: &std::collections::BTreeMap<(i64, u8, u16), u64>,
+    w: &World,
+    seed: u64,
+) -> Result<u64> {
+    // A stream of its own, so the other exports do not depend on this one.
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5bd1_e995_0000_5eed);
+    let mut out = csv_writer(path)?;
+    out.write_record(["date", "channel", "campaign", "cost"])
+        .map_err(|e| fail(path, e))?;
+    let mut rows = 0u64;
+    let mut text = String::new();
+    for (&(day, channel, campaign), &n) in sessions {
+        let cps = COST_PER_SESSION[channel as usize];
+        let noise: f64 = rng.random_range(0.8..1.2);
+        let cents = (n as f64 * cps * noise * 100.0).round() as u64;
+        text.clear();
+        let _ = write!(text, "{}.{:02}", cents / 100, cents % 100);
+        let date = date_of(day * DAY).to_string();
+        out.write_record([
+            date.as_str(),
+            CHANNELS[channel as usize],
+            w.campaigns[campaign as usize].as_str(),
+            text.as_str(),
+        ])
+        .map_err(|e| fail(path, e))?;
+        rows += 1;
+    }
+    finish_csv(out, path)?;
+    Ok(rows)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -896,6 +955,7 @@ impl Generator {
         let campaign = campaign(rng, channel, date, sale, (s - c.t0) / DAY);
         let missing_id = rng.random_bool(MISSING_SESSION_SHARE);
         let mut session = 0u64;
+        let mut written: Option<i64> = None;
         for i in 0..names.len() {
             let t = first + offs[i];
             if t < w.start || t >= w.end {
@@ -920,6 +980,13 @@ impl Generator {
                 orphan: c.orphan,
             };
             em.emit(rng, ev, w, &self.order_noise, c.spend_level)?;
+            written.get_or_insert(t);
+        }
+        let paid = COST_PER_SESSION[channel as usize] > 0.0 && (channel != SOCIAL || campaign != C_NONE);
+        if let (Some(t0), true) = (written, paid) {
+            *em.paid_sessions
+                .entry((t0.div_euclid(DAY), channel, campaign))
+                .or_insert(0) += 1;
         }
         let bought = names.contains(&PURCHASE);
         Ok((first + offs.last().copied().unwrap_or(0), bought))
@@ -1170,6 +1237,8 @@ struct Emitter {
     next_event_id: u64,
     next_session_id: u64,
     next_order_id: u64,
+    /// Sessions of paid channels per (UTC day number, channel, campaign), for `spend.csv`.
+    paid_sessions: std::collections::BTreeMap<(i64, u8, u16), u64>,
     /// Recent distinct events, the pool duplicates are drawn from.
     ring: Vec<Ev>,
     ring_pos: usize,
@@ -1669,7 +1738,11 @@ mod tests {
                 .iter()
                 .map(|f| f.file_name().unwrap().to_str().unwrap().to_string())
                 .collect();
-            assert_eq!(names, ["customers.csv", "events.csv", "transactions.csv"]);
+            assert_eq!(
+                names,
+                ["customers.csv", "events.csv", "transactions.csv", "spend.csv"]
+            );
+            assert_eq!(first_line(&s.files[3]), "date,channel,campaign,cost");
             assert_eq!(
                 first_line(&s.files[0]),
                 "customer_id,email,full_name,signup_date,acquisition_channel,country"
@@ -1696,6 +1769,37 @@ mod tests {
                 .map(|e| e.id.as_str())
                 .collect();
             assert_eq!(purchases.len() as u64, s.orders);
+            // Spend: one row per day, paid channel and campaign with sessions; the cost is
+            // sessions × cost per session × a factor in [0.8, 1.2). Sessions with an id are a
+            // lower bound of the sessions that day, so cost ≥ 0.8 × cps × sessions with id.
+            let (_, spend) = read_csv(&s.files[3]);
+            assert_eq!(spend.len() as u64, s.spend_rows);
+            let mut first: BTreeMap<&str, &Event> = BTreeMap::new();
+            for e in &events {
+                if !e.session.is_empty() {
+                    let f = first.entry(e.session.as_str()).or_insert(e);
+                    if e.t < f.t {
+                        *f = e;
+                    }
+                }
+            }
+            let mut with_id: BTreeMap<(String, String, String), usize> = BTreeMap::new();
+            for e in first.values() {
+                let key = (date_of(e.t).to_string(), e.channel.clone(), e.campaign.clone());
+                *with_id.entry(key).or_default() += 1;
+            }
+            for row in &spend {
+                let ch = CHANNELS.iter().position(|c| *c == &row[1]).expect("a known channel");
+                let cps = COST_PER_SESSION[ch];
+                assert!(cps > 0.0, "{row:?}: an unpaid channel has spend");
+                assert!(&row[1] != "social" || !row[2].is_empty(), "{row:?}: organic social is free");
+                let cost: f64 = row[3].parse().unwrap();
+                let (int, frac) = row[3].split_once('.').unwrap();
+                assert!(!int.is_empty() && frac.len() == 2, "{row:?}");
+                let key = (row[0].to_string(), row[1].to_string(), row[2].to_string());
+                let n = with_id.get(&key).copied().unwrap_or(0) as f64;
+                assert!(cost + 0.005 >= 0.8 * cps * n, "{row:?}: {n} sessions with an id");
+            }
 
             let dir = tempfile::tempdir().unwrap();
             let s = write_sample(&options(dir.path(), n, 7, SampleFormat::Parquet)).unwrap();

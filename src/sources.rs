@@ -226,6 +226,38 @@ pub async fn register_sources(
     (infos, problems)
 }
 
+/// Registers an empty table `<name>` (canonical columns of the input contract, typed as the
+/// `<name>` view of a declared source would be) for every source of
+/// [`OPTIONAL_SOURCES`](crate::config::OPTIONAL_SOURCES) the project does not declare.
+///
+/// Errors: none expected (exit 1 if DataFusion refuses the table).
+pub fn register_missing_optional(ctx: &SessionContext, cfg: &Config) -> Result<Vec<String>> {
+    let mut added = Vec::new();
+    for name in crate::config::OPTIONAL_SOURCES {
+        if cfg.sources.contains_key(*name) {
+            continue;
+        }
+        let fields: Vec<Field> = contract(name)
+            .iter()
+            .map(|(c, t, _)| {
+                let dt = match t {
+                    ColumnType::Text => DataType::Utf8,
+                    ColumnType::Timestamp => crate::functions::TIMESTAMP,
+                    ColumnType::Number => DataType::Float64,
+                };
+                Field::new(*c, dt, true)
+            })
+            .collect();
+        let schema = Arc::new(Schema::new(fields));
+        let table = datafusion::datasource::MemTable::try_new(schema, vec![vec![]])
+            .map_err(|e| Error::internal(e.to_string()))?;
+        ctx.register_table(*name, Arc::new(table))
+            .map_err(|e| Error::internal(e.to_string()))?;
+        added.push(name.to_string());
+    }
+    Ok(added)
+}
+
 async fn register_one(
     ctx: &SessionContext,
     name: &str,
