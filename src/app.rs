@@ -781,8 +781,11 @@ async fn build_folder(
         let file = staging.join(format!("{name}.html"));
         std::fs::write(&file, html).map_err(|e| Error::io(&file, e))?;
         pages.push(format!("{name}.html"));
-        let mail_page = render::render(&email_tera, template, c)?;
-        let email = crate::email::build_email(&prep.config, &email_tera, c, name, title, recipients, &mail_page, &sink)?;
+        // Templates see `email = true` in the e-mail form, to condense wide tables.
+        let mut mc = c.clone();
+        mc.insert("email", &true);
+        let mail_page = render::render(&email_tera, template, &mc)?;
+        let email = crate::email::build_email(&prep.config, &email_tera, &mc, name, title, recipients, &mail_page, &sink)?;
         if email.html_bytes > crate::email::HTML_BUDGET {
             warnings.push(format!(
                 "the {name} e-mail's HTML is {} KB, over the {} KB budget (Gmail clips at about 102 KB)",
