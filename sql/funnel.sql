@@ -1,56 +1,61 @@
--- funnel: the ordered funnel of journey.toml ([funnel] stages → table funnel_stages) over
--- the report period.
+-- funnel: the ordered funnel of journey.toml over the report period, one row per stage.
 --
--- Per customer, funnel_stage_times() follows ClickHouse windowFunnel's default mode: stages
--- in time order, each after the previous one, the last within $conversion_window_days days
--- of the stage-1 event (inclusive); equal times count in stage order. Events from
--- $period_start on count (a chain may finish after the period only if before $as_of_end).
+-- Closed funnel (customers): customers whose deepest chain (stg_funnel_customers.level,
+-- ClickHouse windowFunnel default mode, $conversion_window_days-day window from the stage-1
+-- event, inclusive) reached the stage. Open funnel (open_customers): customers with any event
+-- of the stage in the period, in any order — what a funnel without an entry condition counts.
+-- previous_customers: the closed funnel of the $period_days days before.
 --
--- Columns: stage_index (BIGINT), stage (VARCHAR), customers (BIGINT reaching the stage),
--- step_conversion (DOUBLE: share of the previous stage's customers; 1 for stage 1),
--- overall_conversion (DOUBLE: share of stage 1), drop_off (BIGINT: customers of the previous
--- stage who did not reach this one), drop_off_rate (DOUBLE), median_seconds_from_previous and
--- p90_seconds_from_previous (DOUBLE, NULL for stage 1).
+-- Columns: stage_index (BIGINT), stage (VARCHAR), customers (BIGINT), step_conversion (DOUBLE:
+-- share of the previous stage's customers; 1 for stage 1), overall_conversion (DOUBLE: share
+-- of stage 1), drop_off (BIGINT: customers of the previous stage who did not reach this one),
+-- drop_off_rate (DOUBLE), median_seconds_from_previous and p90_seconds_from_previous (DOUBLE,
+-- NULL for stage 1), open_customers (BIGINT), previous_customers (BIGINT),
+-- previous_overall_conversion (DOUBLE).
 WITH stages AS (
     SELECT DISTINCT stage_index, stage FROM funnel_stages
 ),
-per_customer AS (
-    SELECT e.customer_id,
-           funnel_stage_times(e.event_time, f.stage_index, $conversion_window_days * 86400) AS t
-    FROM stg_events e
-    JOIN funnel_stages f ON f.event_name = e.event_name
-    WHERE e.event_time >= $period_start
-    GROUP BY e.customer_id
-),
 reached AS (
-    SELECT s.stage_index, p.customer_id,
+    SELECT s.stage_index, p.period, p.customer_id,
            CASE WHEN s.stage_index > 1 THEN
-               date_part('epoch', array_element(p.t, s.stage_index))
-             - date_part('epoch', array_element(p.t, s.stage_index - 1))
+               date_part('epoch', array_element(p.stage_times, s.stage_index))
+             - date_part('epoch', array_element(p.stage_times, s.stage_index - 1))
            END AS seconds_from_previous
-    FROM per_customer p
-    JOIN stages s ON CAST(array_length(p.t) AS BIGINT) >= s.stage_index
+    FROM stg_funnel_customers p
+    JOIN stages s ON p.level >= s.stage_index
 ),
 counts AS (
     SELECT s.stage_index, s.stage,
-           count(r.customer_id) AS customers,
-           median(r.seconds_from_previous) AS median_seconds_from_previous,
-           approx_percentile_cont(r.seconds_from_previous, 0.9) AS p90_seconds_from_previous
+           count(CASE WHEN r.period = 'current' THEN r.customer_id END) AS customers,
+           count(CASE WHEN r.period = 'previous' THEN r.customer_id END) AS previous_customers,
+           median(CASE WHEN r.period = 'current' THEN r.seconds_from_previous END) AS median_seconds_from_previous,
+           approx_percentile_cont(CASE WHEN r.period = 'current' THEN r.seconds_from_previous END, 0.9) AS p90_seconds_from_previous
     FROM stages s
     LEFT JOIN reached r ON r.stage_index = s.stage_index
     GROUP BY s.stage_index, s.stage
+),
+open_funnel AS (
+    SELECT f.stage_index, count(DISTINCT e.customer_id) AS open_customers
+    FROM stg_events e
+    JOIN funnel_stages f ON f.event_name = e.event_name
+    WHERE e.event_time >= $period_start
+    GROUP BY f.stage_index
 )
 SELECT
-    stage_index,
-    stage,
-    customers,
-    CASE WHEN stage_index = 1 THEN 1.0
-         ELSE CAST(customers AS DOUBLE) / NULLIF(lag(customers) OVER (ORDER BY stage_index), 0) END AS step_conversion,
-    CAST(customers AS DOUBLE) / NULLIF(first_value(customers) OVER (ORDER BY stage_index), 0) AS overall_conversion,
-    COALESCE(lag(customers) OVER (ORDER BY stage_index) - customers, 0) AS drop_off,
-    CASE WHEN stage_index = 1 THEN 0.0
-         ELSE 1.0 - CAST(customers AS DOUBLE) / NULLIF(lag(customers) OVER (ORDER BY stage_index), 0) END AS drop_off_rate,
-    median_seconds_from_previous,
-    p90_seconds_from_previous
-FROM counts
-ORDER BY stage_index
+    c.stage_index,
+    c.stage,
+    c.customers,
+    CASE WHEN c.stage_index = 1 THEN 1.0
+         ELSE CAST(c.customers AS DOUBLE) / NULLIF(lag(c.customers) OVER (ORDER BY c.stage_index), 0) END AS step_conversion,
+    CAST(c.customers AS DOUBLE) / NULLIF(first_value(c.customers) OVER (ORDER BY c.stage_index), 0) AS overall_conversion,
+    COALESCE(lag(c.customers) OVER (ORDER BY c.stage_index) - c.customers, 0) AS drop_off,
+    CASE WHEN c.stage_index = 1 THEN 0.0
+         ELSE 1.0 - CAST(c.customers AS DOUBLE) / NULLIF(lag(c.customers) OVER (ORDER BY c.stage_index), 0) END AS drop_off_rate,
+    c.median_seconds_from_previous,
+    c.p90_seconds_from_previous,
+    COALESCE(o.open_customers, 0) AS open_customers,
+    c.previous_customers,
+    CAST(c.previous_customers AS DOUBLE) / NULLIF(first_value(c.previous_customers) OVER (ORDER BY c.stage_index), 0) AS previous_overall_conversion
+FROM counts c
+LEFT JOIN open_funnel o ON o.stage_index = c.stage_index
+ORDER BY c.stage_index

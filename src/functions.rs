@@ -45,6 +45,7 @@ pub fn register_all(ctx: &SessionContext) {
     ctx.register_udaf(AggregateUDF::from(FunnelStageTimes::new()));
     crate::sql_attribution::register(ctx);
     crate::sql_clv::register(ctx);
+    crate::sql_funnel::register(ctx);
 }
 
 /// A value in an input export that could not be read as its declared type.

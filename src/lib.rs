@@ -26,5 +26,7 @@ pub mod session;
 pub mod sources;
 pub mod sql_attribution;
 pub mod sql_clv;
+pub mod sql_funnel;
+pub mod window_funnel;
 
 pub use error::{Error, ErrorKind, Result};

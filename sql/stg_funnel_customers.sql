@@ -1,0 +1,54 @@
+-- stg_funnel_customers: one row per customer and period who had a stage-1 … stage-N event of
+-- the ordered funnel of journey.toml ([funnel] stages → table funnel_stages).
+--
+-- Periods: 'current' = events from $period_start to the end of the as-of day; 'previous' =
+-- the $period_days days before ($previous_period_start … $period_start). A chain must
+-- finish inside its period.
+--
+-- level: window_funnel() — ClickHouse windowFunnel semantics, default mode: the deepest
+-- stage reached with the stages in order and the last within $conversion_window_days days
+-- of the stage-1 event (inclusive); equal timestamps count in stage order. An event whose
+-- name belongs to several stages counts for each. stage_times: when each stage of that
+-- deepest chain was reached (funnel_stage_times(), same semantics; its length is level).
+--
+-- Columns: period (VARCHAR), customer_id, level (BIGINT, 0–N; 0 = never had a stage-1
+-- event in the period), stage_times (LIST<TIMESTAMP>, UTC), first_touch_channel (VARCHAR:
+-- channel of the customer's first session ever), device (VARCHAR: of their first session in
+-- the period), signup_cohort (DATE: first day of the sign-up month in the report time zone;
+-- NULL when the customer is missing from the CRM).
+WITH events AS (
+    SELECT CASE WHEN e.event_time >= $period_start THEN 'current' ELSE 'previous' END AS period,
+           e.customer_id, e.event_time, f.stage_index
+    FROM stg_events e
+    JOIN funnel_stages f ON f.event_name = e.event_name
+    WHERE e.event_time >= $previous_period_start
+),
+per_customer AS (
+    SELECT period, customer_id,
+           window_funnel($conversion_window_days * 86400, '', event_time, stage_index) AS level,
+           funnel_stage_times(event_time, stage_index, $conversion_window_days * 86400) AS stage_times
+    FROM events
+    GROUP BY period, customer_id
+),
+touch AS (
+    SELECT customer_id,
+           first_value(channel ORDER BY session_start, session_id) AS first_touch_channel
+    FROM stg_sessions
+    GROUP BY customer_id
+),
+device AS (
+    SELECT CASE WHEN session_start >= $period_start THEN 'current' ELSE 'previous' END AS period,
+           customer_id,
+           first_value(device ORDER BY session_start, session_id) AS device
+    FROM stg_sessions
+    WHERE session_start >= $previous_period_start
+    GROUP BY 1, 2
+)
+SELECT p.period, p.customer_id, p.level, p.stage_times,
+       COALESCE(t.first_touch_channel, '(none)') AS first_touch_channel,
+       COALESCE(d.device, '(unknown)') AS device,
+       CAST(date_trunc('month', local_time(c.signup_at, $report_tz)) AS DATE) AS signup_cohort
+FROM per_customer p
+LEFT JOIN touch t ON t.customer_id = p.customer_id
+LEFT JOIN device d ON d.customer_id = p.customer_id AND d.period = p.period
+LEFT JOIN customers c ON c.customer_id = p.customer_id
