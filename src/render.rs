@@ -53,6 +53,7 @@ pub const EMBEDDED_TEMPLATES: &[(&str, &str)] = &[
     ),
     ("rfm.html", include_str!("../templates/rfm.html")),
     ("clv.html", include_str!("../templates/clv.html")),
+    ("cohorts.html", include_str!("../templates/cohorts.html")),
     ("heatmap.html", include_str!("../templates/heatmap.html")),
     ("channels.html", include_str!("../templates/channels.html")),
     ("email.html", include_str!("../templates/email.html")),

@@ -338,6 +338,7 @@ fn tiny_project_pages_escape_data_and_are_self_contained() {
         "paths",
         "attribution",
         "rfm",
+        "cohorts",
         "clv",
         "heatmap",
         "channels",
@@ -1294,4 +1295,69 @@ fn window_funnel_agrees_with_plain_sql_on_the_bundled_data() {
     // data has 1,013 of them (365 completing all five stages, as data/funnel.csv says).
     assert_eq!(v[1], 0.0, "{out}");
     assert!(v[0] > 500.0 && v[2] > 100.0, "{out}");
+}
+
+#[test]
+fn time_zone_buckets_stay_right_across_dst() {
+    let dir = TempDir::new().unwrap();
+    copy_dir(&repo().join("tests/fixtures/dst"), dir.path());
+    copy_dir(&repo().join("sql"), &dir.path().join("sql"));
+    ok(&run(dir.path(), &[]));
+    let out = report_dir(dir.path());
+    // Europe/Berlin: CET (UTC+1) → CEST (UTC+2) on 2026-03-29 at 01:00 UTC; back to CET on
+    // 2026-10-25 at 01:00 UTC. As-of 2026-10-31 ends at 2026-10-31 23:00 UTC (midnight CET).
+    //   x1 03-29 00:30Z = 01:30 CET  Sunday hour 1      x2 03-29 01:30Z = 03:30 CEST Sunday hour 3
+    //   y0 09-30 22:30Z = 10-01 00:30 CEST Thursday hour 0
+    //   y1 10-24 22:30Z = 10-25 00:30 CEST Sunday hour 0
+    //   y2 10-25 00:30Z = 02:30 CEST Sunday hour 2      y3 10-25 01:30Z = 02:30 CET Sunday hour 2
+    //   y4 10-31 22:59:59Z = 23:59:59 CET Saturday hour 23
+    //   y5 10-31 23:30Z = 11-01 00:30 CET: after the as-of day, not counted anywhere.
+    let heat = read_csv(&out.join("data/heatmap.csv"));
+    let cell = |dow: &str, hour: &str| {
+        num(heat.iter().find(|r| r["day_of_week"] == dow && r["hour"] == hour).unwrap(), "events")
+    };
+    assert_eq!(cell("7", "1"), 1.0);
+    assert_eq!(cell("7", "3"), 1.0);
+    assert_eq!(cell("7", "2"), 2.0, "the repeated hour 02:00–03:00 of 10-25 holds y2 and y3");
+    assert_eq!(cell("7", "0"), 1.0);
+    assert_eq!(cell("4", "0"), 1.0);
+    assert_eq!(cell("6", "23"), 1.0);
+    let total: f64 = heat.iter().map(|r| num(r, "events")).sum();
+    assert_eq!(total, 7.0, "y5 is after the as-of day");
+    // Daily buckets: 10-25 holds y1 (10-24 22:30 UTC), y2, y3; 10-24 holds nothing though y1
+    // and the order o1 (10-24 22:45 UTC = 10-25 00:45 CEST) are on 10-24 in UTC.
+    let days = read_csv(&out.join("data/daily_trend.csv"));
+    let day = |d: &str| days.iter().find(|r| r["day"] == d).unwrap().clone();
+    assert_eq!(num(&day("2026-10-25"), "events"), 3.0);
+    assert_eq!(num(&day("2026-10-25"), "orders"), 1.0);
+    assert_eq!(num(&day("2026-10-24"), "events"), 0.0);
+    assert_eq!(num(&day("2026-10-31"), "events"), 1.0);
+    assert_eq!(num(&day("2026-03-29"), "events"), 2.0);
+    // Cohorts: d1 signed up 09-30 22:30 UTC = 10-01 00:30 CEST → the October cohort, not
+    // September; d2 03-28 23:30 UTC = 03-29 00:30 CET → March, week of Monday 03-23.
+    let cohorts = read_csv(&out.join("data/cohorts.csv"));
+    let month0 = |label: &str| {
+        cohorts
+            .iter()
+            .find(|r| r["grain"] == "month" && r["cohort_label"] == label && r["period"] == "0")
+            .map(|r| num(r, "cohort_size"))
+    };
+    assert_eq!(month0("2026-10"), Some(1.0));
+    assert_eq!(month0("2026-09"), None);
+    assert_eq!(month0("2026-03"), Some(1.0));
+    // October cohort, period 0: d1 active (y1–y4) and a buyer (o1); still running? No: the
+    // as-of day is the last of October, so the month is complete.
+    let oct = cohorts
+        .iter()
+        .find(|r| r["grain"] == "month" && r["cohort_label"] == "2026-10" && r["period"] == "0")
+        .unwrap();
+    assert_eq!((num(oct, "active"), num(oct, "buyers")), (1.0, 1.0));
+    assert_eq!(oct["complete"], "true");
+    // The weekly cohort of d1 (week of Monday 09-28) is within the last 12 weeks; its period 4
+    // (10-26 … 11-01) is still running on Saturday 10-31.
+    let w4 = cohorts
+        .iter()
+        .find(|r| r["grain"] == "week" && r["cohort_label"] == "2026-09-28" && r["period"] == "4")
+        .unwrap();
+    assert_eq!((num(w4, "active"), w4["complete"].as_str()), (1.0, "false"));
 }
