@@ -338,7 +338,6 @@ fn tiny_project_pages_escape_data_and_are_self_contained() {
         "paths",
         "attribution",
         "rfm",
-        "cohorts",
         "clv",
         "heatmap",
         "channels",
@@ -694,6 +693,8 @@ fn bundled_project_runs_and_agrees_with_the_exports() {
         "paths",
         "attribution",
         "rfm",
+        "cohorts",
+        "clv",
         "heatmap",
         "channels",
     ] {
