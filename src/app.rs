@@ -707,6 +707,23 @@ async fn build_folder(
             &data_dir.join(format!("{}.csv", m.name)),
         )
         .await?;
+        if let Some(column) = prep
+            .config
+            .models
+            .get(&m.name)
+            .and_then(|c| c.split_csv_by.as_deref())
+        {
+            let files = models::write_split_csv(&prep.ctx, &m.name, column, &data_dir).await?;
+            for f in &files {
+                let stem = f.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+                if prep.models.iter().any(|o| o.name == stem) {
+                    return Err(Error::config(format!(
+                        "[models.{}] split_csv_by = {column:?}: the value {stem:?} names the model {stem}; its data/{stem}.csv would be overwritten",
+                        m.name
+                    )));
+                }
+            }
+        }
     }
     // Template context.
     let mut ctx = tera::Context::new();

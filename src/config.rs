@@ -235,6 +235,11 @@ pub struct ModelConfig {
     /// See [`Materialize`].
     #[serde(default)]
     pub materialize: Materialize,
+    /// Also write one CSV per distinct value of this column, `data/<value>.csv` (the value
+    /// made file-safe: letters, digits, `_` and `-`; rows where it is NULL go to none), e.g.
+    /// the follow-up list of each funnel stage's drop-offs.
+    #[serde(default)]
+    pub split_csv_by: Option<String>,
 }
 
 /// `[[reports]]`: one HTML page.

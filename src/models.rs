@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::array::{AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::common::DataFusionError;
 use datafusion::dataframe::DataFrameWriteOptions;
@@ -497,6 +497,65 @@ pub async fn write_csv(ctx: &SessionContext, name: &str, path: &Path) -> Result<
         .table(name)
         .await
         .map_err(|e| Error::internal(format!("{name}: {e}")))?;
+    write_df_csv(df, name, path).await
+}
+
+/// Writes one CSV per distinct value of `column` of the relation `name` into `dir`, named
+/// `<value>.csv` with the value made file-safe ([`file_stem`]). Returns the files written.
+///
+/// Errors: exit 4 when `column` is not a column of the model; exit 1 for I/O.
+pub async fn write_split_csv(
+    ctx: &SessionContext,
+    name: &str,
+    column: &str,
+    dir: &Path,
+) -> Result<Vec<PathBuf>> {
+    use datafusion::prelude::{col, lit};
+    let model_err = |e: datafusion::error::DataFusionError| {
+        Error::model(format!("[models.{name}] split_csv_by = {column:?}: {}", clean_error(&e)))
+    };
+    let df = ctx.table(name).await.map_err(model_err)?;
+    let values = df
+        .clone()
+        .select(vec![datafusion::prelude::cast(col(column), DataType::Utf8).alias("v")])
+        .map_err(model_err)?
+        .distinct()
+        .map_err(model_err)?
+        .collect()
+        .await
+        .map_err(model_err)?;
+    let mut stems = std::collections::BTreeSet::new();
+    for b in &values {
+        let a = b.column(0).as_string::<i32>();
+        for v in a.iter().flatten() {
+            stems.insert(v.to_string());
+        }
+    }
+    let mut files = Vec::new();
+    for v in stems {
+        let path = dir.join(format!("{}.csv", file_stem(&v)));
+        let part = df
+            .clone()
+            .filter(datafusion::prelude::cast(col(column), DataType::Utf8).eq(lit(v.clone())))
+            .map_err(model_err)?;
+        write_df_csv(part, name, &path).await?;
+        files.push(path);
+    }
+    Ok(files)
+}
+
+/// A text made safe as a file stem: ASCII letters, digits, `_` and `-` kept, anything else
+/// `_`; empty becomes `_`.
+pub fn file_stem(v: &str) -> String {
+    let s: String = v
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' })
+        .collect();
+    if s.is_empty() { "_".into() } else { s }
+}
+
+async fn write_df_csv(df: datafusion::dataframe::DataFrame, name: &str, path: &Path) -> Result<u64> {
+    let schema = df.schema().as_arrow().clone();
     let mut stream = df
         .execute_stream()
         .await
@@ -519,13 +578,6 @@ pub async fn write_csv(ctx: &SessionContext, name: &str, path: &Path) -> Result<
     }
     if !wrote_any {
         // An empty result still gets its header row.
-        let schema = ctx
-            .table(name)
-            .await
-            .map_err(|e| Error::internal(e.to_string()))?
-            .schema()
-            .as_arrow()
-            .clone();
         let batch = flatten_nested(&RecordBatch::new_empty(Arc::new(schema)))?;
         w.write(&batch)
             .map_err(|e| Error::internal(format!("{}: {e}", path.display())))?;

@@ -1362,3 +1362,37 @@ fn time_zone_buckets_stay_right_across_dst() {
         .unwrap();
     assert_eq!((num(w4, "active"), w4["complete"].as_str()), (1.0, "false"));
 }
+
+#[test]
+fn tiny_project_dropoffs_by_hand() {
+    let p = tiny();
+    ok(&run(p.path(), &[]));
+    let dir = report_dir(p.path());
+    // Levels (7-day window from the stage-1 event): c1 reaches all 5 stages; c2 page_view and
+    // product_view on 10-20, its add_to_cart on 10-29 is 9 days later → level 2; c3 page_view,
+    // product_view, add_to_cart on 10-25 → level 3; c9 one page_view → level 1.
+    // So c9 dropped after Visited, c2 after Viewed a product, c3 after Added to cart.
+    let d = read_csv(&dir.join("data/funnel_dropoff.csv"));
+    assert_eq!(d.len(), 3, "{d:#?}");
+    // c2 reached stage 2 at 10-20 20:01; its last event since is e9, add_to_cart on Thursday
+    // 10-29 20:00 UTC (direct, mobile): 52 h = 187,200 s before 11-01 00:00.
+    let c2 = find(&d, "customer_id", "c2");
+    assert_eq!(c2["stage"], "Viewed a product");
+    assert_eq!(c2["next_stage"], "Added to cart");
+    assert_eq!((c2["last_event_name"].as_str(), c2["last_channel"].as_str(), c2["last_device"].as_str()), ("add_to_cart", "direct", "mobile"));
+    assert_eq!((num(c2, "last_event_hour"), num(c2, "last_event_weekday")), (20.0, 4.0));
+    assert_eq!(num(c2, "seconds_since"), 187_200.0);
+    // c3: e12 add_to_cart on Sunday 10-25 09:00 → 6 d 15 h = 572,400 s.
+    let c3 = find(&d, "customer_id", "c3");
+    assert_eq!((c3["stage"].as_str(), num(c3, "last_event_weekday"), num(c3, "seconds_since")), ("Added to cart", 7.0, 572_400.0));
+    // c9: e15 page_view Thursday 10-15 11:00 → 16 d 13 h = 1,429,200 s.
+    let c9 = find(&d, "customer_id", "c9");
+    assert_eq!((c9["stage"].as_str(), num(c9, "seconds_since")), ("Visited", 1_429_200.0));
+    // One follow-up file per stage with drop-offs, nobody dropped at Started checkout.
+    for (file, who) in [("dropoff_visited", "c9"), ("dropoff_viewed_a_product", "c2"), ("dropoff_added_to_cart", "c3")] {
+        let rows = read_csv(&dir.join(format!("data/{file}.csv")));
+        assert_eq!(rows.len(), 1, "{file}");
+        assert_eq!(rows[0]["customer_id"], who);
+    }
+    assert!(!dir.join("data/dropoff_started_checkout.csv").exists());
+}
