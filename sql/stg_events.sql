@@ -7,9 +7,10 @@
 --    backfill for an earlier date sees what it would have seen that night.
 -- 3. Sessionization: an event with a session_id keeps it. Events without one (a tracker that
 --    lost it) are grouped per customer: a new session starts at the customer's first such
---    event and after every gap longer than $session_gap_minutes (GA's 30-minute rule); they
---    get the id '<customer_id>#<n>'. The export's own sessions are never merged with
---    inferred ones.
+--    event, after every gap longer than $session_gap_minutes (GA's 30-minute rule) and, when
+--    $session_split_on_campaign (default true, as GA), at every change of channel or
+--    campaign; they get the id '<customer_id>#<n>'. The export's own sessions are never
+--    merged with inferred ones.
 --
 -- Columns: event_id, customer_id, event_time (TIMESTAMP, UTC), event_name, channel,
 -- campaign, device, session_id, session_inferred (BOOLEAN).
@@ -38,6 +39,10 @@ gaps AS (
             WHEN lag(event_time) OVER w IS NULL THEN 1
             WHEN date_part('epoch', event_time) - date_part('epoch', lag(event_time) OVER w)
                  > $session_gap_minutes * 60 THEN 1
+            -- GA starts a new session when the traffic source changes mid-visit.
+            WHEN $session_split_on_campaign
+                 AND ((lag(channel) OVER w IS DISTINCT FROM channel)
+                      OR (lag(campaign) OVER w IS DISTINCT FROM campaign)) THEN 1
             ELSE 0
         END AS starts_session
     FROM dedup

@@ -64,6 +64,8 @@ pub enum DefaultParam {
     Float(f64),
     /// Text (VARCHAR).
     Text(&'static str),
+    /// A flag (BOOLEAN).
+    Bool(bool),
 }
 
 impl DefaultParam {
@@ -72,6 +74,7 @@ impl DefaultParam {
             DefaultParam::Int(i) => ParamValue::Int(i),
             DefaultParam::Float(f) => ParamValue::Float(f),
             DefaultParam::Text(t) => ParamValue::Text(t.to_string()),
+            DefaultParam::Bool(b) => ParamValue::Bool(b),
         }
     }
 }
@@ -87,8 +90,14 @@ pub const DEFAULT_PARAMS: &[(&str, DefaultParam)] = &[
     ("conversion_window_days", DefaultParam::Int(7)),
     // Inactivity gap that ends an inferred session (GA's 30 minutes).
     ("session_gap_minutes", DefaultParam::Int(30)),
+    // A change of channel or campaign starts a new inferred session (GA's rule).
+    ("session_split_on_campaign", DefaultParam::Bool(true)),
     ("conversion_event", DefaultParam::Text("purchase")),
     ("top_paths", DefaultParam::Int(20)),
+    // Path exploration (GA4 style): forward from one event, backward from another, in steps.
+    ("path_start_event", DefaultParam::Text("add_to_cart")),
+    ("path_end_event", DefaultParam::Text("purchase")),
+    ("path_steps", DefaultParam::Int(4)),
     ("ltv_buckets", DefaultParam::Int(10)),
     ("trend_days", DefaultParam::Int(365)),
     // Time-decay attribution half-life (Mixpanel's and Google Ads' 7 days).

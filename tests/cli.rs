@@ -1396,3 +1396,42 @@ fn tiny_project_dropoffs_by_hand() {
     }
     assert!(!dir.join("data/dropoff_started_checkout.csv").exists());
 }
+
+#[test]
+fn sessionization_splits_on_gap_and_on_a_change_of_source() {
+    // c1's events have no session id: 10:00 and 10:10 social/campA, 10:20 and 10:25
+    // email/news (the source changes after 10 minutes), 11:30 email/news (65 minutes later).
+    // c2's two events share the exported session s9 although their channel changes. (c3's
+    // direct session s8 only names the remaining funnel events.)
+    let events = "event_id,customer_id,event_time,event_name,channel,campaign,device,session_id\n\
+        e1,c1,2026-10-10T10:00:00Z,page_view,social,campA,mobile,\n\
+        e2,c1,2026-10-10T10:10:00Z,product_view,social,campA,mobile,\n\
+        e3,c1,2026-10-10T10:20:00Z,page_view,email,news,mobile,\n\
+        e4,c1,2026-10-10T10:25:00Z,add_to_cart,email,news,mobile,\n\
+        e5,c1,2026-10-10T11:30:00Z,page_view,email,news,mobile,\n\
+        e6,c2,2026-10-11T09:00:00Z,page_view,social,campA,desktop,s9\n\
+        e7,c2,2026-10-11T09:05:00Z,page_view,email,news,desktop,s9\n\
+        e8,c3,2026-10-12T09:00:00Z,checkout_start,direct,,tablet,s8\n\
+        e9,c3,2026-10-12T09:01:00Z,purchase,direct,,tablet,s8\n";
+    let p = tiny_with("events.csv", events);
+    let sessions = |extra: &[&str]| {
+        ok(&run(p.path(), extra));
+        read_csv(&report_dir(p.path()).join("data/sessions.csv"))
+    };
+    let pick = |rows: &[BTreeMap<String, String>], v: &str| {
+        rows.iter().find(|r| r["dimension"] == "channel" && r["value"] == v).cloned().unwrap()
+    };
+    // GA's rule (default): c1 has three sessions — [e1 e2] social 600 s, [e3 e4] email 300 s,
+    // [e5] email alone (a bounce) — and c2 one, s9, social (its first event), 300 s.
+    // social: 2 sessions, durations 600 and 300 → median 450 s; email: 2 sessions, 1 bounce.
+    let with = sessions(&[]);
+    let (social, email) = (pick(&with, "social"), pick(&with, "email"));
+    assert_eq!((num(&social, "sessions"), num(&social, "median_duration_seconds")), (2.0, 450.0));
+    assert_eq!((num(&email, "sessions"), num(&email, "bounce_rate")), (2.0, 0.5));
+    assert!(close(num(&social, "inferred_share"), 0.5));
+    // Gap only: c1 has [e1 … e4] (social, 1,500 s) and [e5] (email).
+    let without = sessions(&["--param", "session_split_on_campaign=false"]);
+    let (social, email) = (pick(&without, "social"), pick(&without, "email"));
+    assert_eq!((num(&social, "sessions"), num(&social, "avg_duration_seconds")), (2.0, 900.0));
+    assert_eq!((num(&email, "sessions"), num(&email, "bounce_rate")), (1.0, 1.0));
+}
