@@ -1435,3 +1435,52 @@ fn sessionization_splits_on_gap_and_on_a_change_of_source() {
     assert_eq!((num(&social, "sessions"), num(&social, "avg_duration_seconds")), (2.0, 900.0));
     assert_eq!((num(&email, "sessions"), num(&email, "bounce_rate")), (1.0, 1.0));
 }
+
+#[test]
+fn tiny_project_path_exploration_by_hand() {
+    let p = tiny();
+    ok(&run(p.path(), &[]));
+    let dir = report_dir(p.path());
+    // Sessions of the period with an add_to_cart (the default start event): s2 (c1: page_view,
+    // add_to_cart, checkout_start, purchase), s4 (c2: add_to_cart alone) and c3#2 (c3:
+    // add_to_cart alone, 50 minutes after c3#1). Forward from the first add_to_cart:
+    //   s2: add_to_cart → checkout_start → purchase → (exit); s4, c3#2: add_to_cart → (exit).
+    let f = read_csv(&dir.join("data/paths_forward.csv"));
+    let flows: Vec<(String, String, String, String)> = f
+        .iter()
+        .map(|r| (r["step"].clone(), r["source"].clone(), r["target"].clone(), r["sessions"].clone()))
+        .collect();
+    let t = |a: &str, b: &str, c: &str, d: &str| (a.to_string(), b.to_string(), c.to_string(), d.to_string());
+    assert_eq!(
+        flows,
+        vec![
+            t("0", "add_to_cart", "(exit)", "2"),
+            t("0", "add_to_cart", "checkout_start", "1"),
+            t("1", "checkout_start", "purchase", "1"),
+            t("2", "purchase", "(exit)", "1"),
+        ]
+    );
+    // Backward from the purchase (only s2): checkout_start → purchase, add_to_cart →
+    // checkout_start, page_view → add_to_cart, and the session's entrance before page_view.
+    let b = read_csv(&dir.join("data/paths_backward.csv"));
+    let flows: Vec<(String, String, String)> = b
+        .iter()
+        .map(|r| (r["step"].clone(), r["source"].clone(), r["target"].clone()))
+        .collect();
+    let s = |a: &str, b: &str, c: &str| (a.to_string(), b.to_string(), c.to_string());
+    assert_eq!(
+        flows,
+        vec![
+            s("0", "checkout_start", "purchase"),
+            s("1", "add_to_cart", "checkout_start"),
+            s("2", "page_view", "add_to_cart"),
+            s("3", "(entrance)", "page_view"),
+        ]
+    );
+    // Whole paths: 'add_to_cart' alone in 2 of the 3 sessions.
+    let top = read_csv(&dir.join("data/paths_top_forward.csv"));
+    assert_eq!(top[0]["path"], "add_to_cart");
+    assert!(close(num(&top[0], "share"), 2.0 / 3.0));
+    assert_eq!(top[1]["path"], "add_to_cart > checkout_start > purchase");
+    assert_eq!(num(&top[1], "steps"), 2.0);
+}
