@@ -6,8 +6,9 @@
 -- step $path_steps; a session that began closer to the end event flows from '(entrance)'.
 --
 -- Columns: step (BIGINT: steps before the end event of the *target*, 0 … $path_steps − 1),
--- source (VARCHAR: the event at step + 1 before the end), target (VARCHAR: the event at step
--- before the end), sessions (BIGINT). Read a row as "source, then target".
+-- column_index (BIGINT: $path_steps − 1 − step, the source's column when the flow is drawn
+-- left to right, ending at the end event), source (VARCHAR: the event one step before the
+-- target), target (VARCHAR), sessions (BIGINT). Read a row as "source, then target".
 WITH ends AS (
     SELECT session_id, min(event_time) AS t_end
     FROM stg_events
@@ -30,7 +31,9 @@ links AS (
     FROM collapsed a LEFT JOIN collapsed b ON b.session_id = a.session_id AND b.step = a.step + 1
     WHERE a.step < $path_steps
 )
-SELECT CAST(step AS BIGINT) AS step, source, target, count(*) AS sessions
+SELECT CAST(step AS BIGINT) AS step,
+       CAST($path_steps - 1 - step AS BIGINT) AS column_index,
+       source, target, count(*) AS sessions
 FROM links
 GROUP BY step, source, target
 ORDER BY step, sessions DESC, source, target
