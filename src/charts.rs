@@ -5,7 +5,7 @@
 //! same spec renders to SVG for report pages ([`ChartSpec::render_svg`]) and to a bitmap
 //! for e-mail (a later issue: `BitMapBackend::with_buffer(&mut buf, spec.size())`).
 //!
-//! Templates call the four functions registered by [`register`]:
+//! Templates call the five functions registered by [`register`]:
 //!
 //! ```text
 //! {{ bar_chart(rows=revenue_by_channel, x="channel", y="revenue", title="Revenue by channel",
@@ -14,15 +14,18 @@
 //! {{ funnel_chart(rows=funnel, stage="stage", value="customers", unit="customers") }}
 //! {{ heatmap_chart(rows=activity, x="hour", y="day_of_week", value="events",
 //!                  y_labels=["Mon","Tue","Wed","Thu","Fri","Sat","Sun"]) }}
+//! {{ sankey_chart(rows=paths, step="step", source="event", target="next_event",
+//!                 value="sessions", unit="sessions", max_nodes=6) }}
 //! ```
 //!
 //! `rows` is the result of a SQL model: an array of JSON objects, one per row, numbers as
 //! JSON numbers (numeric strings such as `"12.50"` are accepted too), dates as strings, NULL
 //! as `null`. The functions return the SVG markup and mark it safe, so `| safe` is optional.
 //!
-//! NULL handling: a NULL value counts as 0 in bar, funnel and heatmap charts, and is skipped
-//! in line charts (the line breaks there). A NULL category or stage is shown as `(null)`; a
-//! row whose line-chart date or heatmap x/y is NULL is skipped. Non-finite values (`NaN`,
+//! NULL handling: a NULL value counts as 0 in bar, funnel, heatmap and Sankey charts, and is
+//! skipped in line charts (the line breaks there). A NULL category, stage or Sankey node is
+//! shown as `(null)`; a row whose line-chart date, heatmap x/y or Sankey step is NULL is
+//! skipped. Non-finite values (`NaN`,
 //! `inf`, e.g. from a division by zero in SQL) are errors. A model with no rows renders a
 //! small chart saying "No data".
 //!
@@ -63,6 +66,8 @@ pub const DEFAULT_WIDTH: u32 = 720;
 pub const DEFAULT_HEIGHT: u32 = 360;
 /// Default heatmap height in pixels.
 pub const DEFAULT_HEATMAP_HEIGHT: u32 = 300;
+/// Default Sankey diagram height in pixels.
+pub const DEFAULT_SANKEY_HEIGHT: u32 = 420;
 /// Smallest accepted width or height, in pixels.
 pub const MIN_SIZE: u32 = 160;
 /// Largest accepted width or height, in pixels.
@@ -175,6 +180,44 @@ pub struct HeatmapChart {
     pub height: u32,
 }
 
+/// One flow of a Sankey diagram: `value` from node `source` in column `step` to node `target`
+/// in column `step + 1`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SankeyLink {
+    /// Index of the source column in [`SankeyChart::nodes`]; the target is in the next one.
+    pub step: usize,
+    /// Name of the source node (one of the names of column `step`).
+    pub source: String,
+    /// Name of the target node (one of the names of column `step + 1`).
+    pub target: String,
+    /// Flow, e.g. sessions; finite and not negative. Drawn as a band this thick.
+    pub value: f64,
+}
+
+/// A Sankey (flow) diagram of user paths: columns of nodes (e.g. event names) from left to
+/// right, and bands from a node to a node of the next column, as thick as the flow.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SankeyChart {
+    /// Title drawn at the top left.
+    pub title: String,
+    /// Unit of the flows ("sessions"), written at the top right.
+    pub unit: Option<String>,
+    /// Column headings, left to right ("Start", "Step 1", …); one per column of `nodes`.
+    pub steps: Vec<String>,
+    /// Per column, its nodes as (name, total) in drawing order, top to bottom
+    /// (`sankey_chart` sorts them by total, largest first, with "other" last). Totals are
+    /// finite and not negative, names distinct within a column, and a node's total is at
+    /// least the sum of the links into it and the sum of the links out of it (less outgoing
+    /// than incoming flow: paths that ended there).
+    pub nodes: Vec<Vec<(String, f64)>>,
+    /// The flows between consecutive columns.
+    pub links: Vec<SankeyLink>,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels; grows when the node labels do not fit.
+    pub height: u32,
+}
+
 /// A chart specification: pure data, rendered by [`ChartSpec::render_svg`] or
 /// [`ChartSpec::draw`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -188,13 +231,15 @@ pub enum ChartSpec {
     Funnel(FunnelChart),
     /// Two-dimensional heatmap.
     Heatmap(HeatmapChart),
+    /// Sankey diagram of flows between steps.
+    Sankey(SankeyChart),
 }
 
 impl ChartSpec {
     /// Builds a spec from the arguments of a Tera function call.
     ///
-    /// `kind` is `"bar_chart"`, `"line_chart"`, `"funnel_chart"` or `"heatmap_chart"` (the
-    /// `_chart` suffix is optional). The accepted arguments are those of the Tera functions
+    /// `kind` is `"bar_chart"`, `"line_chart"`, `"funnel_chart"`, `"heatmap_chart"` or
+    /// `"sankey_chart"` (the `_chart` suffix is optional). The accepted arguments are those of the Tera functions
     /// documented on [`register`]; an unknown argument is an error, so that a typo does not
     /// silently fall back to a default.
     ///
@@ -208,8 +253,10 @@ impl ChartSpec {
             "line" => line_from_args(&Args::new("line_chart", args)),
             "funnel" => funnel_from_args(&Args::new("funnel_chart", args)),
             "heatmap" => heatmap_from_args(&Args::new("heatmap_chart", args)),
+            "sankey" => sankey_from_args(&Args::new("sankey_chart", args)),
             other => Err(tera::Error::msg(format!(
-                "unknown chart kind `{other}`; expected bar_chart, line_chart, funnel_chart or heatmap_chart"
+                "unknown chart kind `{other}`; expected bar_chart, line_chart, funnel_chart, \
+                 heatmap_chart or sankey_chart"
             ))),
         }
     }
@@ -221,6 +268,7 @@ impl ChartSpec {
             ChartSpec::Line(c) => &c.title,
             ChartSpec::Funnel(c) => &c.title,
             ChartSpec::Heatmap(c) => &c.title,
+            ChartSpec::Sankey(c) => &c.title,
         }
     }
 
@@ -237,12 +285,13 @@ impl ChartSpec {
             }
             ChartSpec::Funnel(c) => c.stages.is_empty(),
             ChartSpec::Heatmap(c) => c.x_labels.is_empty() || c.y_labels.is_empty(),
+            ChartSpec::Sankey(c) => !c.nodes.iter().flatten().any(|n| n.1 > 0.0),
         }
     }
 
     /// The pixel size the chart is drawn at: the requested width and height, except that an
-    /// empty chart is at most 120 px tall and that horizontal bar charts, funnels and
-    /// heatmaps grow taller when their rows would not fit (labels never overlap).
+    /// empty chart is at most 120 px tall and that horizontal bar charts, funnels, heatmaps
+    /// and Sankey diagrams grow taller when their rows would not fit (labels never overlap).
     pub fn size(&self) -> (u32, u32) {
         let _ = ensure_fonts();
         let (w, h) = self.requested_size();
@@ -253,6 +302,7 @@ impl ChartSpec {
             ChartSpec::Bar(c) if draws_horizontal(c) => hbar_min_height(c, w as f64),
             ChartSpec::Funnel(c) => funnel_min_height(c, w as f64),
             ChartSpec::Heatmap(c) => heatmap_min_height(c, w as f64),
+            ChartSpec::Sankey(c) => sankey_min_height(c, w as f64),
             _ => 0.0,
         };
         (w, h.max(needed.ceil() as u32).min(MAX_SIZE * 4))
@@ -264,6 +314,7 @@ impl ChartSpec {
             ChartSpec::Line(c) => (c.width, c.height),
             ChartSpec::Funnel(c) => (c.width, c.height),
             ChartSpec::Heatmap(c) => (c.width, c.height),
+            ChartSpec::Sankey(c) => (c.width, c.height),
         }
     }
 
@@ -273,6 +324,7 @@ impl ChartSpec {
             ChartSpec::Line(_) => "line chart",
             ChartSpec::Funnel(_) => "funnel chart",
             ChartSpec::Heatmap(_) => "heatmap chart",
+            ChartSpec::Sankey(_) => "sankey chart",
         }
     }
 
@@ -282,8 +334,9 @@ impl ChartSpec {
     /// # Errors
     /// [`crate::ErrorKind::Config`] for a width or height outside
     /// [`MIN_SIZE`]..=[`MAX_SIZE`]; [`crate::ErrorKind::Model`] for a non-finite value (or a
-    /// negative funnel value), naming the chart, the series and the category;
-    /// [`crate::ErrorKind::Internal`] when series lengths do not match the categories.
+    /// negative funnel or Sankey value), naming the chart, the series and the category;
+    /// [`crate::ErrorKind::Internal`] when series lengths do not match the categories, or
+    /// Sankey links do not match the nodes.
     pub fn validate(&self) -> Result<()> {
         let what = format!("{} \"{}\"", self.kind_name(), self.title());
         let (w, h) = self.requested_size();
@@ -374,6 +427,80 @@ impl ChartSpec {
                     }
                 }
             }
+            ChartSpec::Sankey(c) => {
+                if c.steps.len() != c.nodes.len() {
+                    return Err(Error::internal(format!(
+                        "{what}: {} column headings for {} columns of nodes",
+                        c.steps.len(),
+                        c.nodes.len()
+                    )));
+                }
+                let negative = |at: &str, v: f64| {
+                    Error::model(format!(
+                        "{what}: `{at}` has the negative value {v}; a Sankey diagram counts \
+                         sessions or users"
+                    ))
+                };
+                for (col, heading) in c.nodes.iter().zip(&c.steps) {
+                    for (k, (name, v)) in col.iter().enumerate() {
+                        let at = format!("{heading} / {name}");
+                        if !v.is_finite() {
+                            return Err(non_finite("value", &at, *v));
+                        }
+                        if *v < 0.0 {
+                            return Err(negative(&at, *v));
+                        }
+                        if col[..k].iter().any(|n| n.0 == *name) {
+                            return Err(Error::internal(format!(
+                                "{what}: node `{name}` appears twice in column `{heading}`"
+                            )));
+                        }
+                    }
+                }
+                let zeros = || -> Vec<Vec<f64>> {
+                    c.nodes.iter().map(|col| vec![0.0; col.len()]).collect()
+                };
+                let (mut out, mut inc) = (zeros(), zeros());
+                for l in &c.links {
+                    if l.step + 1 >= c.nodes.len() {
+                        return Err(Error::internal(format!(
+                            "{what}: a link starts at column {} of {}",
+                            l.step + 1,
+                            c.nodes.len()
+                        )));
+                    }
+                    let at = format!("{}: {} → {}", c.steps[l.step], l.source, l.target);
+                    if !l.value.is_finite() {
+                        return Err(non_finite("value", &at, l.value));
+                    }
+                    if l.value < 0.0 {
+                        return Err(negative(&at, l.value));
+                    }
+                    let find = |col: usize, name: &str| {
+                        c.nodes[col].iter().position(|n| n.0 == name).ok_or_else(|| {
+                            Error::internal(format!(
+                                "{what}: link `{at}`: `{name}` is not a node of column `{}`",
+                                c.steps[col]
+                            ))
+                        })
+                    };
+                    let (s, t) = (find(l.step, &l.source)?, find(l.step + 1, &l.target)?);
+                    out[l.step][s] += l.value;
+                    inc[l.step + 1][t] += l.value;
+                }
+                for (ci, col) in c.nodes.iter().enumerate() {
+                    for (k, (name, total)) in col.iter().enumerate() {
+                        let flow = out[ci][k].max(inc[ci][k]);
+                        if flow > total * (1.0 + 1e-9) + 1e-9 {
+                            return Err(Error::internal(format!(
+                                "{what}: the links of node `{name}` in column `{}` carry {flow}, \
+                                 more than its total {total}",
+                                c.steps[ci]
+                            )));
+                        }
+                    }
+                }
+            }
         }
         Ok(())
     }
@@ -431,6 +558,7 @@ impl ChartSpec {
                 ChartSpec::Line(c) => draw_line(c, &p, w, h),
                 ChartSpec::Funnel(c) => draw_funnel(c, &p, w, h),
                 ChartSpec::Heatmap(c) => draw_heatmap(c, &p, w, h),
+                ChartSpec::Sankey(c) => draw_sankey(c, &p, w, h),
             }
         })();
         drawn.map_err(|e| {
@@ -462,8 +590,8 @@ impl tera::Function for ChartFunction {
     }
 }
 
-/// Registers the Tera functions `bar_chart`, `line_chart`, `funnel_chart` and
-/// `heatmap_chart`. Each returns the chart's SVG markup as a string marked safe (so
+/// Registers the Tera functions `bar_chart`, `line_chart`, `funnel_chart`, `heatmap_chart`
+/// and `sankey_chart`. Each returns the chart's SVG markup as a string marked safe (so
 /// `{{ bar_chart(...) | safe }}` and `{{ bar_chart(...) }}` both work).
 ///
 /// Arguments (`rows` and the column names are required, the rest optional):
@@ -485,9 +613,22 @@ impl tera::Function for ChartFunction {
 ///   follow their order. Without labels, integers span min..=max and text values keep
 ///   their order of first appearance. Rows with the same cell are summed, missing cells
 ///   are 0, rows with a NULL x or y are skipped.
+/// - `sankey_chart(rows, step, source, target, value, title, unit, max_nodes, step_labels,
+///   width, height)`: one row per link (flow) of user paths. `step` an integer column, the link's
+///   source column (0-based: 0 is the "Start" column, 1 "Step 1"…; the target is in the next
+///   column; a first step of 1 makes the first column "Step 1"), at most 20 steps; `source`
+///   and `target` text columns (node names, e.g. events); `value` a number column (e.g.
+///   sessions), not negative. Rows with the same step, source and target are summed; rows
+///   with a NULL step are skipped. `max_nodes` (default 6, 2 to 50): per column, the
+///   largest `max_nodes - 1` nodes are kept and the rest merged into one node "other" (when
+///   there are more than `max_nodes`). A node's total is the sum of its incoming links (in
+///   the first column, of its outgoing ones); less outgoing than incoming flow is paths that
+///   ended there. `unit` is written at the top right. `step_labels`: headings by step value
+///   (`step_labels[n]` for the column of step n) instead of "Start", "Step 1", … (e.g. for
+///   paths read backwards); steps without a label keep the default.
 ///
 /// Defaults: `title` "Revenue by channel" style from the column names, `x_label`/`y_label`
-/// the column names made readable, `width` 720, `height` 360 (heatmap 300).
+/// the column names made readable, `width` 720, `height` 360 (heatmap 300, Sankey 420).
 pub fn register(tera: &mut tera::Tera) {
     for name in CHART_FUNCTIONS {
         tera.register_function(name, ChartFunction(name));
@@ -495,7 +636,8 @@ pub fn register(tera: &mut tera::Tera) {
 }
 
 /// The names of the chart functions templates call.
-pub const CHART_FUNCTIONS: [&str; 4] = ["bar_chart", "line_chart", "funnel_chart", "heatmap_chart"];
+pub const CHART_FUNCTIONS: [&str; 5] =
+    ["bar_chart", "line_chart", "funnel_chart", "heatmap_chart", "sankey_chart"];
 
 /// A PNG chart to attach to an e-mail, referenced from its HTML as `cid:<content_id>`.
 #[derive(Debug, Clone)]
@@ -564,6 +706,7 @@ impl ChartSpec {
             ChartSpec::Line(x) => x.width = w,
             ChartSpec::Funnel(x) => x.width = w,
             ChartSpec::Heatmap(x) => x.width = w,
+            ChartSpec::Sankey(x) => x.width = w,
         }
         c
     }
@@ -748,6 +891,26 @@ impl<'a> Args<'a> {
         Ok(v as u32)
     }
 
+    /// A whole-number argument from `lo` to `hi`.
+    fn count(&self, name: &str, default: usize, lo: usize, hi: usize) -> tera::Result<usize> {
+        let v = match self.map.get(name) {
+            None | Some(Value::Null) => return Ok(default),
+            Some(Value::Number(n)) => n.as_f64().unwrap_or(f64::NAN),
+            Some(other) => {
+                return Err(self.err(format!(
+                    "argument `{name}` must be a whole number from {lo} to {hi}, got {}",
+                    describe(other)
+                )));
+            }
+        };
+        if v.fract() != 0.0 || !(lo as f64..=hi as f64).contains(&v) {
+            return Err(self.err(format!(
+                "argument `{name}` is {v}; expected a whole number from {lo} to {hi}"
+            )));
+        }
+        Ok(v as usize)
+    }
+
     fn check_column(&self, rows: &[&Row], arg: &str, col: &str) -> tera::Result<()> {
         if rows.is_empty() || rows.iter().any(|r| r.contains_key(col)) {
             return Ok(());
@@ -884,6 +1047,10 @@ const LINE_ARGS: &[&str] = &[
 const FUNNEL_ARGS: &[&str] = &["rows", "stage", "value", "title", "unit", "width", "height"];
 const HEATMAP_ARGS: &[&str] = &[
     "rows", "x", "y", "value", "title", "x_label", "y_label", "unit", "x_labels", "y_labels",
+    "width", "height",
+];
+const SANKEY_ARGS: &[&str] = &[
+    "rows", "step", "source", "target", "value", "title", "unit", "max_nodes", "step_labels",
     "width", "height",
 ];
 
@@ -1230,6 +1397,165 @@ fn heatmap_from_args(a: &Args) -> tera::Result<ChartSpec> {
         values,
         width: a.dim("width", DEFAULT_WIDTH)?,
         height: a.dim("height", DEFAULT_HEATMAP_HEIGHT)?,
+    }))
+}
+
+/// Name of the node that `sankey_chart` merges each column's smaller nodes into.
+const SANKEY_OTHER: &str = "other";
+const SANKEY_MAX_NODES: usize = 6;
+/// Most steps (columns minus one) of a Sankey diagram.
+const SANKEY_MAX_STEPS: i64 = 20;
+
+fn sankey_from_args(a: &Args) -> tera::Result<ChartSpec> {
+    a.check_known(SANKEY_ARGS)?;
+    let rows = a.rows()?;
+    let step = a.column("step", "the step column: 0 for the first step of the paths, 1, 2…")?;
+    let source = a.column("source", "the column of the node a flow leaves, e.g. an event")?;
+    let target = a.column("target", "the column of the node a flow reaches, e.g. the next event")?;
+    let value = a.column("value", "the flow column, e.g. sessions")?;
+    for (arg, col) in [("step", &step), ("source", &source), ("target", &target), ("value", &value)] {
+        a.check_column(&rows, arg, col)?;
+    }
+    let max_nodes = a.count("max_nodes", SANKEY_MAX_NODES, 2, 50)?;
+    // (step, source, target, value) of every row with a step and a flow
+    let mut raw: Vec<(i64, String, String, f64)> = Vec::with_capacity(rows.len());
+    for (i, r) in rows.iter().enumerate() {
+        let Some(s) = a.number(i + 1, &step, r.get(&step))? else {
+            continue;
+        };
+        if s.fract() != 0.0 || !(0.0..=1e9).contains(&s) {
+            return Err(a.err(format!(
+                "row {}, column `{step}`: expected a step number (0 for the first step, 1, 2…), got {s}",
+                i + 1
+            )));
+        }
+        let (from, to) = (category_text(r.get(&source)), category_text(r.get(&target)));
+        let v = a.number(i + 1, &value, r.get(&value))?.unwrap_or(0.0);
+        if v < 0.0 {
+            return Err(a.err(format!(
+                "row {}, column `{value}`: the flow \"{}\" → \"{}\" has the negative value {v}; \
+                 expected a count such as sessions",
+                i + 1,
+                shorten(&from, 40),
+                shorten(&to, 40)
+            )));
+        }
+        if v > 0.0 {
+            raw.push((s as i64, from, to, v));
+        }
+    }
+    let first = raw.iter().map(|l| l.0).min().unwrap_or(0);
+    let last = raw.iter().map(|l| l.0).max().unwrap_or(0);
+    if last - first >= SANKEY_MAX_STEPS {
+        return Err(a.err(format!(
+            "column `{step}` spans steps {first} to {last}: too many for a Sankey diagram \
+             (at most {SANKEY_MAX_STEPS})"
+        )));
+    }
+    let ncols = if raw.is_empty() { 0 } else { (last - first + 2) as usize };
+    // Per column, the raw nodes in order of first appearance with their incoming and
+    // outgoing flow.
+    let mut cols: Vec<Vec<(String, f64, f64)>> = vec![Vec::new(); ncols];
+    let mut seen: Vec<HashMap<String, usize>> = vec![HashMap::new(); ncols];
+    let mut add = |col: usize, name: &str, inc: f64, out: f64| match seen[col].get(name) {
+        Some(&k) => {
+            cols[col][k].1 += inc;
+            cols[col][k].2 += out;
+        }
+        None => {
+            seen[col].insert(name.to_string(), cols[col].len());
+            cols[col].push((name.to_string(), inc, out));
+        }
+    };
+    for (s, from, to, v) in &raw {
+        let c = (s - first) as usize;
+        add(c, from, 0.0, *v);
+        add(c + 1, to, *v, 0.0);
+    }
+    // Per column, the name each raw node is drawn under: the largest max_nodes - 1 keep
+    // theirs, the rest become "other" (when there are more than max_nodes).
+    let rename: Vec<HashMap<&str, &str>> = cols
+        .iter()
+        .map(|col| {
+            let mut order: Vec<&(String, f64, f64)> = col.iter().collect();
+            order.sort_by(|x, y| x.1.max(x.2).total_cmp(&y.1.max(y.2)).reverse());
+            let keep = if order.len() > max_nodes { max_nodes - 1 } else { order.len() };
+            order
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (n.0.as_str(), if i < keep { n.0.as_str() } else { SANKEY_OTHER }))
+                .collect()
+        })
+        .collect();
+    // Links between the drawn nodes, summed.
+    let mut links: Vec<SankeyLink> = Vec::new();
+    let mut link_at: HashMap<(usize, &str, &str), usize> = HashMap::new();
+    for (s, from, to, v) in &raw {
+        let c = (s - first) as usize;
+        let (from, to) = (rename[c][from.as_str()], rename[c + 1][to.as_str()]);
+        match link_at.get(&(c, from, to)) {
+            Some(&k) => links[k].value += v,
+            None => {
+                link_at.insert((c, from, to), links.len());
+                links.push(SankeyLink {
+                    step: c,
+                    source: from.to_string(),
+                    target: to.to_string(),
+                    value: *v,
+                });
+            }
+        }
+    }
+    // Node totals: incoming flow (outgoing in the first column; the larger of the two
+    // should the rows have more flow out of a node than into it), largest first, "other"
+    // last.
+    let mut flows: Vec<Vec<(String, (f64, f64))>> = vec![Vec::new(); ncols];
+    for l in &links {
+        for (c, name, inc, out) in [(l.step, &l.source, 0.0, l.value), (l.step + 1, &l.target, l.value, 0.0)] {
+            match flows[c].iter_mut().find(|n| n.0 == *name) {
+                Some(n) => {
+                    n.1.0 += inc;
+                    n.1.1 += out;
+                }
+                None => flows[c].push((name.clone(), (inc, out))),
+            }
+        }
+    }
+    let nodes: Vec<Vec<(String, f64)>> = flows
+        .into_iter()
+        .map(|col| {
+            let mut col: Vec<(String, f64)> =
+                col.into_iter().map(|(n, (inc, out))| (n, inc.max(out))).collect();
+            col.sort_by(|x, y| {
+                (x.0 == SANKEY_OTHER)
+                    .cmp(&(y.0 == SANKEY_OTHER))
+                    .then(x.1.total_cmp(&y.1).reverse())
+            });
+            col
+        })
+        .collect();
+    let pos = |c: usize, name: &str| nodes[c].iter().position(|n| n.0 == name);
+    links.sort_by_key(|l| (l.step, pos(l.step, &l.source), pos(l.step + 1, &l.target)));
+    // step_labels[n] names the column of step n (0-based, as the `step` values); missing
+    // ones get the default heading.
+    let labels = a.opt_strings("step_labels")?.unwrap_or_default();
+    let steps = (0..ncols as i64)
+        .map(|c| match (first + c, usize::try_from(first + c).ok().and_then(|n| labels.get(n))) {
+            (_, Some(l)) => l.clone(),
+            (0, None) => "Start".to_string(),
+            (n, None) => format!("Step {n}"),
+        })
+        .collect();
+    Ok(ChartSpec::Sankey(SankeyChart {
+        title: a
+            .opt_str("title")?
+            .unwrap_or_else(|| format!("{} by {}", humanize(&value), step.replace('_', " "))),
+        unit: unit_arg(a)?,
+        steps,
+        nodes,
+        links,
+        width: a.dim("width", DEFAULT_WIDTH)?,
+        height: a.dim("height", DEFAULT_SANKEY_HEIGHT)?,
     }))
 }
 
@@ -2784,6 +3110,424 @@ fn draw_heatmap<DB: DrawingBackend>(
 }
 
 // ---------------------------------------------------------------------------------------------
+// Sankey
+// ---------------------------------------------------------------------------------------------
+
+const SANKEY_NODE_W: f64 = 11.0;
+const SANKEY_NODE_GAP: f64 = 10.0;
+/// Segments of each edge of a band (a cubic Bézier curve).
+const SANKEY_CURVE_STEPS: usize = 24;
+const SANKEY_BAND_ALPHA: f64 = 0.35;
+/// Space between a node and its label.
+const SANKEY_LABEL_GAP: f64 = 6.0;
+/// Narrowest room a label is drawn in.
+const SANKEY_MIN_LABEL_W: f64 = 24.0;
+/// Vertical space between two label blocks.
+const SANKEY_LABEL_SEP: f64 = 2.0;
+const SANKEY_HEADING_H: f64 = TICK_PX * 1.3 + 10.0;
+/// Height a Sankey diagram keeps for its bands beyond the labels (see `sankey_min_height`).
+const SANKEY_MIN_FLOW_H: f64 = 100.0;
+
+/// The label block beside a Sankey node: `h` tall, the name centred in its first `first`
+/// pixels; the value on a second line, or after the name.
+#[derive(Clone, Copy)]
+struct SankeyLabel {
+    two_lines: bool,
+    h: f64,
+    first: f64,
+}
+
+const SANKEY_ONE_LINE: SankeyLabel = SankeyLabel {
+    two_lines: false,
+    h: LABEL_PX * 1.3,
+    first: LABEL_PX * 1.3,
+};
+const SANKEY_TWO_LINES: SankeyLabel = SankeyLabel {
+    two_lines: true,
+    h: LABEL_PX * 1.25 + 4.0 + TICK_PX * 1.25 + 2.0,
+    first: LABEL_PX * 1.25 + 4.0,
+};
+
+impl SankeyLabel {
+    /// Top of the label of a node `node_h` tall, from the node's top: the block is centred
+    /// on a tall node, the name line on a short one.
+    fn offset(self, node_h: f64) -> f64 {
+        (node_h - self.h.min(node_h.max(self.first))) / 2.0
+    }
+}
+
+/// Header (title) and the unit to write at the top right, fitted.
+fn sankey_head(c: &SankeyChart, w: f64) -> (Header, Option<String>) {
+    let unit = c
+        .unit
+        .as_deref()
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(|u| fit_text(u, TICK_PX, false, (w - 2.0 * PAD) * 0.3, 30));
+    let unit_w = unit
+        .as_deref()
+        .map(|u| text_w(u, TICK_PX, false) + 16.0)
+        .unwrap_or(0.0);
+    let mut head = header_layout(w - unit_w, &c.title, &[], Mark::Square);
+    if unit.is_some() {
+        head.bottom = head.bottom.max(PAD + TITLE_PX * 1.3 + 10.0);
+    }
+    (head, unit)
+}
+
+/// Tall enough for one-line labels beside every node of the fullest column, and some flow.
+fn sankey_min_height(c: &SankeyChart, w: f64) -> f64 {
+    let (head, _) = sankey_head(c, w);
+    let most = c.nodes.iter().map(Vec::len).max().unwrap_or(0);
+    head.bottom
+        + SANKEY_HEADING_H
+        + most as f64 * (SANKEY_ONE_LINE.h + SANKEY_LABEL_SEP)
+        + SANKEY_MIN_FLOW_H
+        + PAD
+}
+
+/// Node tops per column at `scale`, packed from `top` with room for a `label` block beside
+/// each node (`None`: packed tight), and how far down the lowest node or label reaches.
+fn sankey_pack(
+    c: &SankeyChart,
+    scale: f64,
+    label: Option<SankeyLabel>,
+    top: f64,
+) -> (Vec<Vec<f64>>, f64) {
+    let mut reach = top;
+    let tops = c
+        .nodes
+        .iter()
+        .map(|col| {
+            let hs: Vec<f64> = col.iter().map(|n| n.1 * scale).collect();
+            let off = |i: usize| label.map_or(0.0, |l| l.offset(hs[i]));
+            let label_h = label.map_or(0.0, |l| l.h);
+            let mut ys: Vec<f64> = Vec::with_capacity(hs.len());
+            for i in 0..hs.len() {
+                // the first label may rise into the space under the headings
+                let y = match i {
+                    0 => top + (-off(0) - 6.0).max(0.0),
+                    _ => {
+                        let apart = label.map_or(0.0, |_| off(i - 1) - off(i) + label_h + SANKEY_LABEL_SEP);
+                        ys[i - 1] + (hs[i - 1] + SANKEY_NODE_GAP).max(apart)
+                    }
+                };
+                reach = reach.max(y + hs[i]).max(y + off(i) + label_h);
+                ys.push(y);
+            }
+            ys
+        })
+        .collect();
+    (tops, reach)
+}
+
+/// Node colours: one palette colour per node name (the same event has the same colour in
+/// every column), slate for "other".
+fn sankey_colors(c: &SankeyChart) -> Vec<Vec<RGBColor>> {
+    const OTHER: usize = 5; // slate
+    let named: Vec<RGBColor> = (0..PALETTE.len())
+        .filter(|&i| i != OTHER)
+        .map(|i| PALETTE[i])
+        .collect();
+    let mut names: Vec<&str> = Vec::new();
+    c.nodes
+        .iter()
+        .map(|col| {
+            col.iter()
+                .map(|(name, _)| {
+                    if name == SANKEY_OTHER {
+                        return PALETTE[OTHER];
+                    }
+                    let i = names.iter().position(|n| *n == name.as_str()).unwrap_or_else(|| {
+                        names.push(name);
+                        names.len() - 1
+                    });
+                    named[i % named.len()]
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Tops of label blocks `size` tall, as near `want` (in order, top to bottom) as they can be
+/// without overlapping, within `lo..=hi` (the fallback when nodes cannot make room).
+fn spread_labels(want: &[f64], size: f64, lo: f64, hi: f64) -> Vec<f64> {
+    let mut y: Vec<f64> = want.iter().map(|v| v.max(lo)).collect();
+    for i in 1..y.len() {
+        y[i] = y[i].max(y[i - 1] + size);
+    }
+    let mut limit = hi - size;
+    for v in y.iter_mut().rev() {
+        *v = v.min(limit);
+        limit = *v - size;
+    }
+    if let Some(v) = y.first_mut() {
+        *v = v.max(lo);
+    }
+    for i in 1..y.len() {
+        y[i] = y[i].max(y[i - 1] + size);
+    }
+    y
+}
+
+/// A point of the cubic Bézier curve from `a` to `b` that leaves and arrives horizontally.
+fn sankey_curve(a: (f64, f64), b: (f64, f64), t: f64) -> (f64, f64) {
+    let xm = (a.0 + b.0) / 2.0;
+    let u = 1.0 - t;
+    let x = u * u * u * a.0 + 3.0 * u * u * t * xm + 3.0 * u * t * t * xm + t * t * t * b.0;
+    let y = u * u * u * a.1 + 3.0 * u * u * t * a.1 + 3.0 * u * t * t * b.1 + t * t * t * b.1;
+    (x, y)
+}
+
+fn draw_sankey<DB: DrawingBackend>(c: &SankeyChart, p: &Painter<DB>, w: f64, h: f64) -> DrawResult {
+    let (head, unit) = sankey_head(c, w);
+    p.header(&head)?;
+    if let Some(u) = &unit {
+        let t = Txt::new(TICK_PX, MUTED).at(HPos::Right, VPos::Top);
+        p.text(u, w - PAD, PAD + (TITLE_PX - TICK_PX) * 0.6, t)?;
+    }
+    let ncols = c.nodes.len();
+    let last = ncols.saturating_sub(1);
+    // Labels go right of the nodes, in the last column left of them: the last two columns
+    // share the gap between them, which is half as wide again as the others.
+    let labels_right = |i: usize| i < last || ncols == 1;
+    let shares_gap = |i: usize| ncols > 1 && i + 1 >= last;
+    let weight = |gap: usize| if ncols >= 3 && gap + 2 == ncols { 1.5 } else { 1.0 };
+    let weights = (0..last).map(weight).sum::<f64>().max(1.0);
+    // narrower nodes only when columns are crowded
+    let node_w = SANKEY_NODE_W.min((w - 2.0 * PAD) / (weights + 1.0) * 0.3).max(2.0);
+    let unit = (w - 2.0 * PAD - node_w) / weights;
+    let gap_w = |gap: usize| unit * weight(gap);
+    let mut xs = vec![PAD; ncols];
+    for i in 1..ncols {
+        xs[i] = xs[i - 1] + gap_w(i - 1);
+    }
+    // widest label: up to 10 px before the next column's nodes
+    let full_room = |i: usize| {
+        if ncols == 1 {
+            w - 2.0 * PAD - node_w - SANKEY_LABEL_GAP
+        } else {
+            gap_w(i.min(last - 1)) - node_w - SANKEY_LABEL_GAP - 10.0
+        }
+    };
+    // two labels side by side in the last gap, 12 px apart
+    let shared_room = gap_w(last.saturating_sub(1)) - node_w - 2.0 * SANKEY_LABEL_GAP - 12.0;
+
+    // column headings
+    for (i, heading) in c.steps.iter().enumerate() {
+        let room = if shares_gap(i) { shared_room / 2.0 } else { full_room(i) };
+        let room = room + node_w + SANKEY_LABEL_GAP;
+        if room < SANKEY_MIN_LABEL_W {
+            continue;
+        }
+        let heading = fit_text(heading, TICK_PX, true, room, 40);
+        let t = Txt::new(TICK_PX, MUTED).bold();
+        if labels_right(i) {
+            p.text(&heading, xs[i], head.bottom, t.at(HPos::Left, VPos::Top))?;
+        } else {
+            let x = xs[i] + node_w;
+            p.text(&heading, x, head.bottom, t.at(HPos::Right, VPos::Top))?;
+        }
+    }
+
+    // One scale for all columns: as large as the nodes packed tight allow, then as large as
+    // lets every label sit beside its own node (two-line labels when they cost little).
+    let top = head.bottom + SANKEY_HEADING_H;
+    let bottom = h - PAD;
+    let plot_h = bottom - top;
+    let tight = c
+        .nodes
+        .iter()
+        .filter_map(|col| {
+            let total: f64 = col.iter().map(|n| n.1).sum();
+            let room = (plot_h - col.len().saturating_sub(1) as f64 * SANKEY_NODE_GAP)
+                .max(plot_h * 0.3);
+            (total > 0.0).then(|| room / total)
+        })
+        .fold(f64::INFINITY, f64::min);
+    let tight = if tight.is_finite() { tight } else { 0.0 };
+    let fits = |k: f64, l: SankeyLabel| sankey_pack(c, k, Some(l), top).1 <= bottom + 0.5;
+    let best = |l: SankeyLabel| -> Option<f64> {
+        if fits(tight, l) {
+            return Some(tight);
+        }
+        if !fits(0.0, l) {
+            return None;
+        }
+        let (mut lo, mut hi) = (0.0, tight);
+        for _ in 0..40 {
+            let mid = (lo + hi) / 2.0;
+            if fits(mid, l) {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        Some(lo)
+    };
+    let (label, scale) = match (best(SANKEY_TWO_LINES), best(SANKEY_ONE_LINE)) {
+        (Some(k2), Some(k1)) if k2 >= 0.75 * k1 => (Some(SANKEY_TWO_LINES), k2),
+        (_, Some(k1)) => (Some(SANKEY_ONE_LINE), k1),
+        _ => (None, tight),
+    };
+    let (node_y, _) = sankey_pack(c, scale, label, top);
+    let colors = sankey_colors(c);
+
+    // bands: leaving a node in the order of their targets, reaching one in the order of
+    // their sources (so that bands cross as little as they can)
+    let at = |col: usize, name: &str| c.nodes[col].iter().position(|n| n.0 == name);
+    let links: Vec<(usize, usize, usize, f64)> = c
+        .links
+        .iter()
+        .filter(|l| l.value > 0.0 && l.step + 1 < ncols)
+        .filter_map(|l| Some((l.step, at(l.step, &l.source)?, at(l.step + 1, &l.target)?, l.value)))
+        .collect();
+    let mut order: Vec<usize> = (0..links.len()).collect();
+    order.sort_by_key(|&k| (links[k].0, links[k].2, links[k].1));
+    let mut into = vec![0.0; links.len()];
+    let mut offset: Vec<Vec<f64>> = c.nodes.iter().map(|col| vec![0.0; col.len()]).collect();
+    for &k in &order {
+        let (s, _, t, v) = links[k];
+        into[k] = node_y[s + 1][t] + offset[s + 1][t];
+        offset[s + 1][t] += v * scale;
+    }
+    order.sort_by_key(|&k| (links[k].0, links[k].1, links[k].2));
+    let mut offset: Vec<Vec<f64>> = c.nodes.iter().map(|col| vec![0.0; col.len()]).collect();
+    for &k in &order {
+        let (s, f, _, v) = links[k];
+        let th = v * scale;
+        let from = node_y[s][f] + offset[s][f];
+        offset[s][f] += th;
+        let (x0, x1) = (xs[s] + node_w, xs[s + 1]);
+        let n = SANKEY_CURVE_STEPS;
+        let mut poly = Vec::with_capacity(2 * (n + 1));
+        for i in 0..=n {
+            poly.push(sankey_curve((x0, from), (x1, into[k]), i as f64 / n as f64));
+        }
+        for i in (0..=n).rev() {
+            poly.push(sankey_curve((x0, from + th), (x1, into[k] + th), i as f64 / n as f64));
+        }
+        p.area_fill(&poly, colors[s][f], SANKEY_BAND_ALPHA)?;
+    }
+
+    // nodes
+    for (i, col) in c.nodes.iter().enumerate() {
+        for (k, (_, total)) in col.iter().enumerate() {
+            let y = node_y[i][k];
+            p.rect(xs[i], y, xs[i] + node_w, y + (total * scale).max(2.0), colors[i][k])?;
+        }
+    }
+
+    // labels, on top of the bands: where each goes and how wide it would like to be
+    let lab = label.unwrap_or(SANKEY_ONE_LINE);
+    let label_top: Vec<Vec<f64>> = c
+        .nodes
+        .iter()
+        .zip(&node_y)
+        .map(|(col, ys)| {
+            let want: Vec<f64> = col
+                .iter()
+                .zip(ys)
+                .map(|(n, y)| y + lab.offset(n.1 * scale))
+                .collect();
+            match label {
+                Some(_) => want,
+                None => spread_labels(&want, lab.h, top, bottom),
+            }
+        })
+        .collect();
+    let values: Vec<Vec<String>> = c
+        .nodes
+        .iter()
+        .map(|col| col.iter().map(|n| format_compact(n.1)).collect())
+        .collect();
+    let need: Vec<Vec<f64>> = c
+        .nodes
+        .iter()
+        .zip(&values)
+        .map(|(col, vals)| {
+            col.iter()
+                .zip(vals)
+                .map(|(n, v)| {
+                    let name_w = text_w(&fit_text(&n.0, LABEL_PX, false, 1e9, 60), LABEL_PX, false);
+                    let value_w = text_w(v, TICK_PX, false);
+                    if lab.two_lines {
+                        name_w.max(value_w)
+                    } else {
+                        name_w + 5.0 + value_w
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    // In the last gap a label has the whole gap unless one across it is level with it.
+    let room = |i: usize, k: usize| -> f64 {
+        if !shares_gap(i) {
+            return full_room(i);
+        }
+        let j = if i == last { last - 1 } else { last };
+        let (t0, t1) = (label_top[i][k], label_top[i][k] + lab.h);
+        let across = label_top[j]
+            .iter()
+            .zip(&need[j])
+            .filter(|(t, _)| **t < t1 + SANKEY_LABEL_SEP && **t + lab.h + SANKEY_LABEL_SEP > t0)
+            .map(|(_, n)| *n)
+            .fold(None, |m: Option<f64>, n| Some(m.map_or(n, |m| m.max(n))));
+        match across {
+            None => full_room(i),
+            Some(other) => (shared_room - other).max(shared_room / 2.0).min(full_room(i)),
+        }
+    };
+    for (i, col) in c.nodes.iter().enumerate() {
+        let right = labels_right(i);
+        let (lx, hp) = if right {
+            (xs[i] + node_w + SANKEY_LABEL_GAP, HPos::Left)
+        } else {
+            (xs[i] - SANKEY_LABEL_GAP, HPos::Right)
+        };
+        for (k, (name, _)) in col.iter().enumerate() {
+            let max_w = room(i, k);
+            if max_w < SANKEY_MIN_LABEL_W {
+                continue; // no room for even a few letters
+            }
+            let value = &values[i][k];
+            let ly = label_top[i][k];
+            let cy = ly + lab.first / 2.0;
+            let name_t = Txt::new(LABEL_PX, INK);
+            let value_t = Txt::new(TICK_PX, MUTED);
+            if lab.two_lines {
+                let name = fit_text(name, LABEL_PX, false, max_w, 60);
+                let value = fit_text(value, TICK_PX, false, max_w, 20);
+                p.text(&name, lx, cy, name_t.at(hp, VPos::Center))?;
+                p.text(&value, lx, ly + lab.first, value_t.at(hp, VPos::Top))?;
+                continue;
+            }
+            // one line: "name value", or the name alone when both do not fit
+            let value_w = text_w(value, TICK_PX, false) + 5.0;
+            let with_value = max_w - value_w >= 24.0;
+            let name_w = if with_value { max_w - value_w } else { max_w };
+            let name = fit_text(name, LABEL_PX, false, name_w, 60);
+            let shown_w = text_w(&name, LABEL_PX, false);
+            if right {
+                p.text(&name, lx, cy, name_t.at(HPos::Left, VPos::Center))?;
+                if with_value {
+                    let t = value_t.at(HPos::Left, VPos::Center);
+                    p.text(value, lx + shown_w + 5.0, cy, t)?;
+                }
+            } else {
+                let mut x = lx;
+                if with_value {
+                    p.text(value, x, cy, value_t.at(HPos::Right, VPos::Center))?;
+                    x -= value_w;
+                }
+                p.text(&name, x, cy, name_t.at(HPos::Right, VPos::Center))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
 // Tests
 // ---------------------------------------------------------------------------------------------
 
@@ -3157,6 +3901,20 @@ mod tests {
                 "heatmap_chart",
                 json!({"rows": [{"x": "a", "y": null, "v": 5}], "x": "x", "y": "y", "value": "v"}),
             ),
+            (
+                "sankey_chart",
+                json!({"rows": [{"s": 0, "a": "x", "b": "x", "v": 1}], "step": "s", "source": "a", "target": "b", "value": "v"}),
+            ),
+            (
+                "sankey_chart",
+                json!({"rows": [{"s": 0, "a": "x", "b": "y", "v": 0}, {"s": 0, "a": "x", "b": "y", "v": null}], "step": "s", "source": "a", "target": "b", "value": "v"}),
+            ),
+            (
+                "sankey_chart",
+                json!({"rows": (0..20).flat_map(|s| (0..9).map(move |k| json!({"s": s, "a": format!("event_{k}\u{1}"), "b": format!("event_{}", (k + s) % 9), "v": 1000 / (k + 1)}))).collect::<Vec<_>>(),
+                       "step": "s", "source": "a", "target": "b", "value": "v", "unit": "sessions", "max_nodes": 50,
+                       "width": 160, "height": 160}),
+            ),
         ];
         for (kind, a) in cases {
             let s = svg(kind, a.clone());
@@ -3174,6 +3932,11 @@ mod tests {
         let s = svg(
             "line_chart",
             json!({"rows": [{"d": "2026-10-31", "v": null}], "x": "d", "y": "v"}),
+        );
+        assert!(s.contains("No data"));
+        let s = svg(
+            "sankey_chart",
+            json!({"rows": [{"s": 0, "a": "x", "b": "y", "v": 0}], "step": "s", "source": "a", "target": "b", "value": "v"}),
         );
         assert!(s.contains("No data"));
     }
@@ -3196,6 +3959,10 @@ mod tests {
             (
                 "heatmap_chart",
                 json!({"rows": [], "x": "h", "y": "d", "value": "v", "title": "Revenue", "y_labels": ["a"]}),
+            ),
+            (
+                "sankey_chart",
+                json!({"rows": [], "step": "s", "source": "a", "target": "b", "value": "v", "title": "Revenue"}),
             ),
         ] {
             let s = svg(kind, a);
@@ -3322,6 +4089,266 @@ mod tests {
         assert!(msg.contains("column `nope`"), "{msg}");
     }
 
+    /// Paths over three columns; `start` names the second start event.
+    fn sankey_rows(start: &str) -> Value {
+        json!([
+            {"step": 0, "event": "home", "next": "product", "sessions": 50},
+            {"step": 0, "event": "home", "next": "search", "sessions": 30},
+            {"step": 0, "event": "home", "next": "cart", "sessions": 20},
+            {"step": 0, "event": start, "next": "product", "sessions": 4},
+            {"step": 0, "event": start, "next": "product", "sessions": "6"},
+            {"step": 1, "event": "product", "next": "cart", "sessions": 25},
+            {"step": 1, "event": "search", "next": "product", "sessions": 12},
+            {"step": 1, "event": "search", "next": "cart", "sessions": 6},
+            {"step": 1, "event": "cart", "next": "checkout", "sessions": 15},
+            {"step": 1, "event": "cart", "next": "checkout", "sessions": null},
+            {"step": null, "event": "ignored", "next": "ignored", "sessions": 99},
+        ])
+    }
+
+    fn sankey_args(start: &str, extra: Value) -> HashMap<String, Value> {
+        let mut a = args(json!({"rows": sankey_rows(start), "step": "step", "source": "event",
+                                "target": "next", "value": "sessions", "title": "User paths",
+                                "unit": "sessions", "width": 1000, "height": 420}));
+        a.extend(args(extra));
+        a
+    }
+
+    #[test]
+    fn sankey_merges_small_nodes_into_other() {
+        let spec =
+            ChartSpec::from_tera_args("sankey_chart", &sankey_args("landing", json!({"max_nodes": 2})))
+                .unwrap();
+        let ChartSpec::Sankey(c) = &spec else {
+            panic!()
+        };
+        // Start: home sends 50 + 30 + 20 = 100, landing 4 + 6 = 10 (two nodes: both kept).
+        // Step 1 (incoming): product 50 + 4 + 6 = 60, search 30, cart 20: three nodes for
+        //   max_nodes = 2, so product is kept and search + cart = 50 become "other".
+        // Step 2 (incoming): cart 25 + 6 = 31, checkout 15, product 12: cart is kept,
+        //   checkout + product = 27 become "other".
+        // The NULL-step row is skipped, the NULL value counts 0 (no link).
+        assert_eq!(c.steps, ["Start", "Step 1", "Step 2"]);
+        let nodes = |col: usize| -> Vec<(&str, f64)> {
+            c.nodes[col].iter().map(|n| (n.0.as_str(), n.1)).collect()
+        };
+        assert_eq!(nodes(0), [("home", 100.0), ("landing", 10.0)]);
+        // product: 60 in, 25 out (35 sessions ended there); other: 50 in, 6 + 27 = 33 out
+        assert_eq!(nodes(1), [("product", 60.0), ("other", 50.0)]);
+        assert_eq!(nodes(2), [("cart", 31.0), ("other", 27.0)]);
+        let links: Vec<(usize, &str, &str, f64)> = c
+            .links
+            .iter()
+            .map(|l| (l.step, l.source.as_str(), l.target.as_str(), l.value))
+            .collect();
+        assert_eq!(
+            links,
+            [
+                (0, "home", "product", 50.0),
+                // home → search 30 + home → cart 20
+                (0, "home", "other", 50.0),
+                // two rows, 4 + "6"
+                (0, "landing", "product", 10.0),
+                (1, "product", "cart", 25.0),
+                // search → cart
+                (1, "other", "cart", 6.0),
+                // search → product 12 + cart → checkout 15, both ends merged
+                (1, "other", "other", 27.0),
+            ]
+        );
+        assert_eq!(spec.size(), (1000, 420));
+        assert_eq!(c.unit.as_deref(), Some("sessions"));
+        // without max_nodes (6) nothing is merged; steps starting at 1 start at "Step 1"
+        let spec = ChartSpec::from_tera_args("sankey_chart", &sankey_args("landing", json!({}))).unwrap();
+        let ChartSpec::Sankey(c) = &spec else {
+            panic!()
+        };
+        assert_eq!(c.nodes.iter().map(Vec::len).collect::<Vec<_>>(), [2, 3, 3]);
+        assert_eq!(c.nodes[2][0], ("cart".to_string(), 31.0));
+        assert_eq!(c.links.len(), 8);
+        let rows = json!([{"s": 1, "a": "x", "b": "y", "v": 3}, {"s": 2, "a": "y", "b": "z", "v": 1}]);
+        let spec = ChartSpec::from_tera_args("sankey", &args(json!({"rows": rows, "step": "s", "source": "a", "target": "b", "value": "v"}))).unwrap();
+        let ChartSpec::Sankey(c) = &spec else {
+            panic!()
+        };
+        assert_eq!(c.steps, ["Step 1", "Step 2", "Step 3"]);
+        assert_eq!(c.title, "V by s");
+        assert_eq!(spec.size(), (720, 420));
+    }
+
+    #[test]
+    fn sankey_svg_bands_labels_and_escaping() {
+        let s = ChartSpec::from_tera_args("sankey_chart", &sankey_args("<b>&", json!({})))
+            .unwrap()
+            .render_svg()
+            .unwrap();
+        assert!(s.starts_with("<svg ") && s.contains("viewBox=\"0 0 1000 420\""), "{s}");
+        assert!(s.contains("aria-label=\"User paths\"") && s.contains(">\nUser paths\n<"));
+        for x in ["Start", "Step 1", "Step 2", "sessions", "home", "product", "search", "checkout"] {
+            assert!(s.contains(&format!(">\n{x}\n<")), "{x} in {s}");
+        }
+        // node totals (compact): home 100, product 60, cart 31 in the last column
+        for x in ["100", "60", "31", "15"] {
+            assert!(s.contains(&format!(">\n{x}\n<")), "{x} in {s}");
+        }
+        // one band per link, one bar per node (2 + 3 + 3) plus the background
+        assert_eq!(count(&s, "<polygon"), 8, "{s}");
+        assert_eq!(count(&s, "<rect"), 8 + 1, "{s}");
+        assert_eq!(count(&s, "opacity=\"0.35\""), 8);
+        assert!(!s.contains("<b>"), "{s}");
+        assert!(s.contains(">\n&lt;b&gt;&amp;\n<"), "{s}");
+        // with max_nodes=2: 6 links, 6 nodes; "other" is drawn (in slate)
+        let s = ChartSpec::from_tera_args("sankey_chart", &sankey_args("landing", json!({"max_nodes": 2})))
+            .unwrap()
+            .render_svg()
+            .unwrap();
+        assert_eq!(count(&s, "<polygon"), 6);
+        assert_eq!(count(&s, "<rect"), 6 + 1);
+        assert!(s.contains(">\nother\n<"));
+        assert_eq!(fill_count(&s, PALETTE[5]), 2 + 2, "two 'other' bars, two bands from one");
+        // also through Tera
+        let mut tera = tera::Tera::default();
+        register(&mut tera);
+        tera.add_raw_template(
+            "s.html",
+            "{{ sankey_chart(rows=rows, step=\"step\", source=\"event\", target=\"next\", value=\"sessions\") }}",
+        )
+        .unwrap();
+        let mut ctx = tera::Context::new();
+        ctx.insert("rows", &sankey_rows("landing"));
+        let html = tera.render("s.html", &ctx).unwrap();
+        assert!(html.starts_with("<svg ") && html.contains("Sessions by step"), "{html}");
+    }
+
+    #[test]
+    fn sankey_png_decodes_at_email_width() {
+        let spec = ChartSpec::from_tera_args("sankey_chart", &sankey_args("landing", json!({}))).unwrap();
+        let narrow = spec.with_width(560);
+        let bytes = narrow.render_png().unwrap();
+        let mut reader = png::Decoder::new(&bytes[..]).read_info().unwrap();
+        let mut buf = vec![0; reader.output_buffer_size()];
+        let info = reader.next_frame(&mut buf).unwrap();
+        assert_eq!((info.width, info.height), narrow.size());
+        assert_eq!(info.width, 560);
+        let px = &buf[..info.buffer_size()];
+        // the bars and bands are drawn: plenty of non-white pixels
+        let inked = px.chunks(3).filter(|p| p != &[255, 255, 255]).count();
+        assert!(inked > 560 * 40, "{inked}");
+        // through the e-mail functions, laid out at most 560 wide
+        let sink = ImageSink::default();
+        let mut tera = tera::Tera::default();
+        register_png(&mut tera, sink.clone(), 560);
+        tera.add_raw_template(
+            "m.html",
+            "{{ sankey_chart(rows=rows, step=\"step\", source=\"event\", target=\"next\", value=\"sessions\", width=1000) }}",
+        )
+        .unwrap();
+        let mut ctx = tera::Context::new();
+        ctx.insert("rows", &sankey_rows("landing"));
+        let html = tera.render("m.html", &ctx).unwrap();
+        assert!(html.contains("width=\"560\""), "{html}");
+        assert_eq!(sink.lock().unwrap()[0].width, 560);
+    }
+
+    #[test]
+    fn sankey_bad_arguments() {
+        let err = |extra: Value| {
+            ChartSpec::from_tera_args("sankey_chart", &sankey_args("landing", extra))
+                .unwrap_err()
+                .to_string()
+        };
+        let e = err(json!({"max_node": 3}));
+        assert!(e.contains("sankey_chart") && e.contains("unknown argument `max_node`"), "{e}");
+        let e = err(json!({"source": "from"}));
+        assert!(
+            e.contains("argument `source`: column `from` is not in the rows") && e.contains("event"),
+            "{e}"
+        );
+        let e = err(json!({"max_nodes": 1}));
+        assert!(e.contains("`max_nodes` is 1"), "{e}");
+        let mut a = sankey_args("landing", json!({}));
+        a.remove("value");
+        let e = ChartSpec::from_tera_args("sankey_chart", &a).unwrap_err().to_string();
+        assert!(e.contains("missing argument `value`"), "{e}");
+        let bad = |row: Value| {
+            let a = args(json!({"rows": [{"step": 0, "event": "a", "next": "b", "sessions": 1}, row],
+                                "step": "step", "source": "event", "target": "next", "value": "sessions"}));
+            ChartSpec::from_tera_args("sankey_chart", &a).unwrap_err().to_string()
+        };
+        let e = bad(json!({"step": 0, "event": "a", "next": "c", "sessions": -3}));
+        assert!(
+            e.contains("row 2, column `sessions`") && e.contains("negative value -3"),
+            "{e}"
+        );
+        let e = bad(json!({"step": 1.5, "event": "a", "next": "c", "sessions": 3}));
+        assert!(e.contains("row 2, column `step`: expected a step number"), "{e}");
+        let e = bad(json!({"step": 0, "event": "a", "next": "c", "sessions": "NaN"}));
+        assert!(e.contains("not a finite number"), "{e}");
+        let e = bad(json!({"step": 40, "event": "a", "next": "c", "sessions": 1}));
+        assert!(e.contains("too many"), "{e}");
+        // hand-built specs: a negative link is a model error, links beyond a node's total
+        // an internal one
+        let spec = |value: f64, total: f64| {
+            ChartSpec::Sankey(SankeyChart {
+                title: "S".into(),
+                unit: None,
+                steps: vec!["Start".into(), "Step 1".into()],
+                nodes: vec![vec![("a".into(), total)], vec![("b".into(), total)]],
+                links: vec![SankeyLink { step: 0, source: "a".into(), target: "b".into(), value }],
+                width: 720,
+                height: 420,
+            })
+        };
+        assert!(spec(2.0, 2.0).render_svg().is_ok());
+        assert_eq!(spec(-2.0, 2.0).render_svg().unwrap_err().kind, crate::ErrorKind::Model);
+        assert_eq!(spec(f64::NAN, 2.0).render_svg().unwrap_err().kind, crate::ErrorKind::Model);
+        assert_eq!(spec(3.0, 2.0).render_svg().unwrap_err().kind, crate::ErrorKind::Internal);
+    }
+
+    /// GA4-style path exploration rows: (step, event, next event, sessions).
+    fn sankey_demo_rows() -> Value {
+        let rows: &[(u32, &str, &str, u32)] = &[
+            (0, "session_start", "page_view", 4200),
+            (0, "session_start", "view_item", 1300),
+            (0, "session_start", "view_search_results", 600),
+            (0, "session_start", "scroll", 250),
+            (0, "session_start", "first_visit", 180),
+            (0, "session_start", "login", 90),
+            (0, "page_view", "view_item", 1600),
+            (0, "page_view", "page_view", 900),
+            (0, "page_view", "add_to_cart", 300),
+            (0, "page_view", "scroll", 420),
+            (0, "view_item", "add_to_cart", 520),
+            (0, "view_item", "view_item", 380),
+            (0, "view_item", "page_view", 260),
+            (1, "page_view", "page_view", 1500),
+            (1, "page_view", "view_item", 1700),
+            (1, "page_view", "scroll", 500),
+            (1, "view_item", "add_to_cart", 1200),
+            (1, "view_item", "view_item", 600),
+            (1, "view_item", "page_view", 400),
+            (1, "add_to_cart", "begin_checkout", 480),
+            (1, "add_to_cart", "view_item", 120),
+            (1, "view_search_results", "view_item", 300),
+            (1, "view_search_results", "page_view", 150),
+            (1, "scroll", "page_view", 300),
+            (1, "first_visit", "page_view", 100),
+            (1, "login", "view_cart", 60),
+            (2, "page_view", "page_view", 900),
+            (2, "page_view", "view_item", 800),
+            (2, "view_item", "add_to_cart", 900),
+            (2, "view_item", "view_item", 500),
+            (2, "add_to_cart", "begin_checkout", 700),
+            (2, "begin_checkout", "add_payment_info", 300),
+            (2, "begin_checkout", "purchase", 120),
+            (2, "scroll", "page_view", 200),
+            (2, "view_cart", "begin_checkout", 40),
+        ];
+        rows.iter()
+            .map(|(s, a, b, n)| json!({"step": s, "event": a, "next_event": b, "sessions": n}))
+            .collect()
+    }
+
     /// Writes a gallery to /tmp/charts-demo for a visual check:
     /// `cargo test --release --lib charts::tests::demo_gallery -- --ignored`.
     #[test]
@@ -3445,6 +4472,18 @@ mod tests {
         let hours: Vec<Value> = (0..48).map(|i| json!({"t": format!("2026-10-{:02} {:02}:00:00", 30 + i / 24, i % 24), "v": (i * 37 % 11) as f64 - 3.0})).collect();
         charts.push(("e_hours", svg("line_chart", json!({"rows": hours, "x": "t", "y": "v", "title": "Hourly net change", "unit": "orders"}))));
         charts.push(("e_funnel", svg("funnel_chart", json!({"rows": stages, "stage": "stage", "value": "n", "title": "Lifecycle funnel"}))));
+        let paths = sankey_demo_rows();
+        charts.push(("sankey", svg("sankey_chart", json!({"rows": paths, "step": "step", "source": "event", "target": "next_event", "value": "sessions", "title": "User paths from session start", "unit": "sessions", "width": 1000, "height": 420}))));
+        // the e-mail form: PNG at 560 px
+        let png_spec = ChartSpec::from_tera_args("sankey_chart", &args(json!({"rows": paths, "step": "step", "source": "event", "target": "next_event", "value": "sessions", "title": "User paths from session start", "unit": "sessions", "width": 1000, "height": 420}))).unwrap();
+        std::fs::write(dir.join("sankey-560.png"), png_spec.with_width(560).render_png().unwrap()).unwrap();
+        charts.push(("e_sankey", svg("sankey_chart", json!({"rows": paths, "step": "step", "source": "event", "target": "next_event", "value": "sessions", "title": "User paths (560 px, top 4 per step)", "unit": "sessions", "max_nodes": 4, "width": 560}))));
+        let long: Vec<Value> = (0..3)
+            .flat_map(|step| {
+                (0..14).map(move |k| json!({"step": step, "event": format!("page_view: /category/item-{k}"), "next_event": format!("page_view: /category/item-{}", (k * 5 + step) % 14), "sessions": 5000 / (k + 1) + 40}))
+            })
+            .collect();
+        charts.push(("e_sankey_many", svg("sankey_chart", json!({"rows": long, "step": "step", "source": "event", "target": "next_event", "value": "sessions", "title": "Page paths, 12 nodes per step", "max_nodes": 12}))));
         let mut html = String::from(
             "<!doctype html><html><head><meta charset=\"utf-8\"><title>charts</title><style>\
              body{font-family:sans-serif;background:#f3f4f6;margin:24px}\
@@ -3457,5 +4496,23 @@ mod tests {
         }
         html.push_str("</body></html>");
         std::fs::write(dir.join("index.html"), html).unwrap();
+    }
+
+    #[test]
+    fn sankey_step_labels_name_columns_by_step() {
+        // Steps 0 and 1 → three columns (0, 1, 2); labels for steps 0 and 1 only: the third
+        // column keeps its default heading.
+        let rows = json!([
+            {"s": 0, "a": "cart", "b": "checkout", "n": 3},
+            {"s": 1, "a": "checkout", "b": "purchase", "n": 2}
+        ]);
+        let spec = ChartSpec::from_tera_args(
+            "sankey_chart",
+            &args(json!({"rows": rows, "step": "s", "source": "a", "target": "b", "value": "n",
+                         "step_labels": ["2 steps before", "1 step before"]})),
+        )
+        .unwrap();
+        let ChartSpec::Sankey(c) = &spec else { panic!() };
+        assert_eq!(c.steps, ["2 steps before", "1 step before", "Step 2"]);
     }
 }
