@@ -537,19 +537,23 @@ async fn check_fresh(prep: &Prepared) -> Result<()> {
         .sql(&format!("SELECT CAST(max(event_time) AS VARCHAR) FROM events WHERE event_time < CAST('{}' AS TIMESTAMP)", end.format("%Y-%m-%dT%H:%M:%S")))
         .await
         .map_err(|e| Error::input(format!("--send: checking the newest event: {}", models::clean_error(&e))))?;
-    let batches = df.collect().await.map_err(|e| Error::input(format!("--send: checking the newest event: {}", models::clean_error(&e))))?;
-    let newest = batches
-        .first()
-        .filter(|b| b.num_rows() > 0)
-        .and_then(|b| {
-            // The text may come back as Utf8 or Utf8View: normalise before reading it.
-            let col = datafusion::arrow::compute::cast(b.column(0), &DataType::Utf8).ok()?;
-            let a = col.as_any().downcast_ref::<StringArray>()?;
-            (!a.is_null(0)).then(|| a.value(0).to_string())
-        });
+    let batches = df.collect().await.map_err(|e| {
+        Error::input(format!(
+            "--send: checking the newest event: {}",
+            models::clean_error(&e)
+        ))
+    })?;
+    let newest = batches.first().filter(|b| b.num_rows() > 0).and_then(|b| {
+        // The text may come back as Utf8 or Utf8View: normalise before reading it.
+        let col = datafusion::arrow::compute::cast(b.column(0), &DataType::Utf8).ok()?;
+        let a = col.as_any().downcast_ref::<StringArray>()?;
+        (!a.is_null(0)).then(|| a.value(0).to_string())
+    });
     let limit = prep.config.email.max_input_age_hours;
     let Some(newest) = newest else {
-        return Err(Error::input("--send: the events source has no events up to the as-of day; nothing was sent"));
+        return Err(Error::input(
+            "--send: the events source has no events up to the as-of day; nothing was sent",
+        ));
     };
     let t = chrono::NaiveDateTime::parse_from_str(&newest, "%Y-%m-%dT%H:%M:%S%.f")
         .or_else(|_| chrono::NaiveDateTime::parse_from_str(&newest, "%Y-%m-%d %H:%M:%S%.f"))
@@ -791,17 +795,40 @@ async fn build_folder(
     ctx.insert("funnel_stages", &stages);
     // Pages, each with its e-mail form.
     let sink = crate::charts::ImageSink::default();
-    let email_tera = render::build_email_tera(project, &prep.config.project.currency, sink.clone(), crate::email::EMAIL_WIDTH - 40)?;
+    let email_tera = render::build_email_tera(
+        project,
+        &prep.config.project.currency,
+        sink.clone(),
+        crate::email::EMAIL_WIDTH - 40,
+    )?;
     let mut pages = Vec::new();
     let mut emails = Vec::new();
     ctx.insert("warnings", &warnings);
     let mut page_list: Vec<(String, String, String, Vec<String>, tera::Context)> = Vec::new();
     for r in &selected {
         let mut c = ctx.clone();
-        c.insert("report", &json!({"name": r.name, "title": r.title, "summary": r.summary}));
-        page_list.push((r.name.clone(), r.title.clone(), r.template_name(), r.recipients.clone(), c));
+        c.insert(
+            "report",
+            &json!({"name": r.name, "title": r.title, "summary": r.summary}),
+        );
+        page_list.push((
+            r.name.clone(),
+            r.title.clone(),
+            r.template_name(),
+            r.recipients.clone(),
+            c,
+        ));
     }
-    page_list.insert(0, ("index".into(), "Executive summary".into(), "index.html".into(), Vec::new(), ctx.clone()));
+    page_list.insert(
+        0,
+        (
+            "index".into(),
+            "Executive summary".into(),
+            "index.html".into(),
+            Vec::new(),
+            ctx.clone(),
+        ),
+    );
     for (name, title, template, recipients, c) in &page_list {
         let html = render::render(tera, template, c)?;
         let file = staging.join(format!("{name}.html"));
@@ -811,7 +838,16 @@ async fn build_folder(
         let mut mc = c.clone();
         mc.insert("email", &true);
         let mail_page = render::render(&email_tera, template, &mc)?;
-        let email = crate::email::build_email(&prep.config, &email_tera, &mc, name, title, recipients, &mail_page, &sink)?;
+        let email = crate::email::build_email(
+            &prep.config,
+            &email_tera,
+            &mc,
+            name,
+            title,
+            recipients,
+            &mail_page,
+            &sink,
+        )?;
         if email.html_bytes > crate::email::HTML_BUDGET {
             warnings.push(format!(
                 "the {name} e-mail's HTML is {} KB, over the {} KB budget (Gmail clips at about 102 KB)",

@@ -476,14 +476,15 @@ impl ChartSpec {
                     if l.value < 0.0 {
                         return Err(negative(&at, l.value));
                     }
-                    let find = |col: usize, name: &str| {
-                        c.nodes[col].iter().position(|n| n.0 == name).ok_or_else(|| {
+                    let find =
+                        |col: usize, name: &str| {
+                            c.nodes[col].iter().position(|n| n.0 == name).ok_or_else(|| {
                             Error::internal(format!(
                                 "{what}: link `{at}`: `{name}` is not a node of column `{}`",
                                 c.steps[col]
                             ))
                         })
-                    };
+                        };
                     let (s, t) = (find(l.step, &l.source)?, find(l.step + 1, &l.target)?);
                     out[l.step][s] += l.value;
                     inc[l.step + 1][t] += l.value;
@@ -636,8 +637,13 @@ pub fn register(tera: &mut tera::Tera) {
 }
 
 /// The names of the chart functions templates call.
-pub const CHART_FUNCTIONS: [&str; 5] =
-    ["bar_chart", "line_chart", "funnel_chart", "heatmap_chart", "sankey_chart"];
+pub const CHART_FUNCTIONS: [&str; 5] = [
+    "bar_chart",
+    "line_chart",
+    "funnel_chart",
+    "heatmap_chart",
+    "sankey_chart",
+];
 
 /// A PNG chart to attach to an e-mail, referenced from its HTML as `cid:<content_id>`.
 #[derive(Debug, Clone)]
@@ -667,16 +673,27 @@ impl tera::Function for PngChartFunction {
     fn call(&self, args: &HashMap<String, Value>) -> tera::Result<Value> {
         let spec = ChartSpec::from_tera_args(self.name, args)?;
         let spec = spec.with_width(spec.requested_size().0.min(self.max_width));
-        let png = spec.render_png().map_err(|e| tera::Error::msg(format!("{}: {e}", self.name)))?;
+        let png = spec
+            .render_png()
+            .map_err(|e| tera::Error::msg(format!("{}: {e}", self.name)))?;
         let (width, height) = spec.size();
-        let mut images = self.sink.lock().map_err(|_| tera::Error::msg("image list poisoned"))?;
+        let mut images = self
+            .sink
+            .lock()
+            .map_err(|_| tera::Error::msg("image list poisoned"))?;
         let content_id = format!("chart-{}@journey-report", images.len() + 1);
         let mut alt = String::new();
         escape_xml_into(&mut alt, &clean_text(spec.title()));
         let tag = format!(
             "<img src=\"cid:{content_id}\" width=\"{width}\" height=\"{height}\" alt=\"{alt}\" style=\"display:block;max-width:100%;height:auto;border:0\">"
         );
-        images.push(InlineImage { content_id, png, alt: spec.title().to_string(), width, height });
+        images.push(InlineImage {
+            content_id,
+            png,
+            alt: spec.title().to_string(),
+            width,
+            height,
+        });
         Ok(Value::String(tag))
     }
     fn is_safe(&self) -> bool {
@@ -691,7 +708,14 @@ impl tera::Function for PngChartFunction {
 /// images, hence PNG by Content-ID.
 pub fn register_png(tera: &mut tera::Tera, sink: ImageSink, max_width: u32) {
     for name in CHART_FUNCTIONS {
-        tera.register_function(name, PngChartFunction { name, sink: sink.clone(), max_width });
+        tera.register_function(
+            name,
+            PngChartFunction {
+                name,
+                sink: sink.clone(),
+                max_width,
+            },
+        );
     }
 }
 
@@ -721,9 +745,11 @@ impl ChartSpec {
         let (w, h) = self.size();
         let mut rgb = vec![255u8; w as usize * h as usize * 3];
         {
-            let root = plotters::backend::BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
+            let root =
+                plotters::backend::BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
             self.draw(&root)?;
-            root.present().map_err(|e| Error::internal(format!("rendering {}: {e}", self.kind_name())))?;
+            root.present()
+                .map_err(|e| Error::internal(format!("rendering {}: {e}", self.kind_name())))?;
         }
         let mut out = Vec::new();
         {
@@ -731,8 +757,12 @@ impl ChartSpec {
             enc.set_color(png::ColorType::Rgb);
             enc.set_depth(png::BitDepth::Eight);
             enc.set_compression(png::Compression::Best);
-            let mut writer = enc.write_header().map_err(|e| Error::internal(format!("PNG: {e}")))?;
-            writer.write_image_data(&rgb).map_err(|e| Error::internal(format!("PNG: {e}")))?;
+            let mut writer = enc
+                .write_header()
+                .map_err(|e| Error::internal(format!("PNG: {e}")))?;
+            writer
+                .write_image_data(&rgb)
+                .map_err(|e| Error::internal(format!("PNG: {e}")))?;
         }
         Ok(out)
     }
@@ -1050,8 +1080,17 @@ const HEATMAP_ARGS: &[&str] = &[
     "width", "height",
 ];
 const SANKEY_ARGS: &[&str] = &[
-    "rows", "step", "source", "target", "value", "title", "unit", "max_nodes", "step_labels",
-    "width", "height",
+    "rows",
+    "step",
+    "source",
+    "target",
+    "value",
+    "title",
+    "unit",
+    "max_nodes",
+    "step_labels",
+    "width",
+    "height",
 ];
 
 fn unit_arg(a: &Args) -> tera::Result<Option<String>> {
@@ -1409,11 +1448,25 @@ const SANKEY_MAX_STEPS: i64 = 20;
 fn sankey_from_args(a: &Args) -> tera::Result<ChartSpec> {
     a.check_known(SANKEY_ARGS)?;
     let rows = a.rows()?;
-    let step = a.column("step", "the step column: 0 for the first step of the paths, 1, 2…")?;
-    let source = a.column("source", "the column of the node a flow leaves, e.g. an event")?;
-    let target = a.column("target", "the column of the node a flow reaches, e.g. the next event")?;
+    let step = a.column(
+        "step",
+        "the step column: 0 for the first step of the paths, 1, 2…",
+    )?;
+    let source = a.column(
+        "source",
+        "the column of the node a flow leaves, e.g. an event",
+    )?;
+    let target = a.column(
+        "target",
+        "the column of the node a flow reaches, e.g. the next event",
+    )?;
     let value = a.column("value", "the flow column, e.g. sessions")?;
-    for (arg, col) in [("step", &step), ("source", &source), ("target", &target), ("value", &value)] {
+    for (arg, col) in [
+        ("step", &step),
+        ("source", &source),
+        ("target", &target),
+        ("value", &value),
+    ] {
         a.check_column(&rows, arg, col)?;
     }
     let max_nodes = a.count("max_nodes", SANKEY_MAX_NODES, 2, 50)?;
@@ -1452,7 +1505,11 @@ fn sankey_from_args(a: &Args) -> tera::Result<ChartSpec> {
              (at most {SANKEY_MAX_STEPS})"
         )));
     }
-    let ncols = if raw.is_empty() { 0 } else { (last - first + 2) as usize };
+    let ncols = if raw.is_empty() {
+        0
+    } else {
+        (last - first + 2) as usize
+    };
     // Per column, the raw nodes in order of first appearance with their incoming and
     // outgoing flow.
     let mut cols: Vec<Vec<(String, f64, f64)>> = vec![Vec::new(); ncols];
@@ -1479,11 +1536,20 @@ fn sankey_from_args(a: &Args) -> tera::Result<ChartSpec> {
         .map(|col| {
             let mut order: Vec<&(String, f64, f64)> = col.iter().collect();
             order.sort_by(|x, y| x.1.max(x.2).total_cmp(&y.1.max(y.2)).reverse());
-            let keep = if order.len() > max_nodes { max_nodes - 1 } else { order.len() };
+            let keep = if order.len() > max_nodes {
+                max_nodes - 1
+            } else {
+                order.len()
+            };
             order
                 .iter()
                 .enumerate()
-                .map(|(i, n)| (n.0.as_str(), if i < keep { n.0.as_str() } else { SANKEY_OTHER }))
+                .map(|(i, n)| {
+                    (
+                        n.0.as_str(),
+                        if i < keep { n.0.as_str() } else { SANKEY_OTHER },
+                    )
+                })
                 .collect()
         })
         .collect();
@@ -1511,7 +1577,10 @@ fn sankey_from_args(a: &Args) -> tera::Result<ChartSpec> {
     // last.
     let mut flows: Vec<Vec<(String, (f64, f64))>> = vec![Vec::new(); ncols];
     for l in &links {
-        for (c, name, inc, out) in [(l.step, &l.source, 0.0, l.value), (l.step + 1, &l.target, l.value, 0.0)] {
+        for (c, name, inc, out) in [
+            (l.step, &l.source, 0.0, l.value),
+            (l.step + 1, &l.target, l.value, 0.0),
+        ] {
             match flows[c].iter_mut().find(|n| n.0 == *name) {
                 Some(n) => {
                     n.1.0 += inc;
@@ -1524,8 +1593,10 @@ fn sankey_from_args(a: &Args) -> tera::Result<ChartSpec> {
     let nodes: Vec<Vec<(String, f64)>> = flows
         .into_iter()
         .map(|col| {
-            let mut col: Vec<(String, f64)> =
-                col.into_iter().map(|(n, (inc, out))| (n, inc.max(out))).collect();
+            let mut col: Vec<(String, f64)> = col
+                .into_iter()
+                .map(|(n, (inc, out))| (n, inc.max(out)))
+                .collect();
             col.sort_by(|x, y| {
                 (x.0 == SANKEY_OTHER)
                     .cmp(&(y.0 == SANKEY_OTHER))
@@ -1540,10 +1611,15 @@ fn sankey_from_args(a: &Args) -> tera::Result<ChartSpec> {
     // ones get the default heading.
     let labels = a.opt_strings("step_labels")?.unwrap_or_default();
     let steps = (0..ncols as i64)
-        .map(|c| match (first + c, usize::try_from(first + c).ok().and_then(|n| labels.get(n))) {
-            (_, Some(l)) => l.clone(),
-            (0, None) => "Start".to_string(),
-            (n, None) => format!("Step {n}"),
+        .map(|c| {
+            match (
+                first + c,
+                usize::try_from(first + c).ok().and_then(|n| labels.get(n)),
+            ) {
+                (_, Some(l)) => l.clone(),
+                (0, None) => "Start".to_string(),
+                (n, None) => format!("Step {n}"),
+            }
         })
         .collect();
     Ok(ChartSpec::Sankey(SankeyChart {
@@ -3008,7 +3084,13 @@ fn draw_heatmap<DB: DrawingBackend>(
         .iter()
         .map(|r| {
             r.iter()
-                .map(|v| if v.is_nan() { String::new() } else { format_compact(*v) })
+                .map(|v| {
+                    if v.is_nan() {
+                        String::new()
+                    } else {
+                        format_compact(*v)
+                    }
+                })
                 .collect()
         })
         .collect();
@@ -3208,7 +3290,8 @@ fn sankey_pack(
                 let y = match i {
                     0 => top + (-off(0) - 6.0).max(0.0),
                     _ => {
-                        let apart = label.map_or(0.0, |_| off(i - 1) - off(i) + label_h + SANKEY_LABEL_SEP);
+                        let apart =
+                            label.map_or(0.0, |_| off(i - 1) - off(i) + label_h + SANKEY_LABEL_SEP);
                         ys[i - 1] + (hs[i - 1] + SANKEY_NODE_GAP).max(apart)
                     }
                 };
@@ -3238,10 +3321,13 @@ fn sankey_colors(c: &SankeyChart) -> Vec<Vec<RGBColor>> {
                     if name == SANKEY_OTHER {
                         return PALETTE[OTHER];
                     }
-                    let i = names.iter().position(|n| *n == name.as_str()).unwrap_or_else(|| {
-                        names.push(name);
-                        names.len() - 1
-                    });
+                    let i = names
+                        .iter()
+                        .position(|n| *n == name.as_str())
+                        .unwrap_or_else(|| {
+                            names.push(name);
+                            names.len() - 1
+                        });
                     named[i % named.len()]
                 })
                 .collect()
@@ -3292,10 +3378,18 @@ fn draw_sankey<DB: DrawingBackend>(c: &SankeyChart, p: &Painter<DB>, w: f64, h: 
     // share the gap between them, which is half as wide again as the others.
     let labels_right = |i: usize| i < last || ncols == 1;
     let shares_gap = |i: usize| ncols > 1 && i + 1 >= last;
-    let weight = |gap: usize| if ncols >= 3 && gap + 2 == ncols { 1.5 } else { 1.0 };
+    let weight = |gap: usize| {
+        if ncols >= 3 && gap + 2 == ncols {
+            1.5
+        } else {
+            1.0
+        }
+    };
     let weights = (0..last).map(weight).sum::<f64>().max(1.0);
     // narrower nodes only when columns are crowded
-    let node_w = SANKEY_NODE_W.min((w - 2.0 * PAD) / (weights + 1.0) * 0.3).max(2.0);
+    let node_w = SANKEY_NODE_W
+        .min((w - 2.0 * PAD) / (weights + 1.0) * 0.3)
+        .max(2.0);
     let unit = (w - 2.0 * PAD - node_w) / weights;
     let gap_w = |gap: usize| unit * weight(gap);
     let mut xs = vec![PAD; ncols];
@@ -3315,7 +3409,11 @@ fn draw_sankey<DB: DrawingBackend>(c: &SankeyChart, p: &Painter<DB>, w: f64, h: 
 
     // column headings
     for (i, heading) in c.steps.iter().enumerate() {
-        let room = if shares_gap(i) { shared_room / 2.0 } else { full_room(i) };
+        let room = if shares_gap(i) {
+            shared_room / 2.0
+        } else {
+            full_room(i)
+        };
         let room = room + node_w + SANKEY_LABEL_GAP;
         if room < SANKEY_MIN_LABEL_W {
             continue;
@@ -3340,8 +3438,8 @@ fn draw_sankey<DB: DrawingBackend>(c: &SankeyChart, p: &Painter<DB>, w: f64, h: 
         .iter()
         .filter_map(|col| {
             let total: f64 = col.iter().map(|n| n.1).sum();
-            let room = (plot_h - col.len().saturating_sub(1) as f64 * SANKEY_NODE_GAP)
-                .max(plot_h * 0.3);
+            let room =
+                (plot_h - col.len().saturating_sub(1) as f64 * SANKEY_NODE_GAP).max(plot_h * 0.3);
             (total > 0.0).then(|| room / total)
         })
         .fold(f64::INFINITY, f64::min);
@@ -3380,7 +3478,14 @@ fn draw_sankey<DB: DrawingBackend>(c: &SankeyChart, p: &Painter<DB>, w: f64, h: 
         .links
         .iter()
         .filter(|l| l.value > 0.0 && l.step + 1 < ncols)
-        .filter_map(|l| Some((l.step, at(l.step, &l.source)?, at(l.step + 1, &l.target)?, l.value)))
+        .filter_map(|l| {
+            Some((
+                l.step,
+                at(l.step, &l.source)?,
+                at(l.step + 1, &l.target)?,
+                l.value,
+            ))
+        })
         .collect();
     let mut order: Vec<usize> = (0..links.len()).collect();
     order.sort_by_key(|&k| (links[k].0, links[k].2, links[k].1));
@@ -3405,7 +3510,11 @@ fn draw_sankey<DB: DrawingBackend>(c: &SankeyChart, p: &Painter<DB>, w: f64, h: 
             poly.push(sankey_curve((x0, from), (x1, into[k]), i as f64 / n as f64));
         }
         for i in (0..=n).rev() {
-            poly.push(sankey_curve((x0, from + th), (x1, into[k] + th), i as f64 / n as f64));
+            poly.push(sankey_curve(
+                (x0, from + th),
+                (x1, into[k] + th),
+                i as f64 / n as f64,
+            ));
         }
         p.area_fill(&poly, colors[s][f], SANKEY_BAND_ALPHA)?;
     }
@@ -3414,7 +3523,13 @@ fn draw_sankey<DB: DrawingBackend>(c: &SankeyChart, p: &Painter<DB>, w: f64, h: 
     for (i, col) in c.nodes.iter().enumerate() {
         for (k, (_, total)) in col.iter().enumerate() {
             let y = node_y[i][k];
-            p.rect(xs[i], y, xs[i] + node_w, y + (total * scale).max(2.0), colors[i][k])?;
+            p.rect(
+                xs[i],
+                y,
+                xs[i] + node_w,
+                y + (total * scale).max(2.0),
+                colors[i][k],
+            )?;
         }
     }
 
@@ -3475,7 +3590,9 @@ fn draw_sankey<DB: DrawingBackend>(c: &SankeyChart, p: &Painter<DB>, w: f64, h: 
             .fold(None, |m: Option<f64>, n| Some(m.map_or(n, |m| m.max(n))));
         match across {
             None => full_room(i),
-            Some(other) => (shared_room - other).max(shared_room / 2.0).min(full_room(i)),
+            Some(other) => (shared_room - other)
+                .max(shared_room / 2.0)
+                .min(full_room(i)),
         }
     };
     for (i, col) in c.nodes.iter().enumerate() {
@@ -4107,18 +4224,22 @@ mod tests {
     }
 
     fn sankey_args(start: &str, extra: Value) -> HashMap<String, Value> {
-        let mut a = args(json!({"rows": sankey_rows(start), "step": "step", "source": "event",
+        let mut a = args(
+            json!({"rows": sankey_rows(start), "step": "step", "source": "event",
                                 "target": "next", "value": "sessions", "title": "User paths",
-                                "unit": "sessions", "width": 1000, "height": 420}));
+                                "unit": "sessions", "width": 1000, "height": 420}),
+        );
         a.extend(args(extra));
         a
     }
 
     #[test]
     fn sankey_merges_small_nodes_into_other() {
-        let spec =
-            ChartSpec::from_tera_args("sankey_chart", &sankey_args("landing", json!({"max_nodes": 2})))
-                .unwrap();
+        let spec = ChartSpec::from_tera_args(
+            "sankey_chart",
+            &sankey_args("landing", json!({"max_nodes": 2})),
+        )
+        .unwrap();
         let ChartSpec::Sankey(c) = &spec else {
             panic!()
         };
@@ -4159,15 +4280,21 @@ mod tests {
         assert_eq!(spec.size(), (1000, 420));
         assert_eq!(c.unit.as_deref(), Some("sessions"));
         // without max_nodes (6) nothing is merged; steps starting at 1 start at "Step 1"
-        let spec = ChartSpec::from_tera_args("sankey_chart", &sankey_args("landing", json!({}))).unwrap();
+        let spec =
+            ChartSpec::from_tera_args("sankey_chart", &sankey_args("landing", json!({}))).unwrap();
         let ChartSpec::Sankey(c) = &spec else {
             panic!()
         };
         assert_eq!(c.nodes.iter().map(Vec::len).collect::<Vec<_>>(), [2, 3, 3]);
         assert_eq!(c.nodes[2][0], ("cart".to_string(), 31.0));
         assert_eq!(c.links.len(), 8);
-        let rows = json!([{"s": 1, "a": "x", "b": "y", "v": 3}, {"s": 2, "a": "y", "b": "z", "v": 1}]);
-        let spec = ChartSpec::from_tera_args("sankey", &args(json!({"rows": rows, "step": "s", "source": "a", "target": "b", "value": "v"}))).unwrap();
+        let rows =
+            json!([{"s": 1, "a": "x", "b": "y", "v": 3}, {"s": 2, "a": "y", "b": "z", "v": 1}]);
+        let spec = ChartSpec::from_tera_args(
+            "sankey",
+            &args(json!({"rows": rows, "step": "s", "source": "a", "target": "b", "value": "v"})),
+        )
+        .unwrap();
         let ChartSpec::Sankey(c) = &spec else {
             panic!()
         };
@@ -4182,9 +4309,14 @@ mod tests {
             .unwrap()
             .render_svg()
             .unwrap();
-        assert!(s.starts_with("<svg ") && s.contains("viewBox=\"0 0 1000 420\""), "{s}");
+        assert!(
+            s.starts_with("<svg ") && s.contains("viewBox=\"0 0 1000 420\""),
+            "{s}"
+        );
         assert!(s.contains("aria-label=\"User paths\"") && s.contains(">\nUser paths\n<"));
-        for x in ["Start", "Step 1", "Step 2", "sessions", "home", "product", "search", "checkout"] {
+        for x in [
+            "Start", "Step 1", "Step 2", "sessions", "home", "product", "search", "checkout",
+        ] {
             assert!(s.contains(&format!(">\n{x}\n<")), "{x} in {s}");
         }
         // node totals (compact): home 100, product 60, cart 31 in the last column
@@ -4198,14 +4330,21 @@ mod tests {
         assert!(!s.contains("<b>"), "{s}");
         assert!(s.contains(">\n&lt;b&gt;&amp;\n<"), "{s}");
         // with max_nodes=2: 6 links, 6 nodes; "other" is drawn (in slate)
-        let s = ChartSpec::from_tera_args("sankey_chart", &sankey_args("landing", json!({"max_nodes": 2})))
-            .unwrap()
-            .render_svg()
-            .unwrap();
+        let s = ChartSpec::from_tera_args(
+            "sankey_chart",
+            &sankey_args("landing", json!({"max_nodes": 2})),
+        )
+        .unwrap()
+        .render_svg()
+        .unwrap();
         assert_eq!(count(&s, "<polygon"), 6);
         assert_eq!(count(&s, "<rect"), 6 + 1);
         assert!(s.contains(">\nother\n<"));
-        assert_eq!(fill_count(&s, PALETTE[5]), 2 + 2, "two 'other' bars, two bands from one");
+        assert_eq!(
+            fill_count(&s, PALETTE[5]),
+            2 + 2,
+            "two 'other' bars, two bands from one"
+        );
         // also through Tera
         let mut tera = tera::Tera::default();
         register(&mut tera);
@@ -4217,12 +4356,16 @@ mod tests {
         let mut ctx = tera::Context::new();
         ctx.insert("rows", &sankey_rows("landing"));
         let html = tera.render("s.html", &ctx).unwrap();
-        assert!(html.starts_with("<svg ") && html.contains("Sessions by step"), "{html}");
+        assert!(
+            html.starts_with("<svg ") && html.contains("Sessions by step"),
+            "{html}"
+        );
     }
 
     #[test]
     fn sankey_png_decodes_at_email_width() {
-        let spec = ChartSpec::from_tera_args("sankey_chart", &sankey_args("landing", json!({}))).unwrap();
+        let spec =
+            ChartSpec::from_tera_args("sankey_chart", &sankey_args("landing", json!({}))).unwrap();
         let narrow = spec.with_width(560);
         let bytes = narrow.render_png().unwrap();
         let mut reader = png::Decoder::new(&bytes[..]).read_info().unwrap();
@@ -4258,22 +4401,32 @@ mod tests {
                 .to_string()
         };
         let e = err(json!({"max_node": 3}));
-        assert!(e.contains("sankey_chart") && e.contains("unknown argument `max_node`"), "{e}");
+        assert!(
+            e.contains("sankey_chart") && e.contains("unknown argument `max_node`"),
+            "{e}"
+        );
         let e = err(json!({"source": "from"}));
         assert!(
-            e.contains("argument `source`: column `from` is not in the rows") && e.contains("event"),
+            e.contains("argument `source`: column `from` is not in the rows")
+                && e.contains("event"),
             "{e}"
         );
         let e = err(json!({"max_nodes": 1}));
         assert!(e.contains("`max_nodes` is 1"), "{e}");
         let mut a = sankey_args("landing", json!({}));
         a.remove("value");
-        let e = ChartSpec::from_tera_args("sankey_chart", &a).unwrap_err().to_string();
+        let e = ChartSpec::from_tera_args("sankey_chart", &a)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("missing argument `value`"), "{e}");
         let bad = |row: Value| {
-            let a = args(json!({"rows": [{"step": 0, "event": "a", "next": "b", "sessions": 1}, row],
-                                "step": "step", "source": "event", "target": "next", "value": "sessions"}));
-            ChartSpec::from_tera_args("sankey_chart", &a).unwrap_err().to_string()
+            let a = args(
+                json!({"rows": [{"step": 0, "event": "a", "next": "b", "sessions": 1}, row],
+                                "step": "step", "source": "event", "target": "next", "value": "sessions"}),
+            );
+            ChartSpec::from_tera_args("sankey_chart", &a)
+                .unwrap_err()
+                .to_string()
         };
         let e = bad(json!({"step": 0, "event": "a", "next": "c", "sessions": -3}));
         assert!(
@@ -4281,7 +4434,10 @@ mod tests {
             "{e}"
         );
         let e = bad(json!({"step": 1.5, "event": "a", "next": "c", "sessions": 3}));
-        assert!(e.contains("row 2, column `step`: expected a step number"), "{e}");
+        assert!(
+            e.contains("row 2, column `step`: expected a step number"),
+            "{e}"
+        );
         let e = bad(json!({"step": 0, "event": "a", "next": "c", "sessions": "NaN"}));
         assert!(e.contains("not a finite number"), "{e}");
         let e = bad(json!({"step": 40, "event": "a", "next": "c", "sessions": 1}));
@@ -4294,15 +4450,29 @@ mod tests {
                 unit: None,
                 steps: vec!["Start".into(), "Step 1".into()],
                 nodes: vec![vec![("a".into(), total)], vec![("b".into(), total)]],
-                links: vec![SankeyLink { step: 0, source: "a".into(), target: "b".into(), value }],
+                links: vec![SankeyLink {
+                    step: 0,
+                    source: "a".into(),
+                    target: "b".into(),
+                    value,
+                }],
                 width: 720,
                 height: 420,
             })
         };
         assert!(spec(2.0, 2.0).render_svg().is_ok());
-        assert_eq!(spec(-2.0, 2.0).render_svg().unwrap_err().kind, crate::ErrorKind::Model);
-        assert_eq!(spec(f64::NAN, 2.0).render_svg().unwrap_err().kind, crate::ErrorKind::Model);
-        assert_eq!(spec(3.0, 2.0).render_svg().unwrap_err().kind, crate::ErrorKind::Internal);
+        assert_eq!(
+            spec(-2.0, 2.0).render_svg().unwrap_err().kind,
+            crate::ErrorKind::Model
+        );
+        assert_eq!(
+            spec(f64::NAN, 2.0).render_svg().unwrap_err().kind,
+            crate::ErrorKind::Model
+        );
+        assert_eq!(
+            spec(3.0, 2.0).render_svg().unwrap_err().kind,
+            crate::ErrorKind::Internal
+        );
     }
 
     /// GA4-style path exploration rows: (step, event, next event, sessions).
@@ -4476,7 +4646,11 @@ mod tests {
         charts.push(("sankey", svg("sankey_chart", json!({"rows": paths, "step": "step", "source": "event", "target": "next_event", "value": "sessions", "title": "User paths from session start", "unit": "sessions", "width": 1000, "height": 420}))));
         // the e-mail form: PNG at 560 px
         let png_spec = ChartSpec::from_tera_args("sankey_chart", &args(json!({"rows": paths, "step": "step", "source": "event", "target": "next_event", "value": "sessions", "title": "User paths from session start", "unit": "sessions", "width": 1000, "height": 420}))).unwrap();
-        std::fs::write(dir.join("sankey-560.png"), png_spec.with_width(560).render_png().unwrap()).unwrap();
+        std::fs::write(
+            dir.join("sankey-560.png"),
+            png_spec.with_width(560).render_png().unwrap(),
+        )
+        .unwrap();
         charts.push(("e_sankey", svg("sankey_chart", json!({"rows": paths, "step": "step", "source": "event", "target": "next_event", "value": "sessions", "title": "User paths (560 px, top 4 per step)", "unit": "sessions", "max_nodes": 4, "width": 560}))));
         let long: Vec<Value> = (0..3)
             .flat_map(|step| {
@@ -4508,11 +4682,15 @@ mod tests {
         ]);
         let spec = ChartSpec::from_tera_args(
             "sankey_chart",
-            &args(json!({"rows": rows, "step": "s", "source": "a", "target": "b", "value": "n",
-                         "step_labels": ["2 steps before", "1 step before"]})),
+            &args(
+                json!({"rows": rows, "step": "s", "source": "a", "target": "b", "value": "n",
+                         "step_labels": ["2 steps before", "1 step before"]}),
+            ),
         )
         .unwrap();
-        let ChartSpec::Sankey(c) = &spec else { panic!() };
+        let ChartSpec::Sankey(c) = &spec else {
+            panic!()
+        };
         assert_eq!(c.steps, ["2 steps before", "1 step before", "Step 2"]);
     }
 }

@@ -293,10 +293,19 @@ pub fn main() -> ExitCode {
 async fn dispatch(cmd: Command) -> Result<()> {
     match cmd {
         Command::Run(c) => {
-            let mut args = RunArgs { project: c.project.resolve(), out: c.out, reports: c.reports, send: c.send };
+            let mut args = RunArgs {
+                project: c.project.resolve(),
+                out: c.out,
+                reports: c.reports,
+                send: c.send,
+            };
             let (Some(from), Some(to)) = (c.from, c.to) else {
                 let s = app::run(&args).await?;
-                let sent = if args.send { format!(", {} e-mails sent", s.sent) } else { String::new() };
+                let sent = if args.send {
+                    format!(", {} e-mails sent", s.sent)
+                } else {
+                    String::new()
+                };
                 println!(
                     "journey-report: wrote {} ({} pages, {} models, {} warnings{sent}) in {:.1} s",
                     s.folder.display(),

@@ -93,7 +93,12 @@ fn default_max_age() -> f64 {
 
 impl Default for EmailConfig {
     fn default() -> Self {
-        EmailConfig { from: default_from(), to: Vec::new(), base_url: None, max_input_age_hours: default_max_age() }
+        EmailConfig {
+            from: default_from(),
+            to: Vec::new(),
+            base_url: None,
+            max_input_age_hours: default_max_age(),
+        }
     }
 }
 

@@ -64,38 +64,79 @@ pub fn build_email(
     sink: &ImageSink,
 ) -> Result<Email> {
     let content = main_content(page_html);
-    let as_of = context.get("as_of").and_then(|v| v.as_str()).unwrap_or_default().to_string();
-    let link = cfg.email.base_url.as_ref().map(|b| format!("{}/{}/{}.html", b.trim_end_matches('/'), as_of, report));
+    let as_of = context
+        .get("as_of")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_string();
+    let link = cfg
+        .email
+        .base_url
+        .as_ref()
+        .map(|b| format!("{}/{}/{}.html", b.trim_end_matches('/'), as_of, report));
     let mut c = context.clone();
     c.insert("content", &content);
     c.insert("heading", heading);
     c.insert("link", &link);
     let skeleton = crate::render::render(tera, "email.html", &c)?;
-    let inliner = css_inline::CSSInliner::options().keep_style_tags(false).load_remote_stylesheets(false).build();
-    let html = inliner.inline(&skeleton).map_err(|e| Error::internal(format!("inlining CSS of the {report} e-mail: {e}")))?;
-    let text = html2text::from_read(html.as_bytes(), 78).map_err(|e| Error::internal(format!("plain-text part of the {report} e-mail: {e}")))?;
-    let images: Vec<InlineImage> = std::mem::take(&mut *sink.lock().map_err(|_| Error::internal("image list poisoned"))?);
+    let inliner = css_inline::CSSInliner::options()
+        .keep_style_tags(false)
+        .load_remote_stylesheets(false)
+        .build();
+    let html = inliner
+        .inline(&skeleton)
+        .map_err(|e| Error::internal(format!("inlining CSS of the {report} e-mail: {e}")))?;
+    let text = html2text::from_read(html.as_bytes(), 78)
+        .map_err(|e| Error::internal(format!("plain-text part of the {report} e-mail: {e}")))?;
+    let images: Vec<InlineImage> = std::mem::take(
+        &mut *sink
+            .lock()
+            .map_err(|_| Error::internal("image list poisoned"))?,
+    );
 
-    let from: Mailbox = cfg.email.from.parse().map_err(|e| Error::config(format!("journey.toml: [email] from {:?}: {e}", cfg.email.from)))?;
-    let mut builder = Message::builder().from(from).subject(format!("{heading} — {} — {as_of}", cfg.project.title));
+    let from: Mailbox = cfg.email.from.parse().map_err(|e| {
+        Error::config(format!(
+            "journey.toml: [email] from {:?}: {e}",
+            cfg.email.from
+        ))
+    })?;
+    let mut builder = Message::builder()
+        .from(from)
+        .subject(format!("{heading} — {} — {as_of}", cfg.project.title));
     let mut any = false;
     for r in cfg.email.to.iter().chain(recipients) {
-        let mb: Mailbox = r.parse().map_err(|e| Error::config(format!("journey.toml: recipient {r:?} of report {report}: {e}")))?;
+        let mb: Mailbox = r.parse().map_err(|e| {
+            Error::config(format!(
+                "journey.toml: recipient {r:?} of report {report}: {e}"
+            ))
+        })?;
         builder = builder.to(mb);
         any = true;
     }
     if !any {
         // Written for inspection all the same; `--send` refuses reports without recipients.
-        builder = builder.to("undisclosed-recipients@localhost".parse().expect("valid address"));
+        builder = builder.to("undisclosed-recipients@localhost"
+            .parse()
+            .expect("valid address"));
     }
     let mut related = MultiPart::related().singlepart(SinglePart::html(html.clone()));
     for img in &images {
         let ct = ContentType::parse("image/png").expect("valid content type");
-        related = related.singlepart(Attachment::new_inline(img.content_id.clone()).body(img.png.clone(), ct));
+        related = related
+            .singlepart(Attachment::new_inline(img.content_id.clone()).body(img.png.clone(), ct));
     }
-    let body = MultiPart::alternative().singlepart(SinglePart::plain(text)).multipart(related);
-    let message = builder.multipart(body).map_err(|e| Error::config(format!("building the {report} e-mail: {e}")))?;
-    Ok(Email { report: report.to_string(), message, html_bytes: html.len(), images: images.len() })
+    let body = MultiPart::alternative()
+        .singlepart(SinglePart::plain(text))
+        .multipart(related);
+    let message = builder
+        .multipart(body)
+        .map_err(|e| Error::config(format!("building the {report} e-mail: {e}")))?;
+    Ok(Email {
+        report: report.to_string(),
+        message,
+        html_bytes: html.len(),
+        images: images.len(),
+    })
 }
 
 /// The inner HTML of the page's `<main>` element (the whole page if it has none).
@@ -119,7 +160,12 @@ pub fn write_eml(dir: &Path, email: &Email) -> Result<()> {
 /// Errors (exit 5): no host configured, a connection or TLS failure, the server refusing a
 /// message; the message names the report and the server, never the password.
 pub fn send_all(emails: &[Email]) -> Result<usize> {
-    let host = std::env::var("JOURNEY_SMTP_HOST").map_err(|_| Error::new(ErrorKind::Delivery, "--send: JOURNEY_SMTP_HOST is not set (see the README: e-mail delivery)"))?;
+    let host = std::env::var("JOURNEY_SMTP_HOST").map_err(|_| {
+        Error::new(
+            ErrorKind::Delivery,
+            "--send: JOURNEY_SMTP_HOST is not set (see the README: e-mail delivery)",
+        )
+    })?;
     let mode = std::env::var("JOURNEY_SMTP_TLS").unwrap_or_else(|_| "starttls".into());
     let default_port = match mode.as_str() {
         "tls" => 465,
@@ -127,29 +173,54 @@ pub fn send_all(emails: &[Email]) -> Result<usize> {
         _ => 587,
     };
     let port: u16 = match std::env::var("JOURNEY_SMTP_PORT") {
-        Ok(p) => p.parse().map_err(|_| Error::new(ErrorKind::Delivery, format!("JOURNEY_SMTP_PORT={p:?} is not a port number")))?,
+        Ok(p) => p.parse().map_err(|_| {
+            Error::new(
+                ErrorKind::Delivery,
+                format!("JOURNEY_SMTP_PORT={p:?} is not a port number"),
+            )
+        })?,
         Err(_) => default_port,
     };
-    let fail = |e: &dyn std::fmt::Display| Error::new(ErrorKind::Delivery, format!("SMTP {host}:{port}: {e}"));
+    let fail = |e: &dyn std::fmt::Display| {
+        Error::new(ErrorKind::Delivery, format!("SMTP {host}:{port}: {e}"))
+    };
     let mut builder = match mode.as_str() {
         "starttls" => SmtpTransport::starttls_relay(&host).map_err(|e| fail(&e))?,
         "tls" => SmtpTransport::relay(&host).map_err(|e| fail(&e))?,
         "none" => SmtpTransport::builder_dangerous(&host),
-        other => return Err(Error::new(ErrorKind::Delivery, format!("JOURNEY_SMTP_TLS={other:?}: expected starttls, tls or none"))),
+        other => {
+            return Err(Error::new(
+                ErrorKind::Delivery,
+                format!("JOURNEY_SMTP_TLS={other:?}: expected starttls, tls or none"),
+            ));
+        }
     }
     .port(port);
-    if let (Ok(user), Ok(password)) = (std::env::var("JOURNEY_SMTP_USER"), std::env::var("JOURNEY_SMTP_PASSWORD")) {
+    if let (Ok(user), Ok(password)) = (
+        std::env::var("JOURNEY_SMTP_USER"),
+        std::env::var("JOURNEY_SMTP_PASSWORD"),
+    ) {
         builder = builder.credentials(Credentials::new(user, password));
     }
     let transport = builder.build();
     let mut sent = 0;
     for e in emails {
-        let to_nobody = e.message.envelope().to().iter().all(|a| a.to_string() == "undisclosed-recipients@localhost");
+        let to_nobody = e
+            .message
+            .envelope()
+            .to()
+            .iter()
+            .all(|a| a.to_string() == "undisclosed-recipients@localhost");
         if to_nobody {
             tracing::warn!(report = %e.report, "no recipients configured; not sent");
             continue;
         }
-        transport.send(&e.message).map_err(|err| Error::new(ErrorKind::Delivery, format!("sending the {} e-mail via {host}:{port}: {err}", e.report)))?;
+        transport.send(&e.message).map_err(|err| {
+            Error::new(
+                ErrorKind::Delivery,
+                format!("sending the {} e-mail via {host}:{port}: {err}", e.report),
+            )
+        })?;
         tracing::info!(report = %e.report, recipients = e.message.envelope().to().len(), "e-mail sent");
         sent += 1;
     }

@@ -512,12 +512,17 @@ pub async fn write_split_csv(
 ) -> Result<Vec<PathBuf>> {
     use datafusion::prelude::{col, lit};
     let model_err = |e: datafusion::error::DataFusionError| {
-        Error::model(format!("[models.{name}] split_csv_by = {column:?}: {}", clean_error(&e)))
+        Error::model(format!(
+            "[models.{name}] split_csv_by = {column:?}: {}",
+            clean_error(&e)
+        ))
     };
     let df = ctx.table(name).await.map_err(model_err)?;
     let values = df
         .clone()
-        .select(vec![datafusion::prelude::cast(col(column), DataType::Utf8).alias("v")])
+        .select(vec![
+            datafusion::prelude::cast(col(column), DataType::Utf8).alias("v"),
+        ])
         .map_err(model_err)?
         .distinct()
         .map_err(model_err)?
@@ -549,12 +554,22 @@ pub async fn write_split_csv(
 pub fn file_stem(v: &str) -> String {
     let s: String = v
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if s.is_empty() { "_".into() } else { s }
 }
 
-async fn write_df_csv(df: datafusion::dataframe::DataFrame, name: &str, path: &Path) -> Result<u64> {
+async fn write_df_csv(
+    df: datafusion::dataframe::DataFrame,
+    name: &str,
+    path: &Path,
+) -> Result<u64> {
     let schema = df.schema().as_arrow().clone();
     let mut stream = df
         .execute_stream()

@@ -74,21 +74,33 @@ pub fn build_tera(project: &Path, currency: &str) -> Result<Tera> {
 
 /// The same engine for the e-mail form of the pages: the chart functions render PNG images
 /// into `sink` (at most `max_width` pixels wide) and return `<img src="cid:…">` tags.
-pub fn build_email_tera(project: &Path, currency: &str, sink: charts::ImageSink, max_width: u32) -> Result<Tera> {
+pub fn build_email_tera(
+    project: &Path,
+    currency: &str,
+    sink: charts::ImageSink,
+    max_width: u32,
+) -> Result<Tera> {
     let mut tera = load_templates(project, currency)?;
     charts::register_png(&mut tera, sink, max_width);
     Ok(tera)
 }
 
 fn load_templates(project: &Path, currency: &str) -> Result<Tera> {
-    let mut sources: BTreeMap<String, String> = EMBEDDED_TEMPLATES.iter().map(|(n, t)| (n.to_string(), t.to_string())).collect();
+    let mut sources: BTreeMap<String, String> = EMBEDDED_TEMPLATES
+        .iter()
+        .map(|(n, t)| (n.to_string(), t.to_string()))
+        .collect();
     let dir = project.join("templates");
     if dir.is_dir() {
         let rd = std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))?;
         for entry in rd.flatten() {
             let p = entry.path();
             if p.extension().and_then(|e| e.to_str()) == Some("html") {
-                let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+                let name = p
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or_default()
+                    .to_string();
                 let text = std::fs::read_to_string(&p).map_err(|e| Error::io(&p, e))?;
                 sources.insert(name, text);
             }
@@ -96,8 +108,13 @@ fn load_templates(project: &Path, currency: &str) -> Result<Tera> {
     }
     let mut tera = Tera::default();
     tera.autoescape_on(vec![".html"]);
-    tera.add_raw_templates(sources.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect::<Vec<_>>())
-        .map_err(|e| Error::config(format!("templates/: {}", tera_error(&e))))?;
+    tera.add_raw_templates(
+        sources
+            .iter()
+            .map(|(n, t)| (n.as_str(), t.as_str()))
+            .collect::<Vec<_>>(),
+    )
+    .map_err(|e| Error::config(format!("templates/: {}", tera_error(&e))))?;
     register_filters(&mut tera, currency);
     Ok(tera)
 }

@@ -982,7 +982,8 @@ impl Generator {
             em.emit(rng, ev, w, &self.order_noise, c.spend_level)?;
             written.get_or_insert(t);
         }
-        let paid = COST_PER_SESSION[channel as usize] > 0.0 && (channel != SOCIAL || campaign != C_NONE);
+        let paid =
+            COST_PER_SESSION[channel as usize] > 0.0 && (channel != SOCIAL || campaign != C_NONE);
         if let (Some(t0), true) = (written, paid) {
             *em.paid_sessions
                 .entry((t0.div_euclid(DAY), channel, campaign))
@@ -1740,7 +1741,12 @@ mod tests {
                 .collect();
             assert_eq!(
                 names,
-                ["customers.csv", "events.csv", "transactions.csv", "spend.csv"]
+                [
+                    "customers.csv",
+                    "events.csv",
+                    "transactions.csv",
+                    "spend.csv"
+                ]
             );
             assert_eq!(first_line(&s.files[3]), "date,channel,campaign,cost");
             assert_eq!(
@@ -1785,20 +1791,33 @@ mod tests {
             }
             let mut with_id: BTreeMap<(String, String, String), usize> = BTreeMap::new();
             for e in first.values() {
-                let key = (date_of(e.t).to_string(), e.channel.clone(), e.campaign.clone());
+                let key = (
+                    date_of(e.t).to_string(),
+                    e.channel.clone(),
+                    e.campaign.clone(),
+                );
                 *with_id.entry(key).or_default() += 1;
             }
             for row in &spend {
-                let ch = CHANNELS.iter().position(|c| *c == &row[1]).expect("a known channel");
+                let ch = CHANNELS
+                    .iter()
+                    .position(|c| *c == &row[1])
+                    .expect("a known channel");
                 let cps = COST_PER_SESSION[ch];
                 assert!(cps > 0.0, "{row:?}: an unpaid channel has spend");
-                assert!(&row[1] != "social" || !row[2].is_empty(), "{row:?}: organic social is free");
+                assert!(
+                    &row[1] != "social" || !row[2].is_empty(),
+                    "{row:?}: organic social is free"
+                );
                 let cost: f64 = row[3].parse().unwrap();
                 let (int, frac) = row[3].split_once('.').unwrap();
                 assert!(!int.is_empty() && frac.len() == 2, "{row:?}");
                 let key = (row[0].to_string(), row[1].to_string(), row[2].to_string());
                 let n = with_id.get(&key).copied().unwrap_or(0) as f64;
-                assert!(cost + 0.005 >= 0.8 * cps * n, "{row:?}: {n} sessions with an id");
+                assert!(
+                    cost + 0.005 >= 0.8 * cps * n,
+                    "{row:?}: {n} sessions with an id"
+                );
             }
 
             let dir = tempfile::tempdir().unwrap();

@@ -33,7 +33,9 @@ use datafusion::arrow::buffer::OffsetBuffer;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields, Float64Type, Int64Type};
 use datafusion::common::{DataFusionError, Result, ScalarValue, exec_err, plan_err};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
-use datafusion::logical_expr::{Accumulator, AggregateUDF, AggregateUDFImpl, Signature, Volatility};
+use datafusion::logical_expr::{
+    Accumulator, AggregateUDF, AggregateUDFImpl, Signature, Volatility,
+};
 use datafusion::prelude::SessionContext;
 use serde::{Deserialize, Serialize};
 
@@ -173,7 +175,11 @@ impl AggregateUDFImpl for JourneyModel {
         }))
     }
     fn state_fields(&self, _args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
-        Ok(vec![Arc::new(Field::new("journeys", DataType::Binary, true))])
+        Ok(vec![Arc::new(Field::new(
+            "journeys",
+            DataType::Binary,
+            true,
+        ))])
     }
 }
 
@@ -289,11 +295,7 @@ impl Accumulator for JourneyAccumulator {
                 continue;
             }
             let num = |a: &Float64Array| if a.is_valid(i) { a.value(i) } else { 0.0 };
-            let c = [
-                num(conv),
-                num(nulls),
-                value.map(|v| num(v)).unwrap_or(0.0),
-            ];
+            let c = [num(conv), num(nulls), value.map(|v| num(v)).unwrap_or(0.0)];
             if c.iter().any(|x| !x.is_finite() || *x < 0.0) {
                 return exec_err!(
                     "{}: conversions, nulls and value must be finite and ≥ 0, got {c:?} for path {path:?}",
@@ -311,7 +313,11 @@ impl Accumulator for JourneyAccumulator {
             // No journeys (an empty source, or a filter that keeps nothing): no rows.
             let empty = StructArray::new_null(self.fields.clone(), 0);
             return Ok(ScalarValue::List(Arc::new(ListArray::new(
-                Arc::new(Field::new("item", DataType::Struct(self.fields.clone()), true)),
+                Arc::new(Field::new(
+                    "item",
+                    DataType::Struct(self.fields.clone()),
+                    true,
+                )),
                 OffsetBuffer::from_lengths([0]),
                 Arc::new(empty),
                 None,
@@ -319,25 +325,37 @@ impl Accumulator for JourneyAccumulator {
         }
         let columns: Vec<ArrayRef> = match self.kind {
             Kind::Markov => {
-                let r = attribution::markov_attribution(&journeys, self.order()?)
-                    .map_err(model_err)?;
+                let r =
+                    attribution::markov_attribution(&journeys, self.order()?).map_err(model_err)?;
                 let ch = &r.channels;
                 vec![
-                    Arc::new(StringArray::from_iter_values(ch.iter().map(|c| c.channel.as_str()))),
-                    Arc::new(Float64Array::from_iter_values(ch.iter().map(|c| c.removal_effect))),
-                    Arc::new(Float64Array::from_iter_values(ch.iter().map(|c| c.conversions))),
+                    Arc::new(StringArray::from_iter_values(
+                        ch.iter().map(|c| c.channel.as_str()),
+                    )),
+                    Arc::new(Float64Array::from_iter_values(
+                        ch.iter().map(|c| c.removal_effect),
+                    )),
+                    Arc::new(Float64Array::from_iter_values(
+                        ch.iter().map(|c| c.conversions),
+                    )),
                     Arc::new(Float64Array::from_iter_values(ch.iter().map(|c| c.revenue))),
                 ]
             }
             Kind::Transitions => {
-                let r = attribution::markov_attribution(&journeys, self.order()?)
-                    .map_err(model_err)?;
+                let r =
+                    attribution::markov_attribution(&journeys, self.order()?).map_err(model_err)?;
                 let t = &r.transitions;
                 vec![
-                    Arc::new(StringArray::from_iter_values(t.iter().map(|x| x.from.as_str()))),
-                    Arc::new(StringArray::from_iter_values(t.iter().map(|x| x.to.as_str()))),
+                    Arc::new(StringArray::from_iter_values(
+                        t.iter().map(|x| x.from.as_str()),
+                    )),
+                    Arc::new(StringArray::from_iter_values(
+                        t.iter().map(|x| x.to.as_str()),
+                    )),
                     Arc::new(Float64Array::from_iter_values(t.iter().map(|x| x.count))),
-                    Arc::new(Float64Array::from_iter_values(t.iter().map(|x| x.probability))),
+                    Arc::new(Float64Array::from_iter_values(
+                        t.iter().map(|x| x.probability),
+                    )),
                 ]
             }
             Kind::Shapley => {
@@ -347,18 +365,30 @@ impl Accumulator for JourneyAccumulator {
                 };
                 let r = attribution::shapley_attribution(&journeys, &vf).map_err(model_err)?;
                 vec![
-                    Arc::new(StringArray::from_iter_values(r.iter().map(|c| c.channel.as_str()))),
-                    Arc::new(Float64Array::from_iter_values(r.iter().map(|c| c.shapley_value))),
-                    Arc::new(Float64Array::from_iter_values(r.iter().map(|c| c.conversions))),
+                    Arc::new(StringArray::from_iter_values(
+                        r.iter().map(|c| c.channel.as_str()),
+                    )),
+                    Arc::new(Float64Array::from_iter_values(
+                        r.iter().map(|c| c.shapley_value),
+                    )),
+                    Arc::new(Float64Array::from_iter_values(
+                        r.iter().map(|c| c.conversions),
+                    )),
                     Arc::new(Float64Array::from_iter_values(r.iter().map(|c| c.revenue))),
-                    Arc::new(BooleanArray::from_iter(r.iter().map(|c| Some(c.approximate)))),
+                    Arc::new(BooleanArray::from_iter(
+                        r.iter().map(|c| Some(c.approximate)),
+                    )),
                 ]
             }
         };
         let rows = columns[0].len();
         let structs = StructArray::try_new(self.fields.clone(), columns, None)?;
         Ok(ScalarValue::List(Arc::new(ListArray::new(
-            Arc::new(Field::new("item", DataType::Struct(self.fields.clone()), true)),
+            Arc::new(Field::new(
+                "item",
+                DataType::Struct(self.fields.clone()),
+                true,
+            )),
             OffsetBuffer::from_lengths([rows]),
             Arc::new(structs),
             None,

@@ -32,8 +32,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BinaryArray, BooleanArray, Float64Array, Float64Builder,
-    Int64Array, StringArray, StructArray,
+    Array, ArrayRef, AsArray, BinaryArray, BooleanArray, Float64Array, Float64Builder, Int64Array,
+    StringArray, StructArray,
 };
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields, Float64Type};
 use datafusion::common::{DataFusionError, Result, ScalarValue, exec_err};
@@ -44,9 +44,7 @@ use datafusion::logical_expr::{
 };
 use datafusion::prelude::SessionContext;
 
-use crate::clv::{
-    self, BgNbdParams, ClvError, ClvHorizon, FitOptions, GammaGammaParams,
-};
+use crate::clv::{self, BgNbdParams, ClvError, ClvHorizon, FitOptions, GammaGammaParams};
 
 /// Registers the CLV fitting aggregates and prediction scalars on `ctx`.
 pub fn register(ctx: &SessionContext) {
@@ -158,15 +156,22 @@ struct FitAccumulator {
 }
 
 impl FitAccumulator {
-    fn result(&self, params: Option<Vec<f64>>, ll: Option<f64>, customers: Option<f64>, converged: bool, message: Option<String>) -> Result<ScalarValue> {
+    fn result(
+        &self,
+        params: Option<Vec<f64>>,
+        ll: Option<f64>,
+        customers: Option<f64>,
+        converged: bool,
+        message: Option<String>,
+    ) -> Result<ScalarValue> {
         let n = self.kind.params().len();
         let mut cols: Vec<ArrayRef> = (0..n)
-            .map(|i| {
-                Arc::new(Float64Array::from(vec![params.as_ref().map(|p| p[i])])) as ArrayRef
-            })
+            .map(|i| Arc::new(Float64Array::from(vec![params.as_ref().map(|p| p[i])])) as ArrayRef)
             .collect();
         cols.push(Arc::new(Float64Array::from(vec![ll])));
-        cols.push(Arc::new(Int64Array::from(vec![customers.map(|c| c.round() as i64)])));
+        cols.push(Arc::new(Int64Array::from(vec![
+            customers.map(|c| c.round() as i64),
+        ])));
         cols.push(Arc::new(BooleanArray::from(vec![converged])));
         cols.push(Arc::new(StringArray::from(vec![message])));
         Ok(ScalarValue::Struct(Arc::new(StructArray::try_new(
@@ -204,7 +209,10 @@ fn fit_failed(kind: FitKind, e: ClvError) -> std::result::Result<String, DataFus
 
 impl Accumulator for FitAccumulator {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        let cols: Vec<&Float64Array> = values.iter().map(|v| v.as_primitive::<Float64Type>()).collect();
+        let cols: Vec<&Float64Array> = values
+            .iter()
+            .map(|v| v.as_primitive::<Float64Type>())
+            .collect();
         for i in 0..cols[0].len() {
             if cols.iter().any(|c| c.is_null(i)) {
                 continue;
@@ -219,10 +227,27 @@ impl Accumulator for FitAccumulator {
         let (cols, w) = self.columns();
         let options = FitOptions::default();
         let fit = match self.kind {
-            FitKind::BgNbd => clv::fit_bgnbd(&cols[0], &cols[1], &cols[2], Some(&w), &options)
-                .map(|f| (vec![f.params.r, f.params.alpha, f.params.a, f.params.b], f.log_likelihood, f.customers, f.converged, f.reason)),
+            FitKind::BgNbd => {
+                clv::fit_bgnbd(&cols[0], &cols[1], &cols[2], Some(&w), &options).map(|f| {
+                    (
+                        vec![f.params.r, f.params.alpha, f.params.a, f.params.b],
+                        f.log_likelihood,
+                        f.customers,
+                        f.converged,
+                        f.reason,
+                    )
+                })
+            }
             FitKind::GammaGamma => clv::fit_gamma_gamma(&cols[0], &cols[1], Some(&w), &options)
-                .map(|f| (vec![f.params.p, f.params.q, f.params.v], f.log_likelihood, f.customers, f.converged, f.reason)),
+                .map(|f| {
+                    (
+                        vec![f.params.p, f.params.q, f.params.v],
+                        f.log_likelihood,
+                        f.customers,
+                        f.converged,
+                        f.reason,
+                    )
+                }),
         };
         match fit {
             Ok((params, ll, customers, true, _)) => {
@@ -313,10 +338,16 @@ impl Predict {
         let bg = || BgNbdParams::new(a[0], a[1], a[2], a[3]);
         match self {
             Predict::PAlive => bg()?.probability_alive(a[4], a[5], a[6]),
-            Predict::ExpectedPurchases => bg()?.conditional_expected_purchases(a[4], a[5], a[6], a[7]),
+            Predict::ExpectedPurchases => {
+                bg()?.conditional_expected_purchases(a[4], a[5], a[6], a[7])
+            }
             Predict::DiscountedPurchases => {
                 let months = a[7];
-                if !(months.is_finite() && months >= 0.0 && months.fract() == 0.0 && months <= 1200.0) {
+                if !(months.is_finite()
+                    && months >= 0.0
+                    && months.fract() == 0.0
+                    && months <= 1200.0)
+                {
                     return Err(ClvError::InvalidArgument(format!(
                         "horizon_months must be a whole number of months from 0 to 1200, got {months}"
                     )));
@@ -324,9 +355,8 @@ impl Predict {
                 let horizon = ClvHorizon::days(months as u32, a[8]);
                 clv::discounted_clv(&bg()?, a[4], a[5], a[6], 1.0, &horizon)
             }
-            Predict::GammaGammaValue => {
-                GammaGammaParams::new(a[0], a[1], a[2])?.conditional_expected_average_value(a[3], a[4])
-            }
+            Predict::GammaGammaValue => GammaGammaParams::new(a[0], a[1], a[2])?
+                .conditional_expected_average_value(a[3], a[4]),
         }
     }
 }
@@ -343,7 +373,11 @@ impl ClvPredict {
     pub fn new(kind: Predict) -> Self {
         Self {
             kind,
-            signature: Signature::uniform(kind.arity(), vec![DataType::Float64], Volatility::Immutable),
+            signature: Signature::uniform(
+                kind.arity(),
+                vec![DataType::Float64],
+                Volatility::Immutable,
+            ),
         }
     }
 }
@@ -365,7 +399,10 @@ impl ScalarUDFImpl for ClvPredict {
             .iter()
             .map(|a| a.to_array(n))
             .collect::<Result<_>>()?;
-        let cols: Vec<&Float64Array> = arrays.iter().map(|a| a.as_primitive::<Float64Type>()).collect();
+        let cols: Vec<&Float64Array> = arrays
+            .iter()
+            .map(|a| a.as_primitive::<Float64Type>())
+            .collect();
         let mut out = Float64Builder::with_capacity(n);
         let mut vals = vec![0.0; cols.len()];
         for i in 0..n {

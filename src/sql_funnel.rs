@@ -37,8 +37,7 @@ use datafusion::arrow::datatypes::{
 use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{
-    Accumulator, AggregateUDF, AggregateUDFImpl, EmitTo, GroupsAccumulator, Signature,
-    Volatility,
+    Accumulator, AggregateUDF, AggregateUDFImpl, EmitTo, GroupsAccumulator, Signature, Volatility,
 };
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_expr::expressions::Literal;
@@ -86,8 +85,15 @@ fn stage_form(arg_types: &[DataType]) -> bool {
 }
 
 /// The constant value of argument `i`, or a planning error naming it.
-fn constant<'a>(exprs: &'a [Arc<dyn PhysicalExpr>], i: usize, what: &str) -> Result<&'a ScalarValue> {
-    match exprs.get(i).and_then(|e| (e.as_ref() as &dyn std::any::Any).downcast_ref::<Literal>()) {
+fn constant<'a>(
+    exprs: &'a [Arc<dyn PhysicalExpr>],
+    i: usize,
+    what: &str,
+) -> Result<&'a ScalarValue> {
+    match exprs
+        .get(i)
+        .and_then(|e| (e.as_ref() as &dyn std::any::Any).downcast_ref::<Literal>())
+    {
         Some(l) => Ok(l.value()),
         None => plan_err!("window_funnel: the {what} must be a constant ({USAGE})"),
     }
@@ -97,10 +103,16 @@ fn constant<'a>(exprs: &'a [Arc<dyn PhysicalExpr>], i: usize, what: &str) -> Res
 fn options(args: &AccumulatorArgs) -> Result<(FunnelOptions, Form)> {
     let window = match constant(args.exprs, 0, "window")? {
         ScalarValue::Int64(Some(w)) => *w,
-        other => return plan_err!("window_funnel: the window must be a whole number of seconds, got {other}"),
+        other => {
+            return plan_err!(
+                "window_funnel: the window must be a whole number of seconds, got {other}"
+            );
+        }
     };
     let modes_text = match constant(args.exprs, 1, "modes")? {
-        ScalarValue::Utf8(Some(m)) | ScalarValue::Utf8View(Some(m)) | ScalarValue::LargeUtf8(Some(m)) => m.clone(),
+        ScalarValue::Utf8(Some(m))
+        | ScalarValue::Utf8View(Some(m))
+        | ScalarValue::LargeUtf8(Some(m)) => m.clone(),
         ScalarValue::Utf8(None) => String::new(),
         other => return plan_err!("window_funnel: the modes must be text, got {other}"),
     };
@@ -110,17 +122,24 @@ fn options(args: &AccumulatorArgs) -> Result<(FunnelOptions, Form)> {
         .filter(|m| !m.is_empty())
         .collect();
     let window_ns = window.checked_mul(1_000_000_000).ok_or_else(|| {
-        datafusion::common::DataFusionError::Plan(format!("window_funnel: window {window} s is too large"))
+        datafusion::common::DataFusionError::Plan(format!(
+            "window_funnel: window {window} s is too large"
+        ))
     })?;
     let opts = FunnelOptions::parse_modes(window_ns, &modes)
         .map_err(|e| datafusion::common::DataFusionError::Plan(format!("window_funnel: {e}")))?;
-    let types: Vec<DataType> = args.expr_fields.iter().map(|f| f.data_type().clone()).collect();
+    let types: Vec<DataType> = args
+        .expr_fields
+        .iter()
+        .map(|f| f.data_type().clone())
+        .collect();
     let form = if stage_form(&types) {
         Form::Stage
     } else {
         let n = args.exprs.len() - 3;
-        FunnelOptions::check_steps(n)
-            .map_err(|e| datafusion::common::DataFusionError::Plan(format!("window_funnel: {e}")))?;
+        FunnelOptions::check_steps(n).map_err(|e| {
+            datafusion::common::DataFusionError::Plan(format!("window_funnel: {e}"))
+        })?;
         Form::Conditions(n)
     };
     Ok((opts, form))
@@ -177,8 +196,16 @@ impl Form {
 
 fn state_fields() -> Vec<FieldRef> {
     vec![
-        Arc::new(Field::new("times", DataType::List(Arc::new(Field::new("item", DataType::Int64, true))), true)),
-        Arc::new(Field::new("masks", DataType::List(Arc::new(Field::new("item", DataType::UInt32, true))), true)),
+        Arc::new(Field::new(
+            "times",
+            DataType::List(Arc::new(Field::new("item", DataType::Int64, true))),
+            true,
+        )),
+        Arc::new(Field::new(
+            "masks",
+            DataType::List(Arc::new(Field::new("item", DataType::UInt32, true))),
+            true,
+        )),
     ]
 }
 
@@ -192,8 +219,14 @@ impl AggregateUDFImpl for WindowFunnel {
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
         if arg_types.len() < 4
             || !arg_types[0].is_integer()
-            || !matches!(arg_types[1], DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8)
-            || !matches!(arg_types[2], DataType::Timestamp(_, _) | DataType::Date32 | DataType::Date64)
+            || !matches!(
+                arg_types[1],
+                DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8
+            )
+            || !matches!(
+                arg_types[2],
+                DataType::Timestamp(_, _) | DataType::Date32 | DataType::Date64
+            )
         {
             return plan_err!("{USAGE}; got {arg_types:?}");
         }
@@ -203,7 +236,10 @@ impl AggregateUDFImpl for WindowFunnel {
         } else {
             for (i, t) in arg_types[3..].iter().enumerate() {
                 if !matches!(t, DataType::Boolean | DataType::Null) {
-                    return plan_err!("window_funnel: condition {} must be BOOLEAN, got {t} ({USAGE})", i + 1);
+                    return plan_err!(
+                        "window_funnel: condition {} must be BOOLEAN, got {t} ({USAGE})",
+                        i + 1
+                    );
                 }
                 out.push(DataType::Boolean);
             }
@@ -227,7 +263,10 @@ impl AggregateUDFImpl for WindowFunnel {
     fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
         true
     }
-    fn create_groups_accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn GroupsAccumulator>> {
+    fn create_groups_accumulator(
+        &self,
+        args: AccumulatorArgs,
+    ) -> Result<Box<dyn GroupsAccumulator>> {
         let (opts, form) = options(&args)?;
         Ok(Box::new(FunnelGroups {
             opts,
@@ -306,7 +345,9 @@ struct FunnelAccumulator {
 impl Accumulator for FunnelAccumulator {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
         let events = &mut self.events;
-        for_each_event(values, self.form, &self.opts, None, |_, t, m| events.push(t, m));
+        for_each_event(values, self.form, &self.opts, None, |_, t, m| {
+            events.push(t, m)
+        });
         Ok(())
     }
     fn evaluate(&mut self) -> Result<ScalarValue> {
@@ -387,25 +428,45 @@ impl GroupsAccumulator for FunnelGroups {
         Ok(())
     }
 
-    fn convert_to_state(&self, values: &[ArrayRef], opt_filter: Option<&BooleanArray>) -> Result<Vec<ArrayRef>> {
+    fn convert_to_state(
+        &self,
+        values: &[ArrayRef],
+        opt_filter: Option<&BooleanArray>,
+    ) -> Result<Vec<ArrayRef>> {
         // Every row its own group: a list of zero or one event.
         let rows = values[2].len();
         let mut per_row: Vec<Option<(i64, u32)>> = vec![None; rows];
-        for_each_event(values, self.form, &self.opts, opt_filter, |i, t, m| per_row[i] = Some((t, m)));
+        for_each_event(values, self.form, &self.opts, opt_filter, |i, t, m| {
+            per_row[i] = Some((t, m))
+        });
         let lens = per_row.iter().map(|e| usize::from(e.is_some()));
         let offsets = OffsetBuffer::from_lengths(lens);
         let times = Int64Array::from_iter_values(per_row.iter().flatten().map(|e| e.0));
         let masks = UInt32Array::from_iter_values(per_row.iter().flatten().map(|e| e.1));
         Ok(vec![
-            Arc::new(ListArray::new(Arc::new(Field::new("item", DataType::Int64, true)), offsets.clone(), Arc::new(times), None)),
-            Arc::new(ListArray::new(Arc::new(Field::new("item", DataType::UInt32, true)), offsets, Arc::new(masks), None)),
+            Arc::new(ListArray::new(
+                Arc::new(Field::new("item", DataType::Int64, true)),
+                offsets.clone(),
+                Arc::new(times),
+                None,
+            )),
+            Arc::new(ListArray::new(
+                Arc::new(Field::new("item", DataType::UInt32, true)),
+                offsets,
+                Arc::new(masks),
+                None,
+            )),
         ])
     }
 
     fn size(&self) -> usize {
         std::mem::size_of_val(self)
             + self.groups.capacity() * std::mem::size_of::<FunnelEvents>()
-            + self.groups.iter().map(FunnelEvents::allocated_bytes).sum::<usize>()
+            + self
+                .groups
+                .iter()
+                .map(FunnelEvents::allocated_bytes)
+                .sum::<usize>()
     }
 }
 
@@ -446,7 +507,10 @@ impl AggregateUDFImpl for Retention {
             .map_err(|e| datafusion::common::DataFusionError::Plan(format!("retention: {e}")))?;
         for (i, t) in arg_types.iter().enumerate() {
             if !matches!(t, DataType::Boolean | DataType::Null) {
-                return plan_err!("retention(cond1, …, condN): condition {} must be BOOLEAN, got {t}", i + 1);
+                return plan_err!(
+                    "retention(cond1, …, condN): condition {} must be BOOLEAN, got {t}",
+                    i + 1
+                );
             }
         }
         Ok(vec![DataType::Boolean; arg_types.len()])

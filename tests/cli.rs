@@ -198,15 +198,26 @@ fn tiny_project_attribution_and_paths_by_hand() {
         ("organic_search", 0.0, 0.0, 0.0),
     ] {
         let r = find(&a, "channel", ch);
-        assert!((num(r, "markov_conversions") - conv).abs() < 1e-6, "{ch}: {r:?}");
+        assert!(
+            (num(r, "markov_conversions") - conv).abs() < 1e-6,
+            "{ch}: {r:?}"
+        );
         assert!((num(r, "markov_revenue") - rev).abs() < 1e-6, "{ch}: {r:?}");
         assert!((num(r, "removal_effect") - re).abs() < 1e-9, "{ch}: {r:?}");
     }
     // Shapley: o1's set {social, email} splits its conversion and 100 EUR in halves; o3's
     // {direct} keeps its own; non-converting journeys add nothing.
-    for (ch, conv, rev) in [("social", 0.5, 50.0), ("email", 0.5, 50.0), ("direct", 1.0, 40.0), ("paid_search", 0.0, 0.0)] {
+    for (ch, conv, rev) in [
+        ("social", 0.5, 50.0),
+        ("email", 0.5, 50.0),
+        ("direct", 1.0, 40.0),
+        ("paid_search", 0.0, 0.0),
+    ] {
         let r = find(&a, "channel", ch);
-        assert!(close(num(r, "shapley_conversions"), conv) && close(num(r, "shapley_revenue"), rev), "{ch}: {r:?}");
+        assert!(
+            close(num(r, "shapley_conversions"), conv) && close(num(r, "shapley_revenue"), rev),
+            "{ch}: {r:?}"
+        );
     }
     let direct = find(&a, "channel", "direct");
     let email = find(&a, "channel", "email");
@@ -937,12 +948,22 @@ fn the_documented_airflow_command_runs() {
 }
 
 /// Parts of a parsed message: (content type, Content-ID, body bytes).
-fn mime_parts(raw: &[u8]) -> (mail_parser::Message<'_>, Vec<(String, Option<String>, Vec<u8>)>) {
+fn mime_parts(
+    raw: &[u8],
+) -> (
+    mail_parser::Message<'_>,
+    Vec<(String, Option<String>, Vec<u8>)>,
+) {
     use mail_parser::MimeHeaders;
-    let msg = mail_parser::MessageParser::default().parse(raw).expect("a parseable message");
+    let msg = mail_parser::MessageParser::default()
+        .parse(raw)
+        .expect("a parseable message");
     let mut parts = Vec::new();
     for p in &msg.parts {
-        let ct = p.content_type().map(|c| format!("{}/{}", c.ctype(), c.subtype().unwrap_or(""))).unwrap_or_default();
+        let ct = p
+            .content_type()
+            .map(|c| format!("{}/{}", c.ctype(), c.subtype().unwrap_or("")))
+            .unwrap_or_default();
         let cid = p.content_id().map(|s| s.to_string());
         parts.push((ct, cid, p.contents().to_vec()));
     }
@@ -954,25 +975,69 @@ fn mime_parts(raw: &[u8]) -> (mail_parser::Message<'_>, Vec<(String, Option<Stri
 /// the 80 KB budget, the link to the full report.
 fn check_email(raw: &[u8], report: &str) {
     let (msg, parts) = mime_parts(raw);
-    assert!(msg.subject().unwrap_or_default().contains("2026-10-31"), "{report}: subject {:?}", msg.subject());
+    assert!(
+        msg.subject().unwrap_or_default().contains("2026-10-31"),
+        "{report}: subject {:?}",
+        msg.subject()
+    );
     let types: Vec<&str> = parts.iter().map(|p| p.0.as_str()).collect();
     assert_eq!(types[0], "multipart/alternative", "{report}: {types:?}");
-    assert!(types.contains(&"text/plain") && types.contains(&"text/html") && types.contains(&"multipart/related"), "{report}: {types:?}");
-    let html = String::from_utf8(parts.iter().find(|p| p.0 == "text/html").unwrap().2.clone()).unwrap();
-    assert!(html.len() < 80 * 1024, "{report}: HTML is {} bytes", html.len());
-    assert!(!html.contains("<svg") && !html.contains("data:image"), "{report}: e-mail clients show neither");
-    assert!(html.contains(&format!("https://reports.example.com/journeys/2026-10-31/{report}.html")), "{report}: no link to the full report");
-    let cids: Vec<String> = html.split("cid:").skip(1).map(|s| s.split('"').next().unwrap().to_string()).collect();
+    assert!(
+        types.contains(&"text/plain")
+            && types.contains(&"text/html")
+            && types.contains(&"multipart/related"),
+        "{report}: {types:?}"
+    );
+    let html =
+        String::from_utf8(parts.iter().find(|p| p.0 == "text/html").unwrap().2.clone()).unwrap();
+    assert!(
+        html.len() < 80 * 1024,
+        "{report}: HTML is {} bytes",
+        html.len()
+    );
+    assert!(
+        !html.contains("<svg") && !html.contains("data:image"),
+        "{report}: e-mail clients show neither"
+    );
+    assert!(
+        html.contains(&format!(
+            "https://reports.example.com/journeys/2026-10-31/{report}.html"
+        )),
+        "{report}: no link to the full report"
+    );
+    let cids: Vec<String> = html
+        .split("cid:")
+        .skip(1)
+        .map(|s| s.split('"').next().unwrap().to_string())
+        .collect();
     assert!(!cids.is_empty(), "{report}: no chart");
     for cid in &cids {
-        let part = parts.iter().find(|p| p.1.as_deref() == Some(cid.as_str())).unwrap_or_else(|| panic!("{report}: no part for cid:{cid}"));
+        let part = parts
+            .iter()
+            .find(|p| p.1.as_deref() == Some(cid.as_str()))
+            .unwrap_or_else(|| panic!("{report}: no part for cid:{cid}"));
         assert_eq!(part.0, "image/png");
         let decoder = png::Decoder::new(std::io::Cursor::new(&part.2));
-        let reader = decoder.read_info().unwrap_or_else(|e| panic!("{report}: cid:{cid} is not a PNG: {e}"));
+        let reader = decoder
+            .read_info()
+            .unwrap_or_else(|e| panic!("{report}: cid:{cid} is not a PNG: {e}"));
         let info = reader.info();
-        assert!(info.width > 100 && info.width <= 560 && info.height > 50, "{report}: {}x{}", info.width, info.height);
+        assert!(
+            info.width > 100 && info.width <= 560 && info.height > 50,
+            "{report}: {}x{}",
+            info.width,
+            info.height
+        );
     }
-    let text = String::from_utf8(parts.iter().find(|p| p.0 == "text/plain").unwrap().2.clone()).unwrap();
+    let text = String::from_utf8(
+        parts
+            .iter()
+            .find(|p| p.0 == "text/plain")
+            .unwrap()
+            .2
+            .clone(),
+    )
+    .unwrap();
     assert!(text.len() > 100, "{report}: plain-text part too short");
 }
 
@@ -980,7 +1045,15 @@ fn check_email(raw: &[u8], report: &str) {
 fn every_page_has_an_email_form_with_png_charts() {
     let p = tiny();
     ok(&run(p.path(), &[]));
-    for report in ["index", "funnel", "paths", "attribution", "rfm", "heatmap", "channels"] {
+    for report in [
+        "index",
+        "funnel",
+        "paths",
+        "attribution",
+        "rfm",
+        "heatmap",
+        "channels",
+    ] {
         let raw = std::fs::read(report_dir(p.path()).join(format!("email/{report}.eml"))).unwrap();
         check_email(&raw, report);
     }
@@ -990,15 +1063,34 @@ fn every_page_has_an_email_form_with_png_charts() {
 /// aiosmtpd is not installed (then the test is skipped — but never in CI, where `.ci/run`
 /// installs it).
 fn smtp_server(maildir: &Path) -> Option<(std::process::Child, u16)> {
-    let has = std::process::Command::new("python3").args(["-c", "import aiosmtpd"]).status().map(|s| s.success()).unwrap_or(false);
+    let has = std::process::Command::new("python3")
+        .args(["-c", "import aiosmtpd"])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
     if !has {
-        assert!(std::env::var_os("CI").is_none(), "CI must have aiosmtpd (pip install aiosmtpd)");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have aiosmtpd (pip install aiosmtpd)"
+        );
         eprintln!("skipping: python3 -m pip install aiosmtpd to run the SMTP test");
         return None;
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let child = std::process::Command::new("python3")
-        .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+        .args([
+            "-m",
+            "aiosmtpd",
+            "-n",
+            "-l",
+            &format!("127.0.0.1:{port}"),
+            "-c",
+            "aiosmtpd.handlers.Mailbox",
+        ])
         .arg(maildir)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -1016,7 +1108,9 @@ fn smtp_server(maildir: &Path) -> Option<(std::process::Child, u16)> {
 fn send_delivers_every_report_over_smtp_and_refuses_stale_inputs() {
     let mail = TempDir::new().unwrap();
     let maildir = mail.path().join("Maildir");
-    let Some((mut server, port)) = smtp_server(&maildir) else { return };
+    let Some((mut server, port)) = smtp_server(&maildir) else {
+        return;
+    };
     let p = tiny();
     let send = |as_of: &str| {
         bin()
@@ -1031,13 +1125,21 @@ fn send_delivers_every_report_over_smtp_and_refuses_stale_inputs() {
             .output()
             .unwrap()
     };
-    let received = || -> Vec<PathBuf> { std::fs::read_dir(maildir.join("new")).map(|r| r.flatten().map(|e| e.path()).collect()).unwrap_or_default() };
+    let received = || -> Vec<PathBuf> {
+        std::fs::read_dir(maildir.join("new"))
+            .map(|r| r.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default()
+    };
     // 2026-10-31: the newest event up to the end of the day is e9 (10-29 20:00 UTC), 28 h
     // before 11-01 00:00 UTC — within the fixture's 72 h limit: all 8 e-mails (index and the
     // seven reports) go out.
     let o = send("2026-10-31");
     ok(&o);
-    assert!(String::from_utf8_lossy(&o.stdout).contains("8 e-mails sent"), "{}", String::from_utf8_lossy(&o.stdout));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("8 e-mails sent"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
     assert!(!stderr(&o).contains("s3cret"), "the password was logged");
     let t0 = std::time::Instant::now();
     while received().len() < 8 && t0.elapsed().as_secs() < 10 {
@@ -1049,19 +1151,45 @@ fn send_delivers_every_report_over_smtp_and_refuses_stale_inputs() {
     for f in &files {
         let raw = std::fs::read(f).unwrap();
         let (msg, _) = mime_parts(&raw);
-        assert_eq!(msg.to().and_then(|t| t.first()).and_then(|a| a.address()), Some("ceo@example.com"));
+        assert_eq!(
+            msg.to().and_then(|t| t.first()).and_then(|a| a.address()),
+            Some("ceo@example.com")
+        );
         let html = msg.body_html(0).unwrap().to_string();
-        let report = html.split("https://reports.example.com/journeys/2026-10-31/").nth(1).unwrap().split(".html").next().unwrap().to_string();
+        let report = html
+            .split("https://reports.example.com/journeys/2026-10-31/")
+            .nth(1)
+            .unwrap()
+            .split(".html")
+            .next()
+            .unwrap()
+            .to_string();
         check_email(&raw, &report);
         reports.push(report);
     }
     reports.sort();
-    assert_eq!(reports, vec!["attribution", "channels", "clv", "funnel", "heatmap", "index", "paths", "rfm"]);
+    assert_eq!(
+        reports,
+        vec![
+            "attribution",
+            "channels",
+            "clv",
+            "funnel",
+            "heatmap",
+            "index",
+            "paths",
+            "rfm"
+        ]
+    );
     // 2026-11-05: the newest event is e14 (11-01 10:00 UTC), 110 h before 11-06 00:00 UTC,
     // over the 72 h limit: the folder is written, nothing is sent, exit 3.
     let o = send("2026-11-05");
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
-    assert!(stderr(&o).contains("stale") && stderr(&o).contains("110.0 h"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("stale") && stderr(&o).contains("110.0 h"),
+        "{}",
+        stderr(&o)
+    );
     assert!(p.path().join("reports/2026-11-05/index.html").is_file());
     std::thread::sleep(std::time::Duration::from_millis(300));
     assert_eq!(received().len(), 8, "a stale report was sent");
@@ -1113,14 +1241,25 @@ fn attribution_fixture_by_hand() {
         ("affiliate",      [0.0, 0.0,   1.0, 50.0,  1.0, 50.0,  0.5, 25.0,   0.5, 25.0,                0.5, 25.0]),
         ("(no touchpoint)",[1.0, 60.0,  1.0, 60.0,  1.0, 60.0,  1.0, 60.0,   1.0, 60.0,                1.0, 60.0]),
     ];
-    let models = ["first_touch", "last_touch", "last_non_direct", "linear", "time_decay", "position_based"];
+    let models = [
+        "first_touch",
+        "last_touch",
+        "last_non_direct",
+        "linear",
+        "time_decay",
+        "position_based",
+    ];
     for (channel, want) in expect {
         let row = find(&a, "channel", channel);
         for (i, m) in models.iter().enumerate() {
             for (j, what) in ["conversions", "revenue"].iter().enumerate() {
                 let col = format!("{m}_{what}");
                 let got = num(row, &col);
-                assert!((got - want[2 * i + j]).abs() < 1e-5, "{channel}: {col} = {got}, want {}", want[2 * i + j]);
+                assert!(
+                    (got - want[2 * i + j]).abs() < 1e-5,
+                    "{channel}: {col} = {got}, want {}",
+                    want[2 * i + j]
+                );
             }
         }
     }
@@ -1131,15 +1270,30 @@ fn attribution_fixture_by_hand() {
     for m in models.iter().chain(&["markov", "shapley"]) {
         let conv: f64 = a.iter().map(|r| num(r, &format!("{m}_conversions"))).sum();
         let rev: f64 = a.iter().map(|r| num(r, &format!("{m}_revenue"))).sum();
-        assert!((conv - 6.0).abs() < 1e-9 && (rev - 790.0).abs() < 1e-6, "{m}: {conv} orders, {rev} EUR");
+        assert!(
+            (conv - 6.0).abs() < 1e-9 && (rev - 790.0).abs() < 1e-6,
+            "{m}: {conv} orders, {rev} EUR"
+        );
     }
     // Shapley with v(S) = conversions of the journeys whose channel set lies in S: only
     // converting journeys add value, each splitting one conversion equally over its distinct
     // channels (Zhao et al.'s closed form) — here that is the linear split, since only o5
     // repeats a channel and its set is {direct}.
-    for (channel, want) in [("email", 1.25), ("social", 1.0), ("paid_search", 0.5), ("organic_search", 0.25), ("referral", 0.25), ("direct", 1.25), ("affiliate", 0.5), ("(no touchpoint)", 1.0)] {
+    for (channel, want) in [
+        ("email", 1.25),
+        ("social", 1.0),
+        ("paid_search", 0.5),
+        ("organic_search", 0.25),
+        ("referral", 0.25),
+        ("direct", 1.25),
+        ("affiliate", 0.5),
+        ("(no touchpoint)", 1.0),
+    ] {
         let got = num(find(&a, "channel", channel), "shapley_conversions");
-        assert!((got - want).abs() < 1e-9, "shapley {channel}: {got}, want {want}");
+        assert!(
+            (got - want).abs() < 1e-9,
+            "shapley {channel}: {got}, want {want}"
+        );
     }
     // Markov: removal effects between 0 and 1; a7's and a8's non-converting journeys make
     // removing social or email cost less than removing a channel that only converts.
@@ -1184,14 +1338,29 @@ fn check_bundled_clv(dir: &Path) {
     // The sample's 365 days from 2025-11-01 hold the customers' orders: every summary is
     // consistent (0 ≤ recency ≤ t, frequency whole).
     for row in clv.iter().step_by(37) {
-        let (x, tx, t, m) = (num(row, "frequency"), num(row, "recency"), num(row, "t"), num(row, "monetary_value"));
+        let (x, tx, t, m) = (
+            num(row, "frequency"),
+            num(row, "recency"),
+            num(row, "t"),
+            num(row, "monetary_value"),
+        );
         assert!(x.fract() == 0.0 && 0.0 <= tx && tx <= t, "{row:?}");
         let p_alive = bg.probability_alive(x, tx, t).unwrap();
-        assert!((num(row, "p_alive") - p_alive).abs() < 1e-9, "{row:?} vs {p_alive}");
+        assert!(
+            (num(row, "p_alive") - p_alive).abs() < 1e-9,
+            "{row:?} vs {p_alive}"
+        );
         let e = bg.conditional_expected_purchases(360.0, x, tx, t).unwrap();
-        assert!((num(row, "expected_purchases") - e).abs() < 1e-9 * e.max(1.0), "{row:?} vs {e}");
-        let v = customer_lifetime_value(&bg, &gg, x, tx, t, m, &ClvHorizon::days(12, 0.01)).unwrap();
-        assert!((num(row, "predicted_clv") - v).abs() < 1e-6 * v.max(1.0), "{row:?} vs {v}");
+        assert!(
+            (num(row, "expected_purchases") - e).abs() < 1e-9 * e.max(1.0),
+            "{row:?} vs {e}"
+        );
+        let v =
+            customer_lifetime_value(&bg, &gg, x, tx, t, m, &ClvHorizon::days(12, 0.01)).unwrap();
+        assert!(
+            (num(row, "predicted_clv") - v).abs() < 1e-6 * v.max(1.0),
+            "{row:?} vs {v}"
+        );
         assert_eq!(row["method"], "bg_nbd × gamma_gamma");
     }
     // Tiers: 5% / 15% / 30% / 50% of the customers by predicted CLV.
@@ -1206,11 +1375,17 @@ fn check_bundled_clv(dir: &Path) {
     revenue.sort_by(|a, b| b.partial_cmp(a).unwrap());
     let cut = revenue[(0.2 * n) as usize];
     for r in read_csv(&dir.join("data/churn_risk.csv")) {
-        assert!(num(&r, "p_alive") < 0.5 && num(&r, "historical_revenue") >= cut, "{r:?}");
+        assert!(
+            num(&r, "p_alive") < 0.5 && num(&r, "historical_revenue") >= cut,
+            "{r:?}"
+        );
     }
     // Calibration: predicted and actual holdout purchases per customer are both reported.
     let cal = read_csv(&dir.join("data/clv_calibration.csv"));
-    assert!(cal.iter().all(|r| r["converged"] == "true" && num(r, "predicted_purchases") >= 0.0));
+    assert!(
+        cal.iter()
+            .all(|r| r["converged"] == "true" && num(r, "predicted_purchases") >= 0.0)
+    );
 }
 
 #[test]
@@ -1225,17 +1400,26 @@ fn clv_falls_back_and_says_so_when_a_fit_cannot_be_made() {
     let dir = report_dir(p.path());
     let fit = read_csv(&dir.join("data/clv_fit.csv"));
     assert_eq!(fit[0]["gamma_gamma_converged"], "false");
-    assert!(fit[0]["gamma_gamma_message"].contains("at least 2"), "{fit:?}");
+    assert!(
+        fit[0]["gamma_gamma_message"].contains("at least 2"),
+        "{fit:?}"
+    );
     let clv = read_csv(&dir.join("data/clv.csv"));
     let c1 = find(&clv, "customer_id", "c1");
     // c1: frequency 1, recency 2026-09-20 → 2026-10-12 = 22 days, age 2026-09-20 → as-of
     // 2026-10-31 = 41 days.
-    assert_eq!((num(c1, "frequency"), num(c1, "recency"), num(c1, "t")), (1.0, 22.0, 41.0));
+    assert_eq!(
+        (num(c1, "frequency"), num(c1, "recency"), num(c1, "t")),
+        (1.0, 22.0, 41.0)
+    );
     assert!(close(num(c1, "expected_order_value"), 75.0));
     assert!(c1["method"].ends_with("historical_value"), "{c1:?}");
     assert!(num(c1, "predicted_clv").is_finite());
     let page = std::fs::read_to_string(dir.join("clv.html")).unwrap();
-    assert!(page.contains("did not converge"), "the page must say the fit failed");
+    assert!(
+        page.contains("did not converge"),
+        "the page must say the fit failed"
+    );
 }
 
 /// The plain-SQL funnel: per customer, from every stage-1 event, the earliest stage-k event at
@@ -1291,7 +1475,12 @@ fn window_funnel_agrees_with_plain_sql_on_the_bundled_data() {
     let out = String::from_utf8(o.stdout).unwrap();
     let mut lines = out.lines();
     assert_eq!(lines.next(), Some("customers,mismatches,completed"));
-    let v: Vec<f64> = lines.next().unwrap().split(',').map(|x| x.parse().unwrap()).collect();
+    let v: Vec<f64> = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .map(|x| x.parse().unwrap())
+        .collect();
     // Every customer who entered the funnel has the same level by both methods; the bundled
     // data has 1,013 of them (365 completing all five stages, as data/funnel.csv says).
     assert_eq!(v[1], 0.0, "{out}");
@@ -1315,11 +1504,20 @@ fn time_zone_buckets_stay_right_across_dst() {
     //   y5 10-31 23:30Z = 11-01 00:30 CET: after the as-of day, not counted anywhere.
     let heat = read_csv(&out.join("data/heatmap.csv"));
     let cell = |dow: &str, hour: &str| {
-        num(heat.iter().find(|r| r["day_of_week"] == dow && r["hour"] == hour).unwrap(), "events")
+        num(
+            heat.iter()
+                .find(|r| r["day_of_week"] == dow && r["hour"] == hour)
+                .unwrap(),
+            "events",
+        )
     };
     assert_eq!(cell("7", "1"), 1.0);
     assert_eq!(cell("7", "3"), 1.0);
-    assert_eq!(cell("7", "2"), 2.0, "the repeated hour 02:00–03:00 of 10-25 holds y2 and y3");
+    assert_eq!(
+        cell("7", "2"),
+        2.0,
+        "the repeated hour 02:00–03:00 of 10-25 holds y2 and y3"
+    );
     assert_eq!(cell("7", "0"), 1.0);
     assert_eq!(cell("4", "0"), 1.0);
     assert_eq!(cell("6", "23"), 1.0);
@@ -1379,17 +1577,41 @@ fn tiny_project_dropoffs_by_hand() {
     let c2 = find(&d, "customer_id", "c2");
     assert_eq!(c2["stage"], "Viewed a product");
     assert_eq!(c2["next_stage"], "Added to cart");
-    assert_eq!((c2["last_event_name"].as_str(), c2["last_channel"].as_str(), c2["last_device"].as_str()), ("add_to_cart", "direct", "mobile"));
-    assert_eq!((num(c2, "last_event_hour"), num(c2, "last_event_weekday")), (20.0, 4.0));
+    assert_eq!(
+        (
+            c2["last_event_name"].as_str(),
+            c2["last_channel"].as_str(),
+            c2["last_device"].as_str()
+        ),
+        ("add_to_cart", "direct", "mobile")
+    );
+    assert_eq!(
+        (num(c2, "last_event_hour"), num(c2, "last_event_weekday")),
+        (20.0, 4.0)
+    );
     assert_eq!(num(c2, "seconds_since"), 187_200.0);
     // c3: e12 add_to_cart on Sunday 10-25 09:00 → 6 d 15 h = 572,400 s.
     let c3 = find(&d, "customer_id", "c3");
-    assert_eq!((c3["stage"].as_str(), num(c3, "last_event_weekday"), num(c3, "seconds_since")), ("Added to cart", 7.0, 572_400.0));
+    assert_eq!(
+        (
+            c3["stage"].as_str(),
+            num(c3, "last_event_weekday"),
+            num(c3, "seconds_since")
+        ),
+        ("Added to cart", 7.0, 572_400.0)
+    );
     // c9: e15 page_view Thursday 10-15 11:00 → 16 d 13 h = 1,429,200 s.
     let c9 = find(&d, "customer_id", "c9");
-    assert_eq!((c9["stage"].as_str(), num(c9, "seconds_since")), ("Visited", 1_429_200.0));
+    assert_eq!(
+        (c9["stage"].as_str(), num(c9, "seconds_since")),
+        ("Visited", 1_429_200.0)
+    );
     // One follow-up file per stage with drop-offs, nobody dropped at Started checkout.
-    for (file, who) in [("dropoff_visited", "c9"), ("dropoff_viewed_a_product", "c2"), ("dropoff_added_to_cart", "c3")] {
+    for (file, who) in [
+        ("dropoff_visited", "c9"),
+        ("dropoff_viewed_a_product", "c2"),
+        ("dropoff_added_to_cart", "c3"),
+    ] {
         let rows = read_csv(&dir.join(format!("data/{file}.csv")));
         assert_eq!(rows.len(), 1, "{file}");
         assert_eq!(rows[0]["customer_id"], who);
@@ -1419,21 +1641,42 @@ fn sessionization_splits_on_gap_and_on_a_change_of_source() {
         read_csv(&report_dir(p.path()).join("data/sessions.csv"))
     };
     let pick = |rows: &[BTreeMap<String, String>], v: &str| {
-        rows.iter().find(|r| r["dimension"] == "channel" && r["value"] == v).cloned().unwrap()
+        rows.iter()
+            .find(|r| r["dimension"] == "channel" && r["value"] == v)
+            .cloned()
+            .unwrap()
     };
     // GA's rule (default): c1 has three sessions — [e1 e2] social 600 s, [e3 e4] email 300 s,
     // [e5] email alone (a bounce) — and c2 one, s9, social (its first event), 300 s.
     // social: 2 sessions, durations 600 and 300 → median 450 s; email: 2 sessions, 1 bounce.
     let with = sessions(&[]);
     let (social, email) = (pick(&with, "social"), pick(&with, "email"));
-    assert_eq!((num(&social, "sessions"), num(&social, "median_duration_seconds")), (2.0, 450.0));
-    assert_eq!((num(&email, "sessions"), num(&email, "bounce_rate")), (2.0, 0.5));
+    assert_eq!(
+        (
+            num(&social, "sessions"),
+            num(&social, "median_duration_seconds")
+        ),
+        (2.0, 450.0)
+    );
+    assert_eq!(
+        (num(&email, "sessions"), num(&email, "bounce_rate")),
+        (2.0, 0.5)
+    );
     assert!(close(num(&social, "inferred_share"), 0.5));
     // Gap only: c1 has [e1 … e4] (social, 1,500 s) and [e5] (email).
     let without = sessions(&["--param", "session_split_on_campaign=false"]);
     let (social, email) = (pick(&without, "social"), pick(&without, "email"));
-    assert_eq!((num(&social, "sessions"), num(&social, "avg_duration_seconds")), (2.0, 900.0));
-    assert_eq!((num(&email, "sessions"), num(&email, "bounce_rate")), (1.0, 1.0));
+    assert_eq!(
+        (
+            num(&social, "sessions"),
+            num(&social, "avg_duration_seconds")
+        ),
+        (2.0, 900.0)
+    );
+    assert_eq!(
+        (num(&email, "sessions"), num(&email, "bounce_rate")),
+        (1.0, 1.0)
+    );
 }
 
 #[test]
@@ -1448,9 +1691,18 @@ fn tiny_project_path_exploration_by_hand() {
     let f = read_csv(&dir.join("data/paths_forward.csv"));
     let flows: Vec<(String, String, String, String)> = f
         .iter()
-        .map(|r| (r["step"].clone(), r["source"].clone(), r["target"].clone(), r["sessions"].clone()))
+        .map(|r| {
+            (
+                r["step"].clone(),
+                r["source"].clone(),
+                r["target"].clone(),
+                r["sessions"].clone(),
+            )
+        })
         .collect();
-    let t = |a: &str, b: &str, c: &str, d: &str| (a.to_string(), b.to_string(), c.to_string(), d.to_string());
+    let t = |a: &str, b: &str, c: &str, d: &str| {
+        (a.to_string(), b.to_string(), c.to_string(), d.to_string())
+    };
     assert_eq!(
         flows,
         vec![
