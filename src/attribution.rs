@@ -928,6 +928,24 @@ pub fn markov_attribution_table(
         c.revenue = share(c.value_removal_effect, sum_vre, total_value);
     }
 
+    let transitions = transition_rows(&chain, &names);
+    Ok(MarkovAttribution {
+        order: options.order,
+        transient_states: n,
+        conversion_probability: p,
+        expected_value_per_journey: ev,
+        total_conversions,
+        total_journeys: table.total_journeys(),
+        total_value,
+        channels,
+        transitions,
+    })
+}
+
+/// The observed transitions of `chain` as rows (from, to, count, probability), states
+/// labelled as in [`MarkovAttribution::transitions`].
+fn transition_rows(chain: &Chain, names: &[String]) -> Vec<TransitionRow> {
+    let n = chain.n();
     let label = |s: usize| -> String {
         if s == 0 {
             START_STATE.to_owned()
@@ -958,17 +976,30 @@ pub fn markov_attribution_table(
             }
         }
     }
-    Ok(MarkovAttribution {
-        order: options.order,
-        transient_states: n,
-        conversion_probability: p,
-        expected_value_per_journey: ev,
-        total_conversions,
-        total_journeys: table.total_journeys(),
-        total_value,
-        channels,
-        transitions,
-    })
+    transitions
+}
+
+/// The transition matrix alone of the order-`order` Markov chain over `journeys` (the
+/// `transitions` of [`markov_attribution`], without solving for removal effects).
+///
+/// # Errors
+///
+/// Those of [`PathTable::add_path`] for bad counts or names; [`AttributionError::InvalidOrder`]
+/// for order 0; [`AttributionError::EmptyInput`] when there are no journeys;
+/// [`AttributionError::TooManyStates`] beyond [`MAX_MARKOV_STATES`].
+pub fn markov_transitions(
+    journeys: &[Journey],
+    order: usize,
+) -> AttributionResult<Vec<TransitionRow>> {
+    let table = PathTable::from_journeys(journeys)?;
+    let (chain, names) = build_chain(
+        &table,
+        &MarkovOptions {
+            order,
+            collapse_repeated_touchpoints: false,
+        },
+    )?;
+    Ok(transition_rows(&chain, &names))
 }
 
 /// `part / sum × total`, or 0 when `sum` is not positive (nothing to attribute).

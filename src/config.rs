@@ -200,6 +200,18 @@ pub enum ColumnType {
     Number,
 }
 
+impl ColumnType {
+    /// The Arrow type of a column of this type in a source's canonical view.
+    pub fn data_type(self) -> datafusion::arrow::datatypes::DataType {
+        use datafusion::arrow::datatypes::DataType;
+        match self {
+            ColumnType::Text => DataType::Utf8,
+            ColumnType::Timestamp => crate::functions::TIMESTAMP,
+            ColumnType::Number => DataType::Float64,
+        }
+    }
+}
+
 /// `[funnel]`.
 #[derive(Debug, Clone, Deserialize, Serialize, Default)]
 #[serde(deny_unknown_fields)]

@@ -239,14 +239,7 @@ pub fn register_missing_optional(ctx: &SessionContext, cfg: &Config) -> Result<V
         }
         let fields: Vec<Field> = contract(name)
             .iter()
-            .map(|(c, t, _)| {
-                let dt = match t {
-                    ColumnType::Text => DataType::Utf8,
-                    ColumnType::Timestamp => crate::functions::TIMESTAMP,
-                    ColumnType::Number => DataType::Float64,
-                };
-                Field::new(*c, dt, true)
-            })
+            .map(|(c, t, _)| Field::new(*c, t.data_type(), true))
             .collect();
         let schema = Arc::new(Schema::new(fields));
         let table = datafusion::datasource::MemTable::try_new(schema, vec![vec![]])
@@ -363,12 +356,9 @@ async fn register_one(
                 };
                 missing.push(mapped);
             } else {
-                let dt = match ty {
-                    ColumnType::Text => DataType::Utf8,
-                    ColumnType::Timestamp => crate::functions::TIMESTAMP,
-                    ColumnType::Number => DataType::Float64,
-                };
-                exprs.push(cast(lit(datafusion::common::ScalarValue::Null), dt).alias(canon));
+                exprs.push(
+                    cast(lit(datafusion::common::ScalarValue::Null), ty.data_type()).alias(canon),
+                );
             }
             continue;
         };

@@ -309,21 +309,13 @@ impl Accumulator for JourneyAccumulator {
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
         let journeys = self.sorted();
-        if journeys.is_empty() {
-            // No journeys (an empty source, or a filter that keeps nothing): no rows.
-            let empty = StructArray::new_null(self.fields.clone(), 0);
-            return Ok(ScalarValue::List(Arc::new(ListArray::new(
-                Arc::new(Field::new(
-                    "item",
-                    DataType::Struct(self.fields.clone()),
-                    true,
-                )),
-                OffsetBuffer::from_lengths([0]),
-                Arc::new(empty),
-                None,
-            ))));
-        }
         let columns: Vec<ArrayRef> = match self.kind {
+            // No journeys (an empty source, or a filter that keeps nothing): no rows.
+            _ if journeys.is_empty() => self
+                .fields
+                .iter()
+                .map(|f| datafusion::arrow::array::new_empty_array(f.data_type()))
+                .collect(),
             Kind::Markov => {
                 let r =
                     attribution::markov_attribution(&journeys, self.order()?).map_err(model_err)?;
@@ -342,9 +334,8 @@ impl Accumulator for JourneyAccumulator {
                 ]
             }
             Kind::Transitions => {
-                let r =
-                    attribution::markov_attribution(&journeys, self.order()?).map_err(model_err)?;
-                let t = &r.transitions;
+                let t =
+                    attribution::markov_transitions(&journeys, self.order()?).map_err(model_err)?;
                 vec![
                     Arc::new(StringArray::from_iter_values(
                         t.iter().map(|x| x.from.as_str()),
