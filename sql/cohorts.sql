@@ -37,10 +37,14 @@ sizes AS (
     SELECT grain, cohort, count(*) AS cohort_size FROM recent WHERE cohort_age <= 11 GROUP BY grain, cohort
 ),
 activity AS (
-    SELECT DISTINCT customer_id, CAST(local_time(event_time, $report_tz) AS DATE) AS day, false AS bought
-    FROM stg_events
+    -- (The constant `bought` is added after DISTINCT: as a grouping column it would make
+    -- DataFusion 55 group through its slower row format, 4× the time on 10M events.)
+    SELECT customer_id, day, false AS bought
+    FROM (SELECT DISTINCT customer_id, CAST(local_time(event_time, $report_tz) AS DATE) AS day
+          FROM stg_events) e
     UNION ALL
-    SELECT DISTINCT customer_id, order_day, true FROM stg_orders WHERE completed
+    SELECT customer_id, day, true AS bought
+    FROM (SELECT DISTINCT customer_id, order_day AS day FROM stg_orders WHERE completed) o
 ),
 periods AS (
     SELECT r.grain, r.cohort, a.customer_id, a.bought,

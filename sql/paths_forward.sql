@@ -8,29 +8,12 @@
 --
 -- Columns: step (BIGINT: the source step, 0 … $path_steps − 1), source, target (VARCHAR:
 -- event names at step and step + 1), sessions (BIGINT).
-WITH starts AS (
-    SELECT session_id, min(event_time) AS t0
-    FROM stg_events
-    WHERE event_name = $path_start_event AND event_time >= $period_start
-    GROUP BY session_id
-),
-after AS (
-    SELECT e.session_id, e.event_time, e.event_id, e.event_name,
-           lag(e.event_name) OVER (PARTITION BY e.session_id ORDER BY e.event_time, e.event_id) AS prev_name
-    FROM stg_events e JOIN starts s ON s.session_id = e.session_id AND e.event_time >= s.t0
-),
-collapsed AS (
-    SELECT session_id, event_name,
-           row_number() OVER (PARTITION BY session_id ORDER BY event_time, event_id) - 1 AS step
-    FROM after
-    WHERE prev_name IS NULL OR prev_name <> event_name
-),
-links AS (
-    SELECT a.step, a.event_name AS source, COALESCE(b.event_name, '(exit)') AS target
-    FROM collapsed a LEFT JOIN collapsed b ON b.session_id = a.session_id AND b.step = a.step + 1
-    WHERE a.step < $path_steps
-)
-SELECT CAST(step AS BIGINT) AS step, source, target, count(*) AS sessions
-FROM links
-GROUP BY step, source, target
+-- Built from stg_paths_forward (one collapsed path per session).
+SELECT CAST(p.value AS BIGINT) AS step,
+       f.names[p.value + 1] AS source,
+       COALESCE(f.names[p.value + 2], '(exit)') AS target,
+       count(*) AS sessions
+FROM stg_paths_forward f CROSS JOIN generate_series(0, $path_steps - 1) AS p(value)
+WHERE p.value < array_length(f.names)
+GROUP BY 1, 2, 3
 ORDER BY step, sessions DESC, source, target

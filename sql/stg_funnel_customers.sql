@@ -32,14 +32,14 @@ per_customer AS (
 ),
 touch AS (
     SELECT customer_id,
-           first_value(channel ORDER BY session_start, session_id) AS first_touch_channel
+           arg_min(channel, session_start, session_id) AS first_touch_channel
     FROM stg_sessions
     GROUP BY customer_id
 ),
 device AS (
     SELECT CASE WHEN session_start >= $period_start THEN 'current' ELSE 'previous' END AS period,
            customer_id,
-           first_value(device ORDER BY session_start, session_id) AS device
+           arg_min(device, session_start, session_id) AS device
     FROM stg_sessions
     WHERE session_start >= $previous_period_start
     GROUP BY 1, 2

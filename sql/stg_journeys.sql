@@ -15,7 +15,7 @@
 WITH converting AS (
     SELECT order_id AS journey_id,
            max(customer_id) AS customer_id,
-           array_agg(channel ORDER BY position) AS path,
+           path_agg(channel, position) AS path,
            true AS converted,
            max(amount) AS revenue
     FROM stg_order_touchpoints
@@ -27,7 +27,7 @@ buyers AS (
 non_converting AS (
     SELECT s.customer_id AS journey_id,
            s.customer_id,
-           array_agg(s.channel ORDER BY s.session_start, s.session_id) AS path,
+           path_agg(s.channel, s.session_start, s.session_id) AS path,
            false AS converted,
            0.0 AS revenue
     FROM stg_sessions s

@@ -4,17 +4,32 @@
 -- Columns: customer_id, session_id, session_start, session_end (TIMESTAMP, UTC), channel,
 -- campaign, device, events (BIGINT), duration_seconds (DOUBLE), converted (BOOLEAN: the
 -- session holds a $conversion_event event), session_inferred (BOOLEAN).
+-- arg_min (a journey-report function) takes the first event's attributes in one pass, as
+-- first_value(… ORDER BY event_time, event_id) would.
+WITH grouped AS (
+    SELECT
+        customer_id,
+        session_id,
+        min(event_time) AS session_start,
+        max(event_time) AS session_end,
+        arg_min(named_struct('channel', channel, 'campaign', campaign, 'device', device),
+                event_time, event_id) AS first_event,
+        count(*) AS events,
+        bool_or(event_name = $conversion_event) AS converted,
+        bool_or(session_inferred) AS session_inferred
+    FROM stg_events
+    GROUP BY customer_id, session_id
+)
 SELECT
     customer_id,
     session_id,
-    min(event_time) AS session_start,
-    max(event_time) AS session_end,
-    COALESCE(first_value(channel ORDER BY event_time, event_id), '(none)') AS channel,
-    first_value(campaign ORDER BY event_time, event_id) AS campaign,
-    first_value(device ORDER BY event_time, event_id) AS device,
-    count(*) AS events,
-    date_part('epoch', max(event_time)) - date_part('epoch', min(event_time)) AS duration_seconds,
-    bool_or(event_name = $conversion_event) AS converted,
-    bool_or(session_inferred) AS session_inferred
-FROM stg_events
-GROUP BY customer_id, session_id
+    session_start,
+    session_end,
+    COALESCE(first_event['channel'], '(none)') AS channel,
+    first_event['campaign'] AS campaign,
+    first_event['device'] AS device,
+    events,
+    date_part('epoch', session_end) - date_part('epoch', session_start) AS duration_seconds,
+    converted,
+    session_inferred
+FROM grouped

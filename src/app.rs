@@ -487,6 +487,10 @@ pub async fn run(args: &RunArgs) -> Result<RunSummary> {
     if let Some(p) = problems.into_iter().next() {
         return Err(p);
     }
+    tracing::info!(
+        seconds = format!("{:.2}", t0.elapsed().as_secs_f64()),
+        "sources checked and models planned"
+    );
     for r in &args.reports {
         if !prep.config.reports.iter().any(|c| &c.name == r) {
             let names: Vec<_> = prep.config.reports.iter().map(|r| r.name.clone()).collect();
@@ -710,16 +714,41 @@ async fn build_folder(
         work,
         &prep.sources,
         &progress,
+        &args.project.session,
     )
     .await?;
     progress.finish_and_clear();
+    let t_data = Instant::now();
     for m in &prep.models {
-        models::write_csv(
-            &prep.ctx,
-            &m.name,
-            &data_dir.join(format!("{}.csv", m.name)),
-        )
-        .await?;
+        let data_file = prep
+            .config
+            .models
+            .get(&m.name)
+            .map(|c| c.data_file)
+            .unwrap_or_default();
+        match data_file {
+            crate::config::DataFile::Csv => {
+                models::write_csv(
+                    &prep.ctx,
+                    &m.name,
+                    &data_dir.join(format!("{}.csv", m.name)),
+                )
+                .await?;
+            }
+            crate::config::DataFile::Parquet => {
+                let dest = data_dir.join(format!("{}.parquet", m.name));
+                let work_file = work.join(format!("{}.parquet", m.name));
+                if m.materialize != crate::config::Materialize::View && work_file.exists() {
+                    // Same filesystem (both under the output folder): a hard link, no copy.
+                    if std::fs::hard_link(&work_file, &dest).is_err() {
+                        std::fs::copy(&work_file, &dest).map_err(|e| Error::io(&dest, e))?;
+                    }
+                } else {
+                    models::write_parquet(&prep.ctx, &m.name, &dest).await?;
+                }
+            }
+            crate::config::DataFile::None => {}
+        }
         if let Some(column) = prep
             .config
             .models
@@ -738,6 +767,11 @@ async fn build_folder(
             }
         }
     }
+    tracing::info!(
+        seconds = format!("{:.2}", t_data.elapsed().as_secs_f64()),
+        "data files written"
+    );
+    let t_pages = Instant::now();
     // Template context.
     let mut ctx = tera::Context::new();
     let mut rows = serde_json::Map::new();
@@ -859,6 +893,10 @@ async fn build_folder(
         emails.push(email);
     }
     warnings.dedup();
+    tracing::info!(
+        seconds = format!("{:.2}", t_pages.elapsed().as_secs_f64()),
+        "pages and e-mails rendered"
+    );
     let manifest = Manifest {
         journey_report_version: env!("CARGO_PKG_VERSION"),
         datafusion_version: datafusion::DATAFUSION_VERSION,

@@ -90,6 +90,10 @@ struct ProjectOpts {
     /// Folder for spill files (with --memory-limit); default: the system temp folder.
     #[arg(long, value_name = "DIR")]
     spill_dir: Option<PathBuf>,
+    /// Profiling: write each model's executed plan with per-operator rows, time and memory
+    /// (as EXPLAIN ANALYZE shows them) to DIR/<model>.txt.
+    #[arg(long, value_name = "DIR")]
+    profile_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -206,6 +210,7 @@ impl ProjectOpts {
                 memory_limit: self.memory_limit,
                 spill_dir: self.spill_dir.clone(),
                 target_partitions: None,
+                profile_dir: self.profile_dir.clone(),
             },
         }
     }

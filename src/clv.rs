@@ -556,6 +556,21 @@ impl GammaGammaParams {
     }
 }
 
+/// The distinct values of `values` (by bit pattern) and, per value, its index among them.
+fn distinct_values(values: impl Iterator<Item = f64>) -> (Vec<f64>, Vec<usize>) {
+    let mut seen: std::collections::HashMap<u64, usize> = std::collections::HashMap::new();
+    let mut distinct = Vec::new();
+    let index = values
+        .map(|x| {
+            *seen.entry(x.to_bits()).or_insert_with(|| {
+                distinct.push(x);
+                distinct.len() - 1
+            })
+        })
+        .collect();
+    (distinct, index)
+}
+
 /// One row of the Gamma-Gamma log-likelihood (no input checks).
 fn gg_ll_row(g: &GammaGammaParams, x: f64, m: f64) -> f64 {
     let GammaGammaParams { p, q, v } = *g;
@@ -951,6 +966,10 @@ pub fn fit_bgnbd(
         .map(|i| (frequency[i], recency[i] * scale, age[i] * scale, w[i]))
         .collect();
     let penalizer = options.penalizer_coef;
+    // The terms that depend only on the frequency x (the Γ and B functions) are computed once
+    // per distinct x per evaluation; the arithmetic is that of `bgnbd_ll_row`, term for term,
+    // so the sum is the same to the last bit.
+    let (distinct_x, x_index) = distinct_values(rows.iter().map(|r| r.0));
     let mean_nll = |lp: &[f64]| -> f64 {
         let p = BgNbdParams {
             r: lp[0].exp(),
@@ -958,9 +977,30 @@ pub fn fit_bgnbd(
             a: lp[2].exp(),
             b: lp[3].exp(),
         };
+        let BgNbdParams { r, alpha, a, b } = p;
+        let per_x: Vec<(f64, f64)> = distinct_x
+            .iter()
+            .map(|&x| {
+                let a1 = ln_gamma(r + x) - ln_gamma(r) + r * alpha.ln();
+                let a2 = ln_beta(a, b + x) - ln_beta(a, b);
+                (a1 + a2, a.ln() - (b + x - 1.0).ln())
+            })
+            .collect();
         let ll: f64 = rows
             .iter()
-            .map(|&(x, tx, t, wi)| wi * bgnbd_ll_row(&p, x, tx, t))
+            .zip(&x_index)
+            .map(|(&(x, tx, t, wi), &k)| {
+                let (a12, c4) = per_x[k];
+                let a3 = -(r + x) * (alpha + t).ln();
+                let row = if x > 0.0 {
+                    let a4 = c4 - (r + x) * (alpha + tx).ln();
+                    let m = a3.max(a4);
+                    a12 + m + ((a3 - m).exp() + (a4 - m).exp()).ln()
+                } else {
+                    a12 + a3
+                };
+                wi * row
+            })
             .sum();
         let penalty = penalizer * (p.r * p.r + p.alpha * p.alpha + p.a * p.a + p.b * p.b);
         -ll / total + penalty
@@ -1051,15 +1091,36 @@ pub fn fit_gamma_gamma(
         return Err(ClvError::TooFewCustomers(total));
     }
     let penalizer = options.penalizer_coef;
+    // As in the BG/NBD fit: the Γ terms once per distinct frequency x, ln m once per row;
+    // the arithmetic is that of `gg_ll_row`, term for term (the same sum to the last bit).
+    let (distinct_x, x_index) = distinct_values(rows.iter().map(|r| r.0));
+    let ln_m: Vec<f64> = rows.iter().map(|r| r.1.ln()).collect();
     let mean_nll = |lp: &[f64]| -> f64 {
         let g = GammaGammaParams {
             p: lp[0].exp(),
             q: lp[1].exp(),
             v: lp[2].exp(),
         };
+        let GammaGammaParams { p, q, v } = g;
+        let per_x: Vec<(f64, f64)> = distinct_x
+            .iter()
+            .map(|&x| {
+                let px = p * x;
+                (
+                    ln_gamma(px + q) - ln_gamma(px) - ln_gamma(q) + q * v.ln(),
+                    px * x.ln(),
+                )
+            })
+            .collect();
         let ll: f64 = rows
             .iter()
-            .map(|&(x, m, wi)| wi * gg_ll_row(&g, x, m))
+            .zip(&x_index)
+            .zip(&ln_m)
+            .map(|((&(x, m, wi), &k), &lm)| {
+                let (c, px_ln_x) = per_x[k];
+                let px = p * x;
+                wi * (c + (px - 1.0) * lm + px_ln_x - (px + q) * (x * m + v).ln())
+            })
             .sum();
         -ll / total + penalizer * (g.p * g.p + g.q * g.q + g.v * g.v)
     };

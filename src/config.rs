@@ -20,7 +20,8 @@
 //! stages = [{ name = "Visit", events = ["page_view"] }, …]
 //!
 //! [models.stg_events]
-//! materialize = "parquet"          # memory (default) | parquet | view
+//! materialize = "parquet"          # auto (default) | memory | parquet | view
+//! data_file = "parquet"            # csv (default) | parquet | none: the file in data/
 //!
 //! [[reports]]
 //! name = "funnel"                  # writes funnel.html from templates/funnel.html
@@ -235,14 +236,19 @@ pub struct FunnelStage {
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Materialize {
-    /// Computed once and held in memory (default; right for report-sized results).
-    #[default]
+    /// Computed once and held in memory, whatever its size.
     Memory,
     /// Computed once and streamed to a Parquet work file, read back by dependants: for
     /// staging models over large event tables, never held whole in memory.
     Parquet,
     /// Not stored: inlined into every dependant's plan (recomputed each time).
     View,
+    /// Held in memory while it stays under a budget (an eighth of `--memory-limit`, or
+    /// 2 GiB without a limit); past it, streamed on to a Parquet work file instead. For
+    /// staging models whose size follows the input: memory at 10 million events, a work file
+    /// at 100 million. The default.
+    #[default]
+    Auto,
 }
 
 /// `[models.<name>]`.
@@ -257,6 +263,25 @@ pub struct ModelConfig {
     /// the follow-up list of each funnel stage's drop-offs.
     #[serde(default)]
     pub split_csv_by: Option<String>,
+    /// See [`DataFile`].
+    #[serde(default)]
+    pub data_file: DataFile,
+}
+
+/// The format of a model's file in the run folder's `data/`.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum DataFile {
+    /// `data/<model>.csv` with a header (default): opens in a spreadsheet.
+    #[default]
+    Csv,
+    /// `data/<model>.parquet`: for staging models with millions of rows, where a CSV would
+    /// be gigabytes that no spreadsheet opens and take longer to write than the model to
+    /// compute. With `materialize = "parquet"` the work file itself is kept (no second write).
+    Parquet,
+    /// No file: an intermediate step nobody reads on its own (it can still be queried with
+    /// `journey-report query`).
+    None,
 }
 
 /// `[[reports]]`: one HTML page.

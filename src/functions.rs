@@ -7,6 +7,8 @@
 //! | `local_time(ts, time_zone)` | scalar | UTC timestamp → wall-clock timestamp in `time_zone` |
 //! | `path_collapse(list)` | scalar | `List<Utf8>` → `List<Utf8>` with consecutive repeats removed |
 //! | `funnel_stage_times(ts, stage, window_seconds)` | aggregate | → `List<Timestamp>`: when each funnel stage was reached |
+//! | `path_agg(value, key1, …, keyN)` | aggregate | strings → `List<Utf8>` in key order = `array_agg(value ORDER BY key1, …, keyN)`; see [`crate::sql_path_agg`] |
+//! | `arg_min(value, key1, …, keyN)` | aggregate | `value` of the row with the smallest `(key1, …, keyN)` (ascending, NULLS LAST) = `first_value(value ORDER BY key1, …, keyN)`; see [`crate::sql_arg_min`] |
 //!
 //! `parse_timestamp` and `parse_number` are strict: a value they cannot read fails the query
 //! with a [`BadValue`] error, which the runner turns into a message naming the file, line and
@@ -19,8 +21,8 @@ use std::sync::Arc;
 use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, Float64Builder, Int64Array, ListArray, ListBuilder, StringBuilder,
-    TimestampNanosecondArray, TimestampNanosecondBuilder,
+    Array, ArrayRef, AsArray, BooleanArray, Float64Builder, Int64Array, Int64Builder, ListArray,
+    ListBuilder, StringBuilder, TimestampNanosecondArray, TimestampNanosecondBuilder,
 };
 use datafusion::arrow::datatypes::{
     DataType, Field, FieldRef, Int64Type, TimeUnit, TimestampNanosecondType,
@@ -28,8 +30,8 @@ use datafusion::arrow::datatypes::{
 use datafusion::common::{DataFusionError, Result, ScalarValue, exec_err, plan_err};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{
-    Accumulator, AggregateUDF, AggregateUDFImpl, ColumnarValue, ScalarFunctionArgs, ScalarUDF,
-    ScalarUDFImpl, Signature, Volatility,
+    Accumulator, AggregateUDF, AggregateUDFImpl, ColumnarValue, EmitTo, GroupsAccumulator,
+    ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
 use datafusion::prelude::SessionContext;
 
@@ -38,6 +40,8 @@ pub const TIMESTAMP: DataType = DataType::Timestamp(TimeUnit::Nanosecond, None);
 
 /// Registers every journey-report SQL function on `ctx`. Called once, by the session builder.
 pub fn register_all(ctx: &SessionContext) {
+    crate::sql_arg_min::register(ctx);
+    crate::sql_path_agg::register(ctx);
     ctx.register_udf(ScalarUDF::from(ParseTimestamp::new()));
     ctx.register_udf(ScalarUDF::from(ParseNumber::new()));
     ctx.register_udf(ScalarUDF::from(LocalTime::new()));
@@ -566,6 +570,175 @@ impl AggregateUDFImpl for FunnelStageTimes {
             Arc::new(Field::new("window", DataType::Int64, true)),
         ])
     }
+    fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
+        true
+    }
+    fn create_groups_accumulator(
+        &self,
+        _args: AccumulatorArgs,
+    ) -> Result<Box<dyn GroupsAccumulator>> {
+        Ok(Box::new(FunnelStageGroups::default()))
+    }
+}
+
+/// [`FunnelStageTimes`] for `GROUP BY`: one event list per group, so DataFusion's grouped
+/// hash aggregation drives it without a boxed accumulator per customer.
+#[derive(Debug, Default)]
+struct FunnelStageGroups {
+    groups: Vec<Vec<(i64, i64)>>,
+    window_ns: Option<i64>,
+    bytes: usize,
+}
+
+impl FunnelStageGroups {
+    fn set_window(&mut self, w: &Int64Array, from_state: bool) -> Result<()> {
+        if self.window_ns.is_some() {
+            return Ok(());
+        }
+        if let Some(secs) = w.iter().flatten().next() {
+            if secs < 0 && !from_state {
+                return exec_err!("funnel_stage_times: window_seconds must be ≥ 0, got {secs}");
+            }
+            self.window_ns = Some(secs.saturating_mul(1_000_000_000));
+        }
+        Ok(())
+    }
+    fn push(&mut self, group: usize, ts: i64, stage: i64) {
+        let g = &mut self.groups[group];
+        if g.len() == g.capacity() {
+            self.bytes += g.capacity().max(4) * 16;
+        }
+        g.push((ts, stage));
+    }
+}
+
+impl GroupsAccumulator for FunnelStageGroups {
+    fn update_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        opt_filter: Option<&BooleanArray>,
+        total_num_groups: usize,
+    ) -> Result<()> {
+        if self.groups.len() < total_num_groups {
+            self.groups.resize_with(total_num_groups, Vec::new);
+        }
+        self.set_window(values[2].as_primitive::<Int64Type>(), false)?;
+        let ts = values[0].as_primitive::<TimestampNanosecondType>();
+        let st = values[1].as_primitive::<Int64Type>();
+        for (i, &g) in group_indices.iter().enumerate() {
+            if let Some(f) = opt_filter
+                && !(f.is_valid(i) && f.value(i))
+            {
+                continue;
+            }
+            if ts.is_valid(i) && st.is_valid(i) && st.value(i) >= 1 {
+                self.push(g, ts.value(i), st.value(i));
+            }
+        }
+        Ok(())
+    }
+
+    fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
+        let mut groups = emit_to.take_needed(&mut self.groups);
+        let window = self.window_ns.unwrap_or(0);
+        let mut out = ListBuilder::new(TimestampNanosecondBuilder::new());
+        for g in groups.iter_mut() {
+            for t in funnel_chain(g, window) {
+                out.values().append_value(t);
+            }
+            out.append(true);
+        }
+        self.bytes = self.groups.iter().map(|g| g.capacity() * 16).sum();
+        Ok(Arc::new(out.finish()))
+    }
+
+    fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
+        let groups = emit_to.take_needed(&mut self.groups);
+        let mut times = ListBuilder::new(TimestampNanosecondBuilder::new());
+        let mut stages = ListBuilder::new(Int64Builder::new());
+        for g in &groups {
+            for &(t, st) in g {
+                times.values().append_value(t);
+                stages.values().append_value(st);
+            }
+            times.append(true);
+            stages.append(true);
+        }
+        let window: Int64Array =
+            std::iter::repeat_n(self.window_ns.map(|w| w / 1_000_000_000), groups.len()).collect();
+        self.bytes = self.groups.iter().map(|g| g.capacity() * 16).sum();
+        Ok(vec![
+            Arc::new(times.finish()),
+            Arc::new(stages.finish()),
+            Arc::new(window),
+        ])
+    }
+
+    fn merge_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        total_num_groups: usize,
+    ) -> Result<()> {
+        if self.groups.len() < total_num_groups {
+            self.groups.resize_with(total_num_groups, Vec::new);
+        }
+        self.set_window(values[2].as_primitive::<Int64Type>(), true)?;
+        let times = values[0].as_list::<i32>();
+        let stages = values[1].as_list::<i32>();
+        for (i, &g) in group_indices.iter().enumerate() {
+            if times.is_null(i) {
+                continue;
+            }
+            let t = times.value(i);
+            let st = stages.value(i);
+            let t = t.as_primitive::<TimestampNanosecondType>();
+            let st = st.as_primitive::<Int64Type>();
+            for j in 0..t.len() {
+                self.push(g, t.value(j), st.value(j));
+            }
+        }
+        Ok(())
+    }
+
+    fn convert_to_state(
+        &self,
+        values: &[ArrayRef],
+        opt_filter: Option<&BooleanArray>,
+    ) -> Result<Vec<ArrayRef>> {
+        // Every row its own group: a list of zero or one event.
+        let ts = values[0].as_primitive::<TimestampNanosecondType>();
+        let st = values[1].as_primitive::<Int64Type>();
+        let w = values[2].as_primitive::<Int64Type>();
+        let mut times = ListBuilder::new(TimestampNanosecondBuilder::new());
+        let mut stages = ListBuilder::new(Int64Builder::new());
+        for i in 0..ts.len() {
+            let kept = opt_filter.is_none_or(|f| f.is_valid(i) && f.value(i));
+            if kept && ts.is_valid(i) && st.is_valid(i) && st.value(i) >= 1 {
+                times.values().append_value(ts.value(i));
+                stages.values().append_value(st.value(i));
+            }
+            times.append(true);
+            stages.append(true);
+        }
+        if let Some(secs) = w.iter().flatten().next()
+            && secs < 0
+        {
+            return exec_err!("funnel_stage_times: window_seconds must be ≥ 0, got {secs}");
+        }
+        Ok(vec![
+            Arc::new(times.finish()),
+            Arc::new(stages.finish()),
+            Arc::new(w.clone()),
+        ])
+    }
+
+    fn size(&self) -> usize {
+        std::mem::size_of_val(self)
+            + self.groups.capacity() * std::mem::size_of::<Vec<(i64, i64)>>()
+            + self.bytes
+    }
 }
 
 #[derive(Debug, Default)]
@@ -795,5 +968,60 @@ mod sql_tests {
         )
         .await;
         assert_eq!(got, "2");
+    }
+
+    #[tokio::test]
+    async fn funnel_stage_times_grouped_equals_the_chain_per_customer() {
+        // Second method: the grouped accumulator (several partitions, 7-row batches, so
+        // partial states are serialized and merged) against `funnel_chain` run directly on
+        // each customer's events.
+        use datafusion::prelude::SessionConfig;
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let mut per_customer: std::collections::BTreeMap<i64, Vec<(i64, i64)>> = Default::default();
+        let mut rows = Vec::new();
+        for _ in 0..2000 {
+            let c: i64 = rng.random_range(0..150);
+            let t: i64 = rng.random_range(0..5000);
+            let s: i64 = rng.random_range(0..5);
+            rows.push(format!("({c}, {t}, {s})"));
+            if s >= 1 {
+                per_customer
+                    .entry(c)
+                    .or_default()
+                    .push((t * 1_000_000_000, s));
+            }
+        }
+        let ctx = SessionContext::new_with_config(
+            SessionConfig::new()
+                .with_target_partitions(4)
+                .with_batch_size(7),
+        );
+        super::register_all(&ctx);
+        let sql = format!(
+            "SELECT c, funnel_stage_times(to_timestamp_seconds(t), s, 900) AS times \
+             FROM (VALUES {}) AS v(c, t, s) GROUP BY c ORDER BY c",
+            rows.join(", ")
+        );
+        let batches = ctx.sql(&sql).await.unwrap().collect().await.unwrap();
+        let mut seen = 0;
+        for b in &batches {
+            let cs = b
+                .column(0)
+                .as_primitive::<datafusion::arrow::datatypes::Int64Type>();
+            let lists = b.column(1).as_list::<i32>();
+            for i in 0..b.num_rows() {
+                let got: Vec<i64> = lists
+                    .value(i)
+                    .as_primitive::<datafusion::arrow::datatypes::TimestampNanosecondType>()
+                    .values()
+                    .to_vec();
+                let mut ev = per_customer.get(&cs.value(i)).cloned().unwrap_or_default();
+                let want = super::funnel_chain(&mut ev, 900 * 1_000_000_000);
+                assert_eq!(got, want, "customer {}", cs.value(i));
+                seen += 1;
+            }
+        }
+        assert_eq!(seen, 150);
     }
 }

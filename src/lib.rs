@@ -24,9 +24,11 @@ pub mod render;
 pub mod sample;
 pub mod session;
 pub mod sources;
+pub mod sql_arg_min;
 pub mod sql_attribution;
 pub mod sql_clv;
 pub mod sql_funnel;
+pub mod sql_path_agg;
 pub mod window_funnel;
 
 pub use error::{Error, ErrorKind, Result};

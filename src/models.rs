@@ -17,6 +17,9 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::common::DataFusionError;
 use datafusion::dataframe::DataFrameWriteOptions;
 use datafusion::datasource::MemTable;
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::basic::Compression;
+use datafusion::parquet::file::properties::WriterProperties;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use datafusion::sql::parser::{DFParser, Statement as DFStatement};
 use datafusion::sql::sqlparser::ast::{Expr as SqlExpr, Value, visit_expressions_mut};
@@ -391,10 +394,12 @@ pub async fn plan_as_view(
 
 /// Runs `models` in order on `ctx`: each is planned, executed once and kept as its
 /// materialization says (Parquet work files go to `work_dir`). Each finished model is logged
-/// (model, rows, seconds), or ticks `progress` when a progress bar is shown.
+/// (model, rows, seconds), or ticks `progress` when a progress bar is shown. With
+/// `profile_dir`, each model's executed physical plan with its metrics (rows, compute time,
+/// memory, spills per operator — what EXPLAIN ANALYZE prints) goes to `<dir>/<model>.txt`.
 ///
 /// Errors: exit 4 naming the model file; exit 3 when the failure is an unreadable input value
-/// (naming the export file, line and column).
+/// (naming the export file, line and column); exit 1 when a profile cannot be written.
 pub async fn run_models(
     ctx: &SessionContext,
     project: &Path,
@@ -402,8 +407,20 @@ pub async fn run_models(
     work_dir: &Path,
     sources: &[SourceInfo],
     progress: &indicatif::ProgressBar,
+    session: &crate::session::SessionOptions,
 ) -> Result<RunResults> {
+    let profile_dir = session.profile_dir.as_deref();
+    let auto_budget = session
+        .memory_limit
+        .map(|l| l / 8)
+        .unwrap_or(AUTO_MEMORY_BUDGET);
+    use datafusion::datasource::file_format::format_as_file_type;
+    use datafusion::datasource::file_format::parquet::ParquetFormatFactory;
+    use datafusion::logical_expr::LogicalPlanBuilder;
     let mut out = RunResults::default();
+    if let Some(dir) = profile_dir {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
     for m in models {
         let t0 = Instant::now();
         let err = |e: DataFusionError| model_error(project, m, &e, sources);
@@ -414,12 +431,13 @@ pub async fn run_models(
             .map_err(err)?;
         let df = ctx.execute_logical_plan(plan).await.map_err(err)?;
         let rows;
+        let physical;
         match m.materialize {
             Materialize::Memory => {
                 let task = Arc::new(df.task_ctx());
                 let plan = df.create_physical_plan().await.map_err(err)?;
                 let schema = plan.schema();
-                let batches = datafusion::physical_plan::collect(plan, task)
+                let batches = datafusion::physical_plan::collect(plan.clone(), task)
                     .await
                     .map_err(err)?;
                 rows = batches.iter().map(|b| b.num_rows() as u64).sum();
@@ -427,40 +445,130 @@ pub async fn run_models(
                 ctx.register_table(m.name.as_str(), Arc::new(table))
                     .map_err(err)?;
                 out.batches.insert(m.name.clone(), batches);
+                physical = plan;
+            }
+            Materialize::Auto => {
+                let task = Arc::new(df.task_ctx());
+                let plan = df.create_physical_plan().await.map_err(err)?;
+                let schema = plan.schema();
+                let mut stream =
+                    datafusion::physical_plan::execute_stream(plan.clone(), task).map_err(err)?;
+                let mut kept: Vec<RecordBatch> = Vec::new();
+                let mut bytes = 0usize;
+                let mut count = 0u64;
+                let file = work_dir.join(format!("{}.parquet", m.name));
+                let mut writer: Option<ArrowWriter<std::fs::File>> = None;
+                while let Some(batch) = stream.next().await {
+                    let batch = batch.map_err(err)?;
+                    count += batch.num_rows() as u64;
+                    if let Some(w) = writer.as_mut() {
+                        w.write(&batch).map_err(|e| parquet_error(&file, e))?;
+                        continue;
+                    }
+                    bytes += batch.get_array_memory_size();
+                    kept.push(batch);
+                    if bytes > auto_budget {
+                        std::fs::create_dir_all(work_dir).map_err(|e| Error::io(work_dir, e))?;
+                        let f = std::fs::File::create(&file).map_err(|e| Error::io(&file, e))?;
+                        let props = WriterProperties::builder()
+                            .set_compression(Compression::SNAPPY)
+                            .build();
+                        let mut w = ArrowWriter::try_new(f, schema.clone(), Some(props))
+                            .map_err(|e| parquet_error(&file, e))?;
+                        for b in kept.drain(..) {
+                            w.write(&b).map_err(|e| parquet_error(&file, e))?;
+                        }
+                        writer = Some(w);
+                        tracing::debug!(model = %m.name, bytes, "over the memory budget: streaming to a work file");
+                    }
+                }
+                rows = count;
+                if let Some(w) = writer {
+                    w.close().map_err(|e| parquet_error(&file, e))?;
+                    ctx.register_parquet(
+                        m.name.as_str(),
+                        &file.to_string_lossy(),
+                        ParquetReadOptions::default(),
+                    )
+                    .await
+                    .map_err(err)?;
+                } else {
+                    let table = MemTable::try_new(schema, vec![kept.clone()]).map_err(err)?;
+                    ctx.register_table(m.name.as_str(), Arc::new(table))
+                        .map_err(err)?;
+                    out.batches.insert(m.name.clone(), kept);
+                }
+                physical = plan;
             }
             Materialize::Parquet => {
                 std::fs::create_dir_all(work_dir).map_err(|e| Error::io(work_dir, e))?;
                 let file = work_dir.join(format!("{}.parquet", m.name));
-                let written = df
-                    .write_parquet(
-                        &file.to_string_lossy(),
-                        DataFrameWriteOptions::new().with_single_file_output(true),
-                        None,
-                    )
+                let path = file.to_string_lossy().to_string();
+                // What DataFrame::write_parquet does, keeping the physical plan for its metrics.
+                let (state, logical) = df.into_parts();
+                let copy = LogicalPlanBuilder::copy_to(
+                    logical,
+                    path.clone(),
+                    format_as_file_type(Arc::new(ParquetFormatFactory::new())),
+                    [("single_file_output".to_string(), "true".to_string())]
+                        .into_iter()
+                        .collect(),
+                    Vec::new(),
+                )
+                .and_then(|b| b.build())
+                .map_err(err)?;
+                let plan = state.create_physical_plan(&copy).await.map_err(err)?;
+                let written = datafusion::physical_plan::collect(plan.clone(), state.task_ctx())
                     .await
                     .map_err(err)?;
                 rows = count_from_write(&written);
-                ctx.register_parquet(
-                    m.name.as_str(),
-                    &file.to_string_lossy(),
-                    ParquetReadOptions::default(),
-                )
-                .await
-                .map_err(err)?;
+                ctx.register_parquet(m.name.as_str(), &path, ParquetReadOptions::default())
+                    .await
+                    .map_err(err)?;
+                physical = plan;
             }
             Materialize::View => {
                 ctx.register_table(m.name.as_str(), df.into_view())
                     .map_err(err)?;
-                rows = ctx
-                    .table(m.name.as_str())
+                let df = ctx.table(m.name.as_str()).await.map_err(err)?;
+                let (state, logical) = df.into_parts();
+                let count = LogicalPlanBuilder::from(logical)
+                    .aggregate(
+                        Vec::<datafusion::prelude::Expr>::new(),
+                        vec![datafusion::functions_aggregate::count::count_all()],
+                    )
+                    .and_then(|b| b.build())
+                    .map_err(err)?;
+                let plan = state.create_physical_plan(&count).await.map_err(err)?;
+                let batches = datafusion::physical_plan::collect(plan.clone(), state.task_ctx())
                     .await
-                    .map_err(err)?
-                    .count()
-                    .await
-                    .map_err(err)? as u64;
+                    .map_err(err)?;
+                rows = batches
+                    .first()
+                    .and_then(|b| {
+                        use datafusion::arrow::array::AsArray;
+                        b.column(0)
+                            .as_primitive_opt::<datafusion::arrow::datatypes::Int64Type>()
+                            .map(|a| a.value(0) as u64)
+                    })
+                    .unwrap_or(0);
+                physical = plan;
             }
         }
         let seconds = t0.elapsed().as_secs_f64();
+        if let Some(dir) = profile_dir {
+            let text = format!(
+                "-- {} ({} rows, {seconds:.2} s)\n{}",
+                m.name,
+                rows,
+                datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(
+                    physical.as_ref()
+                )
+                .indent(true)
+            );
+            let file = dir.join(format!("{}.txt", m.name));
+            std::fs::write(&file, text).map_err(|e| Error::io(&file, e))?;
+        }
         if progress.is_hidden() {
             tracing::info!(model = %m.name, rows, seconds = format!("{seconds:.2}"), "model done");
         } else {
@@ -475,6 +583,13 @@ pub async fn run_models(
         });
     }
     Ok(out)
+}
+
+/// Memory budget of `materialize = "auto"` without `--memory-limit`: 2 GiB.
+pub const AUTO_MEMORY_BUDGET: usize = 2 << 30;
+
+fn parquet_error(file: &Path, e: datafusion::parquet::errors::ParquetError) -> Error {
+    Error::internal(format!("writing the work file {}: {e}", file.display()))
 }
 
 fn count_from_write(batches: &[RecordBatch]) -> u64 {
@@ -498,6 +613,31 @@ pub async fn write_csv(ctx: &SessionContext, name: &str, path: &Path) -> Result<
         .await
         .map_err(|e| Error::internal(format!("{name}: {e}")))?;
     write_df_csv(df, name, path).await
+}
+
+/// Writes the relation `name` to `path` as one Parquet file (zstd), streaming.
+///
+/// Errors: exit 4 when the relation cannot be computed; exit 1 for I/O.
+pub async fn write_parquet(ctx: &SessionContext, name: &str, path: &Path) -> Result<u64> {
+    let df = ctx
+        .table(name)
+        .await
+        .map_err(|e| Error::internal(format!("{name}: {e}")))?;
+    let written = df
+        .write_parquet(
+            &path.to_string_lossy(),
+            DataFrameWriteOptions::new().with_single_file_output(true),
+            None,
+        )
+        .await
+        .map_err(|e| {
+            Error::model(format!(
+                "{name}: writing {}: {}",
+                path.display(),
+                clean_error(&e)
+            ))
+        })?;
+    Ok(count_from_write(&written))
 }
 
 /// Writes one CSV per distinct value of `column` of the relation `name` into `dir`, named

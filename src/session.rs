@@ -22,6 +22,18 @@ pub struct SessionOptions {
     pub spill_dir: Option<PathBuf>,
     /// Partitions per query (default: the number of cores).
     pub target_partitions: Option<usize>,
+    /// When set, `run` writes each model's executed plan with its metrics to
+    /// `<dir>/<model>.txt` (see [`crate::models::run_models`]).
+    pub profile_dir: Option<PathBuf>,
+}
+
+/// The part of `--memory-limit` given to DataFusion's operators as a spilling pool: 70%.
+/// The rest is headroom for what the pool does not count — Parquet and CSV read buffers,
+/// batches in flight between operators, staging models held in memory (up to an eighth of
+/// the limit, see `materialize = "auto"`) and the allocator's slack — so that the
+/// process's peak RSS stays under the limit.
+pub fn operator_memory(limit: usize) -> usize {
+    limit / 10 * 7
 }
 
 /// Builds the session with journey-report's functions registered.
@@ -34,9 +46,12 @@ pub fn build_session(opts: &SessionOptions) -> Result<SessionContext> {
     }
     // Spans let planning errors name the SQL line and column.
     config.options_mut().sql_parser.collect_spans = true;
+    // Work files and data/*.parquet: Snappy encodes several times faster than DataFusion's
+    // default zstd(3), and every Parquet reader (pandas, DuckDB, Spark) reads it.
+    config.options_mut().execution.parquet.compression = Some("snappy".to_string());
     let mut runtime = RuntimeEnvBuilder::new();
     if let Some(limit) = opts.memory_limit {
-        runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit)));
+        runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(operator_memory(limit))));
     }
     if let Some(dir) = &opts.spill_dir {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;

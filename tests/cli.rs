@@ -1736,3 +1736,99 @@ fn tiny_project_path_exploration_by_hand() {
     assert_eq!(top[1]["path"], "add_to_cart > checkout_start > purchase");
     assert_eq!(num(&top[1], "steps"), 2.0);
 }
+
+/// Numbers equal to 1e-9 (relative), text identical: the same report whatever the order in
+/// which a parallel sum added its terms.
+fn same_csv(a: &Path, b: &Path) {
+    let (ra, rb) = (read_csv(a), read_csv(b));
+    assert_eq!(ra.len(), rb.len(), "{}: row count", a.display());
+    let key = |r: &BTreeMap<String, String>| format!("{r:?}");
+    let mut ra = ra;
+    let mut rb = rb;
+    // Sort on the text columns only, so rows line up even when floats differ in the last bit.
+    let text_key = |r: &BTreeMap<String, String>| {
+        r.iter()
+            .filter(|(_, v)| v.parse::<f64>().is_err())
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("|")
+            + &key(r).len().to_string()
+    };
+    ra.sort_by_key(|r| (text_key(r), key(r)));
+    rb.sort_by_key(|r| (text_key(r), key(r)));
+    for (x, y) in ra.iter().zip(&rb) {
+        for (k, v) in x {
+            let w = &y[k];
+            match (v.parse::<f64>(), w.parse::<f64>()) {
+                (Ok(p), Ok(q)) => assert!(
+                    (p - q).abs() <= 1e-9 * p.abs().max(q.abs()).max(1.0),
+                    "{}: {k}: {v} vs {w}",
+                    a.display()
+                ),
+                _ => assert_eq!(v, w, "{}: {k}", a.display()),
+            }
+        }
+    }
+}
+
+#[test]
+fn a_memory_limit_moves_staging_models_to_work_files_and_changes_no_number() {
+    // Without a limit every model of the bundled project stays in memory; with 40 MiB the
+    // `auto` staging models pass their budget (an eighth: 5 MiB; stg_events alone is ~6.7 MB)
+    // and stream to Parquet work files, and operators get a 28 MiB spilling pool. Every
+    // data file must come out the same.
+    let free = TempDir::new().unwrap();
+    let capped = TempDir::new().unwrap();
+    let spill = TempDir::new().unwrap();
+    let profile = TempDir::new().unwrap();
+    let o = bin()
+        .args(["run", "--project"])
+        .arg(repo())
+        .args(["--as-of", "2026-10-31", "--out"])
+        .arg(free.path())
+        .output()
+        .unwrap();
+    ok(&o);
+    let o = bin()
+        .args(["run", "--project"])
+        .arg(repo())
+        .args(["--as-of", "2026-10-31", "--memory-limit", "40MiB", "--out"])
+        .arg(capped.path())
+        .arg("--spill-dir")
+        .arg(spill.path())
+        .arg("--profile-dir")
+        .arg(profile.path())
+        .env("RUST_LOG", "journey_report=debug")
+        .output()
+        .unwrap();
+    ok(&o);
+    assert!(
+        stderr(&o).contains("over the memory budget: streaming to a work file"),
+        "stg_events should have gone to a work file:\n{}",
+        stderr(&o)
+    );
+    let a = free.path().join("2026-10-31/data");
+    let b = capped.path().join("2026-10-31/data");
+    let mut compared = 0;
+    for entry in std::fs::read_dir(&a).unwrap() {
+        let p = entry.unwrap().path();
+        if p.extension().is_some_and(|e| e == "csv") {
+            same_csv(&p, &b.join(p.file_name().unwrap()));
+            compared += 1;
+        }
+    }
+    assert!(compared > 30, "only {compared} CSV files");
+    // data_file: the event-level staging models write nothing, stg_sessions writes Parquet.
+    for d in [&a, &b] {
+        assert!(d.join("stg_sessions.parquet").is_file());
+        assert!(!d.join("stg_sessions.csv").exists());
+        for m in ["stg_events", "stg_events_distinct"] {
+            assert!(!d.join(format!("{m}.csv")).exists(), "{m}.csv");
+            assert!(!d.join(format!("{m}.parquet")).exists(), "{m}.parquet");
+        }
+    }
+    // --profile-dir: one executed plan with metrics per model.
+    let plan = std::fs::read_to_string(profile.path().join("stg_events.txt")).unwrap();
+    assert!(plan.starts_with("-- stg_events ("), "{plan}");
+    assert!(plan.contains("output_rows="), "{plan}");
+}
