@@ -15,7 +15,8 @@
 -- event in the period), stage_times (LIST<TIMESTAMP>, UTC), first_touch_channel (VARCHAR:
 -- channel of the customer's first session ever), device (VARCHAR: of their first session in
 -- the period), signup_cohort (DATE: first day of the sign-up month in the report time zone;
--- NULL when the customer is missing from the CRM).
+-- NULL when the customer is missing from the CRM). The first touch and the device come from
+-- stg_customer_touch.
 WITH events AS (
     SELECT CASE WHEN e.event_time >= $period_start THEN 'current' ELSE 'previous' END AS period,
            e.customer_id, e.event_time, f.stage_index
@@ -29,26 +30,11 @@ per_customer AS (
            funnel_stage_times(event_time, stage_index, $conversion_window_days * 86400) AS stage_times
     FROM events
     GROUP BY period, customer_id
-),
-touch AS (
-    SELECT customer_id,
-           arg_min(channel, session_start, session_id) AS first_touch_channel
-    FROM stg_sessions
-    GROUP BY customer_id
-),
-device AS (
-    SELECT CASE WHEN session_start >= $period_start THEN 'current' ELSE 'previous' END AS period,
-           customer_id,
-           arg_min(device, session_start, session_id) AS device
-    FROM stg_sessions
-    WHERE session_start >= $previous_period_start
-    GROUP BY 1, 2
 )
 SELECT p.period, p.customer_id, p.level, p.stage_times,
        COALESCE(t.first_touch_channel, '(none)') AS first_touch_channel,
-       COALESCE(d.device, '(unknown)') AS device,
+       COALESCE(t.device, '(unknown)') AS device,
        CAST(date_trunc('month', local_time(c.signup_at, $report_tz)) AS DATE) AS signup_cohort
 FROM per_customer p
-LEFT JOIN touch t ON t.customer_id = p.customer_id
-LEFT JOIN device d ON d.customer_id = p.customer_id AND d.period = p.period
+LEFT JOIN stg_customer_touch t ON t.customer_id = p.customer_id AND t.period = p.period
 LEFT JOIN customers c ON c.customer_id = p.customer_id

@@ -272,6 +272,7 @@ impl AggregateUDFImpl for WindowFunnel {
             opts,
             form,
             groups: Vec::new(),
+            event_bytes: 0,
         }))
     }
 }
@@ -375,14 +376,26 @@ struct FunnelGroups {
     opts: FunnelOptions,
     form: Form,
     groups: Vec<FunnelEvents>,
+    /// Heap bytes of the groups' event lists, kept up to date on every push (`size()` is
+    /// called after every batch; summing over millions of groups each time would dominate).
+    event_bytes: usize,
 }
 
 impl FunnelGroups {
     fn grow(&mut self, total: usize) {
         if self.groups.len() < total {
+            let new = total - self.groups.len();
             self.groups.resize_with(total, FunnelEvents::new);
+            self.event_bytes += new * FunnelEvents::new().allocated_bytes();
         }
     }
+}
+
+/// Pushes one event and keeps `bytes` (the sum of `allocated_bytes`) in step.
+fn push_counted(g: &mut FunnelEvents, bytes: &mut usize, t: i64, m: u32) {
+    let before = g.allocated_bytes();
+    g.push(t, m);
+    *bytes += g.allocated_bytes() - before;
 }
 
 impl GroupsAccumulator for FunnelGroups {
@@ -395,14 +408,21 @@ impl GroupsAccumulator for FunnelGroups {
     ) -> Result<()> {
         self.grow(total_num_groups);
         let groups = &mut self.groups;
+        let bytes = &mut self.event_bytes;
         for_each_event(values, self.form, &self.opts, opt_filter, |i, t, m| {
-            groups[group_indices[i]].push(t, m)
+            push_counted(&mut groups[group_indices[i]], bytes, t, m)
         });
         Ok(())
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
         let mut groups = emit_to.take_needed(&mut self.groups);
+        self.event_bytes = self.event_bytes.saturating_sub(
+            groups
+                .iter()
+                .map(FunnelEvents::allocated_bytes)
+                .sum::<usize>(),
+        );
         let steps = self.form.steps();
         let levels: Int64Array = groups
             .iter_mut()
@@ -413,6 +433,12 @@ impl GroupsAccumulator for FunnelGroups {
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
         let groups = emit_to.take_needed(&mut self.groups);
+        self.event_bytes = self.event_bytes.saturating_sub(
+            groups
+                .iter()
+                .map(FunnelEvents::allocated_bytes)
+                .sum::<usize>(),
+        );
         Ok(to_state(groups.iter()))
     }
 
@@ -424,7 +450,10 @@ impl GroupsAccumulator for FunnelGroups {
     ) -> Result<()> {
         self.grow(total_num_groups);
         let groups = &mut self.groups;
-        for_each_state_event(values, |i, t, m| groups[group_indices[i]].push(t, m));
+        let bytes = &mut self.event_bytes;
+        for_each_state_event(values, |i, t, m| {
+            push_counted(&mut groups[group_indices[i]], bytes, t, m)
+        });
         Ok(())
     }
 
@@ -462,11 +491,7 @@ impl GroupsAccumulator for FunnelGroups {
     fn size(&self) -> usize {
         std::mem::size_of_val(self)
             + self.groups.capacity() * std::mem::size_of::<FunnelEvents>()
-            + self
-                .groups
-                .iter()
-                .map(FunnelEvents::allocated_bytes)
-                .sum::<usize>()
+            + self.event_bytes
     }
 }
 

@@ -1,0 +1,27 @@
+-- stg_customer_touch: per customer and period, the attributes the funnel breakdown reads —
+-- the channel of the customer's first session ever (first touch) and the device of their
+-- first session in the period ('current': from $period_start; 'previous': the $period_days
+-- days before). Sessions are ordered by start, then session id. Kept apart from
+-- stg_funnel_customers so that each of the two runs with fewer operators holding memory at
+-- once (at 100 million events they share one --memory-limit).
+--
+-- Columns: period (VARCHAR), customer_id (VARCHAR), first_touch_channel (VARCHAR), device
+-- (VARCHAR; NULL when the customer had no session in the period).
+WITH touch AS (
+    SELECT customer_id,
+           arg_min(channel, session_start, session_id) AS first_touch_channel
+    FROM stg_sessions
+    GROUP BY customer_id
+),
+device AS (
+    SELECT CASE WHEN session_start >= $period_start THEN 'current' ELSE 'previous' END AS period,
+           customer_id,
+           arg_min(device, session_start, session_id) AS device
+    FROM stg_sessions
+    WHERE session_start >= $previous_period_start
+    GROUP BY 1, 2
+)
+SELECT p.period, t.customer_id, t.first_touch_channel, d.device
+FROM touch t
+CROSS JOIN (SELECT 'current' AS period UNION ALL SELECT 'previous') p
+LEFT JOIN device d ON d.customer_id = t.customer_id AND d.period = p.period
