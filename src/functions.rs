@@ -605,10 +605,18 @@ impl FunnelStageGroups {
     }
     fn push(&mut self, group: usize, ts: i64, stage: i64) {
         let g = &mut self.groups[group];
-        if g.len() == g.capacity() {
-            self.bytes += g.capacity().max(4) * 16;
-        }
+        let before = g.capacity();
         g.push((ts, stage));
+        self.bytes += (g.capacity() - before) * 16;
+    }
+
+    /// Removes the emitted groups and their bytes from the count (only the taken groups are
+    /// visited: DataFusion emits in batches, and re-summing the rest each time is quadratic).
+    fn take(&mut self, emit_to: EmitTo) -> Vec<Vec<(i64, i64)>> {
+        let taken = emit_to.take_needed(&mut self.groups);
+        let freed: usize = taken.iter().map(|g| g.capacity() * 16).sum();
+        self.bytes = self.bytes.saturating_sub(freed);
+        taken
     }
 }
 
@@ -640,7 +648,7 @@ impl GroupsAccumulator for FunnelStageGroups {
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
-        let mut groups = emit_to.take_needed(&mut self.groups);
+        let mut groups = self.take(emit_to);
         let window = self.window_ns.unwrap_or(0);
         let mut out = ListBuilder::new(TimestampNanosecondBuilder::new());
         for g in groups.iter_mut() {
@@ -649,12 +657,11 @@ impl GroupsAccumulator for FunnelStageGroups {
             }
             out.append(true);
         }
-        self.bytes = self.groups.iter().map(|g| g.capacity() * 16).sum();
         Ok(Arc::new(out.finish()))
     }
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
-        let groups = emit_to.take_needed(&mut self.groups);
+        let groups = self.take(emit_to);
         let mut times = ListBuilder::new(TimestampNanosecondBuilder::new());
         let mut stages = ListBuilder::new(Int64Builder::new());
         for g in &groups {
@@ -667,7 +674,6 @@ impl GroupsAccumulator for FunnelStageGroups {
         }
         let window: Int64Array =
             std::iter::repeat_n(self.window_ns.map(|w| w / 1_000_000_000), groups.len()).collect();
-        self.bytes = self.groups.iter().map(|g| g.capacity() * 16).sum();
         Ok(vec![
             Arc::new(times.finish()),
             Arc::new(stages.finish()),

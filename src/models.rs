@@ -433,21 +433,12 @@ pub async fn run_models(
         let rows;
         let physical;
         match m.materialize {
-            Materialize::Memory => {
-                let task = Arc::new(df.task_ctx());
-                let plan = df.create_physical_plan().await.map_err(err)?;
-                let schema = plan.schema();
-                let batches = datafusion::physical_plan::collect(plan.clone(), task)
-                    .await
-                    .map_err(err)?;
-                rows = batches.iter().map(|b| b.num_rows() as u64).sum();
-                let table = MemTable::try_new(schema, vec![batches.clone()]).map_err(err)?;
-                ctx.register_table(m.name.as_str(), Arc::new(table))
-                    .map_err(err)?;
-                out.batches.insert(m.name.clone(), batches);
-                physical = plan;
-            }
-            Materialize::Auto => {
+            Materialize::Memory | Materialize::Auto => {
+                // `memory` is `auto` with no budget: it never goes to a work file.
+                let budget = match m.materialize {
+                    Materialize::Auto => auto_budget,
+                    _ => usize::MAX,
+                };
                 let task = Arc::new(df.task_ctx());
                 let plan = df.create_physical_plan().await.map_err(err)?;
                 let schema = plan.schema();
@@ -467,7 +458,7 @@ pub async fn run_models(
                     }
                     bytes += batch.get_array_memory_size();
                     kept.push(batch);
-                    if bytes > auto_budget {
+                    if bytes > budget {
                         std::fs::create_dir_all(work_dir).map_err(|e| Error::io(work_dir, e))?;
                         let f = std::fs::File::create(&file).map_err(|e| Error::io(&file, e))?;
                         let props = WriterProperties::builder()

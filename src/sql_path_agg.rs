@@ -165,7 +165,7 @@ impl PathGroups {
     }
 
     fn push(&mut self, group: usize, key: &[u8], value: Option<&str>) {
-        self.bytes += key.len() + value.map_or(0, str::len) + 48;
+        self.bytes += entry_bytes(key, value);
         self.groups[group].push((key.into(), value.map(Into::into)));
     }
 
@@ -210,16 +210,23 @@ impl PathGroups {
         }
     }
 
+    /// Removes the emitted groups and their bytes from the count (only the taken groups are
+    /// visited: DataFusion emits in batches, and re-summing the rest each time is quadratic).
     fn take(&mut self, emit_to: EmitTo) -> Vec<Vec<(Box<[u8]>, Option<Box<str>>)>> {
         let taken = emit_to.take_needed(&mut self.groups);
-        self.bytes = self
-            .groups
+        let freed: usize = taken
             .iter()
             .flatten()
-            .map(|(k, v)| k.len() + v.as_ref().map_or(0, |s| s.len()) + 48)
+            .map(|(k, v)| entry_bytes(k, v.as_deref()))
             .sum();
+        self.bytes = self.bytes.saturating_sub(freed);
         taken
     }
+}
+
+/// The memory one (key, value) entry is counted for: its bytes plus the two boxes' headers.
+fn entry_bytes(key: &[u8], value: Option<&str>) -> usize {
+    key.len() + value.map_or(0, str::len) + 48
 }
 
 fn paths_array(groups: &mut [Vec<(Box<[u8]>, Option<Box<str>>)>]) -> ArrayRef {

@@ -1740,7 +1740,7 @@ fn tiny_project_path_exploration_by_hand() {
 /// Numbers equal to 1e-9 (relative), text identical: the same report whatever the order in
 /// which a parallel sum added its terms.
 fn same_csv(a: &Path, b: &Path) {
-    let (ra, rb) = (read_csv(a), read_csv(b));
+    let (mut ra, mut rb) = (read_csv(a), read_csv(b));
     assert_eq!(ra.len(), rb.len(), "{}: row count", a.display());
     // Rows line up on their text and their numbers rounded to 6 significant digits, so that
     // floats differing in the last bit do not reorder them.
@@ -1753,8 +1753,6 @@ fn same_csv(a: &Path, b: &Path) {
             .collect::<Vec<_>>()
             .join("|")
     };
-    let mut ra = ra;
-    let mut rb = rb;
     ra.sort_by_key(|r| key(r));
     rb.sort_by_key(|r| key(r));
     for (x, y) in ra.iter().zip(&rb) {
