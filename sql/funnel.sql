@@ -10,6 +10,7 @@
 -- share of the previous stage's customers; 1 for stage 1), overall_conversion (DOUBLE: share
 -- of stage 1), drop_off (BIGINT: customers of the previous stage who did not reach this one),
 -- drop_off_rate (DOUBLE), median_seconds_from_previous and p90_seconds_from_previous (DOUBLE,
+-- exact and interpolated as PostgreSQL's percentile_cont, so a run repeats to the digit;
 -- NULL for stage 1), open_customers (BIGINT), previous_customers (BIGINT),
 -- previous_overall_conversion (DOUBLE).
 WITH stages AS (
@@ -29,7 +30,9 @@ counts AS (
            count(CASE WHEN r.period = 'current' THEN r.customer_id END) AS customers,
            count(CASE WHEN r.period = 'previous' THEN r.customer_id END) AS previous_customers,
            median(CASE WHEN r.period = 'current' THEN r.seconds_from_previous END) AS median_seconds_from_previous,
-           approx_percentile_cont(CASE WHEN r.period = 'current' THEN r.seconds_from_previous END, 0.9) AS p90_seconds_from_previous
+           percentile_cont(0.9) WITHIN GROUP (
+               ORDER BY CASE WHEN r.period = 'current' THEN r.seconds_from_previous END
+           ) AS p90_seconds_from_previous
     FROM stages s
     LEFT JOIN reached r ON r.stage_index = s.stage_index
     GROUP BY s.stage_index, s.stage

@@ -693,6 +693,52 @@ fn replace_dir(staging: &Path, target: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Writes the data files of model `m` into `data_dir`: `data/<model>.csv` or `.parquet` as its
+/// `data_file` says (a Parquet work file is hard-linked, not rewritten), and the split CSVs
+/// of `split_csv_by`.
+///
+/// Errors: exit 1 for I/O; exit 2 when a split value names another model (its file would be
+/// overwritten); exit 4 when the split column is not a column of the model.
+async fn write_data_files(prep: &Prepared, m: &Model, data_dir: &Path, work: &Path) -> Result<()> {
+    let cfg = prep.config.models.get(&m.name);
+    match cfg.map(|c| c.data_file).unwrap_or_default() {
+        crate::config::DataFile::Csv => {
+            models::write_csv(
+                &prep.ctx,
+                &m.name,
+                &data_dir.join(format!("{}.csv", m.name)),
+            )
+            .await?;
+        }
+        crate::config::DataFile::Parquet => {
+            let dest = data_dir.join(format!("{}.parquet", m.name));
+            let work_file = work.join(format!("{}.parquet", m.name));
+            if m.materialize != crate::config::Materialize::View && work_file.exists() {
+                // Same filesystem (both under the output folder): a hard link, no copy.
+                if std::fs::hard_link(&work_file, &dest).is_err() {
+                    std::fs::copy(&work_file, &dest).map_err(|e| Error::io(&dest, e))?;
+                }
+            } else {
+                models::write_parquet(&prep.ctx, &m.name, &dest).await?;
+            }
+        }
+        crate::config::DataFile::None => {}
+    }
+    if let Some(column) = cfg.and_then(|c| c.split_csv_by.as_deref()) {
+        let files = models::write_split_csv(&prep.ctx, &m.name, column, data_dir).await?;
+        for f in &files {
+            let stem = f.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+            if prep.models.iter().any(|o| o.name == stem) {
+                return Err(Error::config(format!(
+                    "[models.{}] split_csv_by = {column:?}: the value {stem:?} names the model {stem}; its data/{stem}.csv would be overwritten",
+                    m.name
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 async fn build_folder(
     prep: &Prepared,
     args: &RunArgs,
@@ -707,6 +753,7 @@ async fn build_folder(
     let data_dir = staging.join("data");
     std::fs::create_dir_all(&data_dir).map_err(|e| Error::io(&data_dir, e))?;
     let progress = progress_bar(prep.models.len() as u64);
+    let t_models = Instant::now();
     let results = models::run_models(
         &prep.ctx,
         project,
@@ -715,61 +762,21 @@ async fn build_folder(
         &prep.sources,
         &progress,
         &args.project.session,
+        |m| {
+            let cfg = prep.config.models.get(&m.name);
+            let data_file = cfg.map(|c| c.data_file).unwrap_or_default();
+            let split = cfg.is_some_and(|c| c.split_csv_by.is_some());
+            if data_file == crate::config::DataFile::None && !split {
+                return None;
+            }
+            Some(Box::pin(write_data_files(prep, m, &data_dir, work)))
+        },
     )
     .await?;
     progress.finish_and_clear();
-    let t_data = Instant::now();
-    for m in &prep.models {
-        let data_file = prep
-            .config
-            .models
-            .get(&m.name)
-            .map(|c| c.data_file)
-            .unwrap_or_default();
-        match data_file {
-            crate::config::DataFile::Csv => {
-                models::write_csv(
-                    &prep.ctx,
-                    &m.name,
-                    &data_dir.join(format!("{}.csv", m.name)),
-                )
-                .await?;
-            }
-            crate::config::DataFile::Parquet => {
-                let dest = data_dir.join(format!("{}.parquet", m.name));
-                let work_file = work.join(format!("{}.parquet", m.name));
-                if m.materialize != crate::config::Materialize::View && work_file.exists() {
-                    // Same filesystem (both under the output folder): a hard link, no copy.
-                    if std::fs::hard_link(&work_file, &dest).is_err() {
-                        std::fs::copy(&work_file, &dest).map_err(|e| Error::io(&dest, e))?;
-                    }
-                } else {
-                    models::write_parquet(&prep.ctx, &m.name, &dest).await?;
-                }
-            }
-            crate::config::DataFile::None => {}
-        }
-        if let Some(column) = prep
-            .config
-            .models
-            .get(&m.name)
-            .and_then(|c| c.split_csv_by.as_deref())
-        {
-            let files = models::write_split_csv(&prep.ctx, &m.name, column, &data_dir).await?;
-            for f in &files {
-                let stem = f.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
-                if prep.models.iter().any(|o| o.name == stem) {
-                    return Err(Error::config(format!(
-                        "[models.{}] split_csv_by = {column:?}: the value {stem:?} names the model {stem}; its data/{stem}.csv would be overwritten",
-                        m.name
-                    )));
-                }
-            }
-        }
-    }
     tracing::info!(
-        seconds = format!("{:.2}", t_data.elapsed().as_secs_f64()),
-        "data files written"
+        seconds = format!("{:.2}", t_models.elapsed().as_secs_f64()),
+        "models run and data files written"
     );
     let t_pages = Instant::now();
     // Template context.
@@ -782,18 +789,7 @@ async fn build_folder(
             Some(b) => render::batches_to_rows(b, render::MAX_TEMPLATE_ROWS),
             None => (Vec::new(), run.rows > 0),
         };
-        let columns: Vec<String> = prep
-            .ctx
-            .table(run.name.as_str())
-            .await
-            .map(|t| {
-                t.schema()
-                    .fields()
-                    .iter()
-                    .map(|f| f.name().clone())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let columns = results.columns.get(&run.name).cloned().unwrap_or_default();
         rows.insert(run.name.clone(), serde_json::Value::Array(r));
         info.insert(
             run.name.clone(),
@@ -828,60 +824,103 @@ async fn build_folder(
     ctx.insert("model_info", &info);
     ctx.insert("funnel_stages", &stages);
     // Pages, each with its e-mail form.
-    let sink = crate::charts::ImageSink::default();
-    let email_tera = render::build_email_tera(
-        project,
-        &prep.config.project.currency,
-        sink.clone(),
-        crate::email::EMAIL_WIDTH - 40,
-    )?;
-    let mut pages = Vec::new();
-    let mut emails = Vec::new();
     ctx.insert("warnings", &warnings);
-    let mut page_list: Vec<(String, String, String, Vec<String>, tera::Context)> = Vec::new();
+    // (name, title, template, recipients, the `report` variable; None for the index).
+    let mut page_list: Vec<(
+        String,
+        String,
+        String,
+        Vec<String>,
+        Option<serde_json::Value>,
+    )> = vec![(
+        "index".into(),
+        "Executive summary".into(),
+        "index.html".into(),
+        Vec::new(),
+        None,
+    )];
     for r in &selected {
-        let mut c = ctx.clone();
-        c.insert(
-            "report",
-            &json!({"name": r.name, "title": r.title, "summary": r.summary}),
-        );
         page_list.push((
             r.name.clone(),
             r.title.clone(),
             r.template_name(),
             r.recipients.clone(),
-            c,
+            Some(json!({"name": r.name, "title": r.title, "summary": r.summary})),
         ));
     }
-    page_list.insert(
-        0,
-        (
-            "index".into(),
-            "Executive summary".into(),
-            "index.html".into(),
-            Vec::new(),
-            ctx.clone(),
-        ),
-    );
-    for (name, title, template, recipients, c) in &page_list {
-        let html = render::render(tera, template, c)?;
-        let file = staging.join(format!("{name}.html"));
-        std::fs::write(&file, html).map_err(|e| Error::io(&file, e))?;
+    // Pages are independent: drawing their charts (the e-mails' PNGs above all) is spread
+    // over worker threads, each with its own e-mail engine and image list.
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(args.project.session.jobs.unwrap_or(models::DEFAULT_JOBS))
+        .min(page_list.len())
+        .max(1);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let rendered: Vec<std::sync::Mutex<Option<Result<crate::email::Email>>>> = page_list
+        .iter()
+        .map(|_| std::sync::Mutex::new(None))
+        .collect();
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                let sink = crate::charts::ImageSink::default();
+                let email_tera = render::build_email_tera(
+                    project,
+                    &prep.config.project.currency,
+                    sink.clone(),
+                    crate::email::EMAIL_WIDTH - 40,
+                );
+                let mut c = ctx.clone();
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some((name, title, template, recipients, report)) = page_list.get(i) else {
+                        break;
+                    };
+                    let result = email_tera.as_ref().map_err(Clone::clone).and_then(|et| {
+                        c.remove("email");
+                        match report {
+                            Some(r) => c.insert("report", r),
+                            None => {
+                                c.remove("report");
+                            }
+                        }
+                        let html = render::render(tera, template, &c)?;
+                        let file = staging.join(format!("{name}.html"));
+                        std::fs::write(&file, html).map_err(|e| Error::io(&file, e))?;
+                        // Templates see `email = true` in the e-mail form, to condense wide
+                        // tables.
+                        c.insert("email", &true);
+                        let mail_page = render::render(et, template, &c)?;
+                        let email = crate::email::build_email(
+                            &prep.config,
+                            et,
+                            &c,
+                            name,
+                            title,
+                            recipients,
+                            &mail_page,
+                            &sink,
+                        )?;
+                        crate::email::write_eml(staging, &email)?;
+                        Ok(email)
+                    });
+                    if let Ok(mut slot) = rendered[i].lock() {
+                        *slot = Some(result);
+                    }
+                }
+            });
+        }
+    });
+    let mut pages = Vec::new();
+    let mut emails = Vec::new();
+    for ((name, ..), slot) in page_list.iter().zip(rendered) {
+        let email = slot
+            .into_inner()
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| Err(Error::internal(format!("page {name} was not rendered"))))?;
         pages.push(format!("{name}.html"));
-        // Templates see `email = true` in the e-mail form, to condense wide tables.
-        let mut mc = c.clone();
-        mc.insert("email", &true);
-        let mail_page = render::render(&email_tera, template, &mc)?;
-        let email = crate::email::build_email(
-            &prep.config,
-            &email_tera,
-            &mc,
-            name,
-            title,
-            recipients,
-            &mail_page,
-            &sink,
-        )?;
         if email.html_bytes > crate::email::HTML_BUDGET {
             warnings.push(format!(
                 "the {name} e-mail's HTML is {} KB, over the {} KB budget (Gmail clips at about 102 KB)",
@@ -889,7 +928,6 @@ async fn build_folder(
                 crate::email::HTML_BUDGET / 1024
             ));
         }
-        crate::email::write_eml(staging, &email)?;
         emails.push(email);
     }
     warnings.dedup();

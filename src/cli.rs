@@ -96,6 +96,10 @@ struct ProjectOpts {
     /// (as EXPLAIN ANALYZE shows them) to DIR/<model>.txt.
     #[arg(long, value_name = "DIR")]
     profile_dir: Option<PathBuf>,
+    /// Models run at once, each as soon as the models it reads are done (default 2, or 1
+    /// with --memory-limit); 1 runs them one after another.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
 }
 
 #[derive(Debug, Args)]
@@ -213,6 +217,7 @@ impl ProjectOpts {
                 spill_dir: self.spill_dir.clone(),
                 target_partitions: None,
                 profile_dir: self.profile_dir.clone(),
+                jobs: self.jobs.map(usize::from),
             },
         }
     }

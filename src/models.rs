@@ -346,12 +346,16 @@ pub struct ModelRun {
     pub materialize: Materialize,
 }
 
-/// Results of a run: per model its run record, and the in-memory results for templates.
+/// Results of a run: per model its run record, its columns, and the in-memory results for
+/// templates.
 #[derive(Debug, Default)]
 pub struct RunResults {
-    /// In run order.
+    /// In the order of the models.
     pub runs: Vec<ModelRun>,
-    /// Results of models kept in memory.
+    /// Column names per model.
+    pub columns: BTreeMap<String, Vec<String>>,
+    /// Results of models kept in memory; of a released staging model, its first
+    /// [`crate::render::MAX_TEMPLATE_ROWS`] + 1 rows (see [`run_models`]).
     pub batches: BTreeMap<String, Vec<RecordBatch>>,
 }
 
@@ -392,189 +396,393 @@ pub async fn plan_as_view(
     Ok(())
 }
 
-/// Runs `models` in order on `ctx`: each is planned, executed once and kept as its
-/// materialization says (Parquet work files go to `work_dir`). Each finished model is logged
-/// (model, rows, seconds), or ticks `progress` when a progress bar is shown. With
-/// `profile_dir`, each model's executed physical plan with its metrics (rows, compute time,
-/// memory, spills per operator — what EXPLAIN ANALYZE prints) goes to `<dir>/<model>.txt`.
+/// A follow-up job of a finished model (writing its data file), run by [`run_models`]
+/// alongside the other models; the model's result stays available until it ends.
+pub type AfterModel<'a> = futures::future::BoxFuture<'a, Result<()>>;
+
+/// Runs `models` on `ctx`, each once, as soon as the models it reads are done: up to
+/// `session.jobs()` at a time (default [`DEFAULT_JOBS`]; 1 under `--memory-limit`), so single-threaded parts of one
+/// model (a fit, a window over one partition, writing a file) overlap with another. Each is
+/// planned, executed and kept as its materialization says (Parquet work files go to
+/// `work_dir`). `after(model)` may return a follow-up job (the model's data file), which runs
+/// in the same pool as soon as the model is done.
+///
+/// A staging model held in memory is released (its table deregistered, its batches dropped
+/// except the first [`crate::render::MAX_TEMPLATE_ROWS`] + 1 rows kept for templates) once
+/// every model reading it and its follow-up job are done, so an event-level table does not
+/// outlive its use. Models read through a view are kept.
+///
+/// Each finished model is logged (model, rows, seconds), or ticks `progress` when a progress
+/// bar is shown. With `profile_dir`, each model's executed physical plan with its metrics
+/// (rows, compute time, memory, spills per operator — what EXPLAIN ANALYZE prints) goes to
+/// `<dir>/<model>.txt`. [`RunResults::runs`] is in the order of `models`.
 ///
 /// Errors: exit 4 naming the model file; exit 3 when the failure is an unreadable input value
-/// (naming the export file, line and column); exit 1 when a profile cannot be written.
-pub async fn run_models(
-    ctx: &SessionContext,
-    project: &Path,
-    models: &[Model],
-    work_dir: &Path,
-    sources: &[SourceInfo],
+/// (naming the export file, line and column); exit 1 when a profile cannot be written; the
+/// error of a follow-up job. On the first error the models still running are stopped.
+pub async fn run_models<'a>(
+    ctx: &'a SessionContext,
+    project: &'a Path,
+    models: &'a [Model],
+    work_dir: &'a Path,
+    sources: &'a [SourceInfo],
     progress: &indicatif::ProgressBar,
-    session: &crate::session::SessionOptions,
+    session: &'a crate::session::SessionOptions,
+    after: impl Fn(&'a Model) -> Option<AfterModel<'a>>,
 ) -> Result<RunResults> {
-    let profile_dir = session.profile_dir.as_deref();
+    use futures::stream::FuturesUnordered;
+    let jobs = session.jobs().max(1);
     let auto_budget = session
         .memory_limit
         .map(|l| l / 8)
         .unwrap_or(AUTO_MEMORY_BUDGET);
+    if let Some(dir) = session.profile_dir.as_deref() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    // Who still needs each model's table: the models reading it, and its follow-up job.
+    let mut users: BTreeMap<String, usize> = BTreeMap::new();
+    for m in models {
+        for d in &m.deps {
+            *users.entry(d.clone()).or_default() += 1;
+        }
+    }
+    // Never released: report models (nothing reads them), views and what views read.
+    let mut keep: BTreeSet<String> = BTreeSet::new();
+    for m in models {
+        if !users.contains_key(&m.name) || m.materialize == Materialize::View {
+            keep.insert(m.name.clone());
+        }
+        if m.materialize == Materialize::View {
+            keep.extend(m.deps.iter().cloned());
+        }
+    }
+    enum Done<'m> {
+        Model(
+            &'m Model,
+            Result<(ModelRun, Option<Vec<RecordBatch>>, Vec<String>)>,
+        ),
+        After(&'m Model, Result<()>),
+    }
+    let mut out = RunResults::default();
+    let mut pending: Vec<&Model> = models.iter().collect();
+    let mut done: BTreeSet<&str> = BTreeSet::new();
+    let mut running = FuturesUnordered::new();
+    let mut models_running = 0usize;
+    loop {
+        let mut i = 0;
+        while models_running < jobs && i < pending.len() {
+            if pending[i].deps.iter().all(|d| done.contains(d.as_str())) {
+                let m = pending.remove(i);
+                models_running += 1;
+                let fut: futures::future::BoxFuture<'a, Done<'a>> = Box::pin(async move {
+                    Done::Model(
+                        m,
+                        run_one(ctx, project, m, work_dir, sources, session, auto_budget).await,
+                    )
+                });
+                running.push(fut);
+            } else {
+                i += 1;
+            }
+        }
+        let Some(next) = running.next().await else {
+            break;
+        };
+        match next {
+            Done::Model(m, result) => {
+                models_running -= 1;
+                let (run, batches, columns) = result?;
+                if progress.is_hidden() {
+                    tracing::info!(model = %m.name, rows = run.rows, seconds = format!("{:.2}", run.seconds), "model done");
+                } else {
+                    progress.set_message(m.name.clone());
+                    progress.inc(1);
+                }
+                done.insert(m.name.as_str());
+                out.runs.push(run);
+                out.columns.insert(m.name.clone(), columns);
+                if let Some(b) = batches {
+                    out.batches.insert(m.name.clone(), b);
+                }
+                if let Some(job) = after(m) {
+                    *users.entry(m.name.clone()).or_default() += 1;
+                    running.push(Box::pin(async move { Done::After(m, job.await) }));
+                }
+                for d in &m.deps {
+                    release_if_unused(ctx, d, &mut users, &keep, &mut out)?;
+                }
+            }
+            Done::After(m, result) => {
+                result?;
+                release_if_unused(ctx, &m.name, &mut users, &keep, &mut out)?;
+            }
+        }
+    }
+    if !pending.is_empty() {
+        return Err(Error::internal(format!(
+            "models left unscheduled: {}",
+            pending
+                .iter()
+                .map(|m| m.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    let order: BTreeMap<&str, usize> = models
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.name.as_str(), i))
+        .collect();
+    out.runs
+        .sort_by_key(|r| order.get(r.name.as_str()).copied().unwrap_or(usize::MAX));
+    Ok(out)
+}
+
+/// One user of `name` (a model reading it, or its follow-up job) is done: when none is left,
+/// a model that had readers is deregistered and its batches cut to the rows templates see.
+fn release_if_unused(
+    ctx: &SessionContext,
+    name: &str,
+    users: &mut BTreeMap<String, usize>,
+    keep: &BTreeSet<String>,
+    out: &mut RunResults,
+) -> Result<()> {
+    let Some(left) = users.get_mut(name) else {
+        return Ok(());
+    };
+    *left = left.saturating_sub(1);
+    if *left > 0 || keep.contains(name) {
+        return Ok(());
+    }
+    ctx.deregister_table(name)
+        .map_err(|e| Error::internal(format!("releasing {name}: {e}")))?;
+    if let Some(batches) = out.batches.get_mut(name) {
+        let keep = crate::render::MAX_TEMPLATE_ROWS + 1;
+        let mut head = Vec::new();
+        let mut n = 0;
+        for b in batches.iter() {
+            if n >= keep {
+                break;
+            }
+            head.push(b.slice(0, b.num_rows().min(keep - n)));
+            n += b.num_rows().min(keep - n);
+        }
+        if let Some(first) = batches.first() {
+            // A copy, so the kept rows do not hold the whole buffers alive.
+            let copy = datafusion::arrow::compute::concat_batches(&first.schema(), &head)
+                .map_err(|e| Error::internal(format!("releasing {name}: {e}")))?;
+            *batches = vec![copy];
+        }
+    }
+    tracing::debug!(model = %name, "released: no model reads it any more");
+    Ok(())
+}
+
+/// Runs one model: plans, executes and keeps it as its materialization says, registering
+/// the result under the model's name. Returns its run record, its batches when held in
+/// memory, and its column names.
+async fn run_one(
+    ctx: &SessionContext,
+    project: &Path,
+    m: &Model,
+    work_dir: &Path,
+    sources: &[SourceInfo],
+    session: &crate::session::SessionOptions,
+    auto_budget: usize,
+) -> Result<(ModelRun, Option<Vec<RecordBatch>>, Vec<String>)> {
     use datafusion::datasource::file_format::format_as_file_type;
     use datafusion::datasource::file_format::parquet::ParquetFormatFactory;
     use datafusion::logical_expr::LogicalPlanBuilder;
-    let mut out = RunResults::default();
-    if let Some(dir) = profile_dir {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    }
-    for m in models {
-        let t0 = Instant::now();
-        let err = |e: DataFusionError| model_error(project, m, &e, sources);
-        let plan = ctx
-            .state()
-            .statement_to_plan(m.statement.clone())
-            .await
-            .map_err(err)?;
-        let df = ctx.execute_logical_plan(plan).await.map_err(err)?;
-        let rows;
-        let physical;
-        match m.materialize {
-            Materialize::Memory | Materialize::Auto => {
-                // `memory` is `auto` with no budget: it never goes to a work file.
-                let budget = match m.materialize {
-                    Materialize::Auto => auto_budget,
-                    _ => usize::MAX,
-                };
-                let task = Arc::new(df.task_ctx());
-                let plan = df.create_physical_plan().await.map_err(err)?;
-                let schema = plan.schema();
-                let mut stream =
-                    datafusion::physical_plan::execute_stream(plan.clone(), task).map_err(err)?;
-                let mut kept: Vec<RecordBatch> = Vec::new();
-                let mut bytes = 0usize;
-                let mut count = 0u64;
-                let file = work_dir.join(format!("{}.parquet", m.name));
-                let mut writer: Option<ArrowWriter<std::fs::File>> = None;
-                while let Some(batch) = stream.next().await {
-                    let batch = batch.map_err(err)?;
-                    count += batch.num_rows() as u64;
-                    if let Some(w) = writer.as_mut() {
-                        w.write(&batch).map_err(|e| parquet_error(&file, e))?;
-                        continue;
-                    }
-                    bytes += batch.get_array_memory_size();
-                    kept.push(batch);
-                    if bytes > budget {
-                        std::fs::create_dir_all(work_dir).map_err(|e| Error::io(work_dir, e))?;
-                        let f = std::fs::File::create(&file).map_err(|e| Error::io(&file, e))?;
-                        let props = WriterProperties::builder()
-                            .set_compression(Compression::SNAPPY)
-                            .build();
-                        let mut w = ArrowWriter::try_new(f, schema.clone(), Some(props))
-                            .map_err(|e| parquet_error(&file, e))?;
-                        for b in kept.drain(..) {
-                            w.write(&b).map_err(|e| parquet_error(&file, e))?;
-                        }
-                        writer = Some(w);
-                        tracing::debug!(model = %m.name, bytes, "over the memory budget: streaming to a work file");
-                    }
+    let profile_dir = session.profile_dir.as_deref();
+    let mut kept_batches = None;
+    let t0 = Instant::now();
+    let err = |e: DataFusionError| model_error(project, m, &e, sources);
+    let plan = ctx
+        .state()
+        .statement_to_plan(m.statement.clone())
+        .await
+        .map_err(err)?;
+    let df = ctx.execute_logical_plan(plan).await.map_err(err)?;
+    let columns: Vec<String> = df
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    let rows;
+    let physical;
+    match m.materialize {
+        Materialize::Memory | Materialize::Auto => {
+            // `memory` is `auto` with no budget: it never goes to a work file.
+            let budget = match m.materialize {
+                Materialize::Auto => auto_budget,
+                _ => usize::MAX,
+            };
+            let task = Arc::new(df.task_ctx());
+            let plan = df.create_physical_plan().await.map_err(err)?;
+            let schema = plan.schema();
+            let mut stream =
+                datafusion::physical_plan::execute_stream(plan.clone(), task).map_err(err)?;
+            let mut kept: Vec<RecordBatch> = Vec::new();
+            let mut bytes = 0usize;
+            let mut seen = std::collections::HashSet::new();
+            let mut count = 0u64;
+            let file = work_dir.join(format!("{}.parquet", m.name));
+            let mut writer: Option<ArrowWriter<std::fs::File>> = None;
+            while let Some(batch) = stream.next().await {
+                let batch = batch.map_err(err)?;
+                count += batch.num_rows() as u64;
+                if let Some(w) = writer.as_mut() {
+                    w.write(&batch).map_err(|e| parquet_error(&file, e))?;
+                    continue;
                 }
-                rows = count;
-                if let Some(w) = writer {
-                    w.close().map_err(|e| parquet_error(&file, e))?;
-                    ctx.register_parquet(
-                        m.name.as_str(),
-                        &file.to_string_lossy(),
-                        ParquetReadOptions::default(),
-                    )
-                    .await
-                    .map_err(err)?;
-                } else {
-                    let table = MemTable::try_new(schema, vec![kept.clone()]).map_err(err)?;
-                    ctx.register_table(m.name.as_str(), Arc::new(table))
-                        .map_err(err)?;
-                    out.batches.insert(m.name.clone(), kept);
+                bytes += new_buffer_bytes(&batch, &mut seen);
+                kept.push(batch);
+                if bytes > budget {
+                    std::fs::create_dir_all(work_dir).map_err(|e| Error::io(work_dir, e))?;
+                    let f = std::fs::File::create(&file).map_err(|e| Error::io(&file, e))?;
+                    let props = WriterProperties::builder()
+                        .set_compression(Compression::SNAPPY)
+                        .build();
+                    let mut w = ArrowWriter::try_new(f, schema.clone(), Some(props))
+                        .map_err(|e| parquet_error(&file, e))?;
+                    for b in kept.drain(..) {
+                        w.write(&b).map_err(|e| parquet_error(&file, e))?;
+                    }
+                    writer = Some(w);
+                    tracing::debug!(model = %m.name, bytes, "over the memory budget: streaming to a work file");
                 }
-                physical = plan;
             }
-            Materialize::Parquet => {
-                std::fs::create_dir_all(work_dir).map_err(|e| Error::io(work_dir, e))?;
-                let file = work_dir.join(format!("{}.parquet", m.name));
-                let path = file.to_string_lossy().to_string();
-                // What DataFrame::write_parquet does, keeping the physical plan for its metrics.
-                let (state, logical) = df.into_parts();
-                let copy = LogicalPlanBuilder::copy_to(
-                    logical,
-                    path.clone(),
-                    format_as_file_type(Arc::new(ParquetFormatFactory::new())),
-                    [("single_file_output".to_string(), "true".to_string())]
-                        .into_iter()
-                        .collect(),
-                    Vec::new(),
+            rows = count;
+            if let Some(w) = writer {
+                w.close().map_err(|e| parquet_error(&file, e))?;
+                ctx.register_parquet(
+                    m.name.as_str(),
+                    &file.to_string_lossy(),
+                    ParquetReadOptions::default(),
+                )
+                .await
+                .map_err(err)?;
+            } else {
+                let table = MemTable::try_new(schema, vec![kept.clone()]).map_err(err)?;
+                ctx.register_table(m.name.as_str(), Arc::new(table))
+                    .map_err(err)?;
+                kept_batches = Some(kept);
+            }
+            physical = plan;
+        }
+        Materialize::Parquet => {
+            std::fs::create_dir_all(work_dir).map_err(|e| Error::io(work_dir, e))?;
+            let file = work_dir.join(format!("{}.parquet", m.name));
+            let path = file.to_string_lossy().to_string();
+            // What DataFrame::write_parquet does, keeping the physical plan for its metrics.
+            let (state, logical) = df.into_parts();
+            let copy = LogicalPlanBuilder::copy_to(
+                logical,
+                path.clone(),
+                format_as_file_type(Arc::new(ParquetFormatFactory::new())),
+                [("single_file_output".to_string(), "true".to_string())]
+                    .into_iter()
+                    .collect(),
+                Vec::new(),
+            )
+            .and_then(|b| b.build())
+            .map_err(err)?;
+            let plan = state.create_physical_plan(&copy).await.map_err(err)?;
+            let written = datafusion::physical_plan::collect(plan.clone(), state.task_ctx())
+                .await
+                .map_err(err)?;
+            rows = count_from_write(&written);
+            ctx.register_parquet(m.name.as_str(), &path, ParquetReadOptions::default())
+                .await
+                .map_err(err)?;
+            physical = plan;
+        }
+        Materialize::View => {
+            ctx.register_table(m.name.as_str(), df.into_view())
+                .map_err(err)?;
+            let df = ctx.table(m.name.as_str()).await.map_err(err)?;
+            let (state, logical) = df.into_parts();
+            let count = LogicalPlanBuilder::from(logical)
+                .aggregate(
+                    Vec::<datafusion::prelude::Expr>::new(),
+                    vec![datafusion::functions_aggregate::count::count_all()],
                 )
                 .and_then(|b| b.build())
                 .map_err(err)?;
-                let plan = state.create_physical_plan(&copy).await.map_err(err)?;
-                let written = datafusion::physical_plan::collect(plan.clone(), state.task_ctx())
-                    .await
-                    .map_err(err)?;
-                rows = count_from_write(&written);
-                ctx.register_parquet(m.name.as_str(), &path, ParquetReadOptions::default())
-                    .await
-                    .map_err(err)?;
-                physical = plan;
-            }
-            Materialize::View => {
-                ctx.register_table(m.name.as_str(), df.into_view())
-                    .map_err(err)?;
-                let df = ctx.table(m.name.as_str()).await.map_err(err)?;
-                let (state, logical) = df.into_parts();
-                let count = LogicalPlanBuilder::from(logical)
-                    .aggregate(
-                        Vec::<datafusion::prelude::Expr>::new(),
-                        vec![datafusion::functions_aggregate::count::count_all()],
-                    )
-                    .and_then(|b| b.build())
-                    .map_err(err)?;
-                let plan = state.create_physical_plan(&count).await.map_err(err)?;
-                let batches = datafusion::physical_plan::collect(plan.clone(), state.task_ctx())
-                    .await
-                    .map_err(err)?;
-                rows = batches
-                    .first()
-                    .and_then(|b| {
-                        use datafusion::arrow::array::AsArray;
-                        b.column(0)
-                            .as_primitive_opt::<datafusion::arrow::datatypes::Int64Type>()
-                            .map(|a| a.value(0) as u64)
-                    })
-                    .unwrap_or(0);
-                physical = plan;
-            }
+            let plan = state.create_physical_plan(&count).await.map_err(err)?;
+            let batches = datafusion::physical_plan::collect(plan.clone(), state.task_ctx())
+                .await
+                .map_err(err)?;
+            rows = batches
+                .first()
+                .and_then(|b| {
+                    use datafusion::arrow::array::AsArray;
+                    b.column(0)
+                        .as_primitive_opt::<datafusion::arrow::datatypes::Int64Type>()
+                        .map(|a| a.value(0) as u64)
+                })
+                .unwrap_or(0);
+            physical = plan;
         }
-        let seconds = t0.elapsed().as_secs_f64();
-        if let Some(dir) = profile_dir {
-            let text = format!(
-                "-- {} ({} rows, {seconds:.2} s)\n{}",
-                m.name,
-                rows,
-                datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(
-                    physical.as_ref()
-                )
-                .indent(true)
-            );
-            let file = dir.join(format!("{}.txt", m.name));
-            std::fs::write(&file, text).map_err(|e| Error::io(&file, e))?;
-        }
-        if progress.is_hidden() {
-            tracing::info!(model = %m.name, rows, seconds = format!("{seconds:.2}"), "model done");
-        } else {
-            progress.set_message(m.name.clone());
-            progress.inc(1);
-        }
-        out.runs.push(ModelRun {
-            name: m.name.clone(),
-            rows,
-            seconds,
-            materialize: m.materialize,
-        });
     }
-    Ok(out)
+    let seconds = t0.elapsed().as_secs_f64();
+    if let Some(dir) = profile_dir {
+        let text = format!(
+            "-- {} ({} rows, {seconds:.2} s)\n{}",
+            m.name,
+            rows,
+            datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(
+                physical.as_ref()
+            )
+            .indent(true)
+        );
+        let file = dir.join(format!("{}.txt", m.name));
+        std::fs::write(&file, text).map_err(|e| Error::io(&file, e))?;
+    }
+    let run = ModelRun {
+        name: m.name.clone(),
+        rows,
+        seconds,
+        materialize: m.materialize,
+    };
+    Ok((run, kept_batches, columns))
 }
+
+/// Bytes of the buffers of `batch` not yet in `seen` (keyed by allocation), adding them.
+///
+/// `RecordBatch::get_array_memory_size` counts a buffer once per array that uses it, so the
+/// batches an aggregate emits as slices of one result would each count the whole result;
+/// this counts each allocation once.
+fn new_buffer_bytes(batch: &RecordBatch, seen: &mut std::collections::HashSet<usize>) -> usize {
+    fn walk(
+        data: &datafusion::arrow::array::ArrayData,
+        seen: &mut std::collections::HashSet<usize>,
+    ) -> usize {
+        let mut n = 0;
+        let nulls = data.nulls().map(|b| b.buffer());
+        for buf in data.buffers().iter().chain(nulls) {
+            if seen.insert(buf.data_ptr().as_ptr() as usize) {
+                n += buf.capacity();
+            }
+        }
+        for child in data.child_data() {
+            n += walk(child, seen);
+        }
+        n
+    }
+    batch
+        .columns()
+        .iter()
+        .map(|c| walk(&c.to_data(), seen))
+        .sum()
+}
+
+/// Models run at once by default without `--memory-limit` (see [`run_models`]): 2. Under a
+/// limit the default is 1: the spilling pool is sized for one model's operators, and models
+/// running side by side would share it (measured: the bundled project at `--memory-limit
+/// 40MiB` fails with "Resources exhausted" at 4 jobs).
+pub const DEFAULT_JOBS: usize = 2;
 
 /// Memory budget of `materialize = "auto"` without `--memory-limit`: 2 GiB.
 pub const AUTO_MEMORY_BUDGET: usize = 2 << 30;
@@ -752,4 +960,37 @@ pub fn flatten_nested(batch: &RecordBatch) -> Result<RecordBatch> {
     }
     RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)
         .map_err(|e| Error::internal(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::{ArrayRef, Int64Array, StringArray};
+
+    #[test]
+    fn buffer_bytes_count_each_allocation_once() {
+        // 1000 rows of i64 (8,000 bytes of values) and text "v<i>" (offsets 1,001 × 4 bytes,
+        // 3,890 bytes of text: 10 one-digit, 90 two-digit, 900 three-digit numbers plus "v").
+        let ints: ArrayRef = Arc::new(Int64Array::from_iter_values(0..1000));
+        let text: ArrayRef = Arc::new(StringArray::from_iter_values(
+            (0..1000).map(|i| format!("v{i}")),
+        ));
+        let batch = RecordBatch::try_from_iter([("i", ints), ("t", text)]).unwrap();
+        let mut seen = std::collections::HashSet::new();
+        let whole = new_buffer_bytes(&batch, &mut seen);
+        // Capacities are rounded up to 64 bytes, never below the data.
+        assert!(whole >= 8_000 + 4_004 + 3_890, "{whole}");
+        assert!(whole < 2 * (8_000 + 4_004 + 3_890), "{whole}");
+        // Slices of the same batch share its buffers: nothing new.
+        let mut again = std::collections::HashSet::new();
+        let halves = new_buffer_bytes(&batch.slice(0, 500), &mut again)
+            + new_buffer_bytes(&batch.slice(500, 500), &mut again);
+        assert_eq!(halves, whole);
+        // Arrow's own count counts each slice's whole buffers: twice as much here.
+        assert_eq!(
+            batch.slice(0, 500).get_array_memory_size()
+                + batch.slice(500, 500).get_array_memory_size(),
+            2 * batch.get_array_memory_size()
+        );
+    }
 }

@@ -25,6 +25,20 @@ pub struct SessionOptions {
     /// When set, `run` writes each model's executed plan with its metrics to
     /// `<dir>/<model>.txt` (see [`crate::models::run_models`]).
     pub profile_dir: Option<PathBuf>,
+    /// Models run at once (`None`: see [`SessionOptions::jobs`]).
+    pub jobs: Option<usize>,
+}
+
+impl SessionOptions {
+    /// Models run at once: `jobs` when given, else [`crate::models::DEFAULT_JOBS`] without a
+    /// memory limit and 1 with one.
+    pub fn jobs(&self) -> usize {
+        match (self.jobs, self.memory_limit) {
+            (Some(n), _) => n,
+            (None, None) => crate::models::DEFAULT_JOBS,
+            (None, Some(_)) => 1,
+        }
+    }
 }
 
 /// The part of `--memory-limit` given to DataFusion's operators as a spilling pool: 70%.

@@ -1780,10 +1780,12 @@ fn a_memory_limit_moves_staging_models_to_work_files_and_changes_no_number() {
     let capped = TempDir::new().unwrap();
     let spill = TempDir::new().unwrap();
     let profile = TempDir::new().unwrap();
+    // The run without a limit runs four models at a time (--jobs 4); the capped one, one at
+    // a time (the default under a limit): the schedule must not change a number either.
     let o = bin()
         .args(["run", "--project"])
         .arg(repo())
-        .args(["--as-of", "2026-10-31", "--out"])
+        .args(["--as-of", "2026-10-31", "--jobs", "4", "--out"])
         .arg(free.path())
         .output()
         .unwrap();
@@ -1806,6 +1808,35 @@ fn a_memory_limit_moves_staging_models_to_work_files_and_changes_no_number() {
         "stg_events should have gone to a work file:\n{}",
         stderr(&o)
     );
+    // stg_events_distinct is read by stg_events only, so it is released once that is done.
+    assert!(
+        stderr(&o)
+            .lines()
+            .any(|l| l.contains("released: no model reads it any more")
+                && l.contains("stg_events_distinct")),
+        "{}",
+        stderr(&o)
+    );
+    // The manifest lists the models in their run order, whatever finished first.
+    for dir in [&free, &capped] {
+        let m: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join("2026-10-31/manifest.json")).unwrap(),
+        )
+        .unwrap();
+        let steps: Vec<&str> = m["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["name"].as_str().unwrap())
+            .collect();
+        let models: Vec<&str> = m["models"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(steps, models);
+    }
     let a = free.path().join("2026-10-31/data");
     let b = capped.path().join("2026-10-31/data");
     let mut compared = 0;
