@@ -51,27 +51,44 @@
 //!
 //! # Implementation
 //!
-//! Keys are compared as bytes of Arrow's row format (`RowConverter` with ascending,
-//! nulls-last `SortField`s), whose byte order is the SQL order. Per group the
-//! [`GroupsAccumulator`] keeps the best key's bytes in one arena and, for the value, a
-//! reference (retained input array, row); the input value arrays holding at least one current
-//! winner are kept alive and the result is assembled with `interleave`. When the retained
-//! arrays hold many more rows than there are groups they are compacted into one array, so
-//! memory follows the number of groups, not the input. `size()` reports the arena, the slots
-//! and the retained arrays to DataFusion's memory pool.
+//! The [`GroupsAccumulator`] holds no copy of a group's best row: per group it keeps a
+//! reference (retained input batch, row), and the input batches (value and key columns, as
+//! `update_batch` or `merge_batch` got them) holding at least one group's best row are kept
+//! alive. Keys are compared lazily, only when a group gets a second candidate row, in the
+//! same batch or a later one: the first row of a group is just recorded, at the cost of one
+//! slot write, which is what nearly every row costs when most groups see one row (e.g.
+//! de-duplicating by a mostly unique id). A candidate is compared with the group's current
+//! best row key by key (lexicographically, ascending, NULLS LAST) with
+//! `arrow::array::make_comparator`, one comparator per key column and pair of batches, made
+//! on first use within a batch; the smaller row takes over the reference and ties keep the
+//! current one. The order is that of Arrow's row format (which the single-group accumulator
+//! still uses): for the flat key types (numbers, floats in IEEE 754 total order with
+//! `-0.0 < 0.0` and NaN last, decimals, temporal types, booleans, text and binary, also as
+//! views) `make_comparator` orders the same way; any other key type (dictionaries, structs,
+//! lists, intervals, …) is encoded to the row format, that column alone, for each retained
+//! batch and compared as bytes.
+//!
+//! Results, and the keys of the intermediate state, are assembled with `interleave` from the
+//! retained batches. When those hold many more rows than there are groups, or when most of
+//! their key bytes are in rows no group points at, they are compacted into one batch holding
+//! just the groups' best rows (view arrays `gc`ed), so memory follows the number of groups,
+//! not the input. `size()` reports the slots and the retained batches to DataFusion's memory
+//! pool, each array by the bytes of its slice, not the buffers it may share with the input.
 //!
 //! The intermediate state (for multi-phase aggregation and spilling) is
 //! `[value, key1, …, keyN, is_set]`: the keys in their own types and a BOOLEAN telling a group
 //! that saw rows from an empty one (needed because NULL keys are legitimate keys).
 
+use std::cmp::Ordering;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, StructArray, new_null_array,
+    Array, ArrayRef, AsArray, BooleanArray, DynComparator, StructArray, make_comparator,
+    new_null_array,
 };
 use datafusion::arrow::compute::{SortOptions, interleave, prep_null_mask_filter};
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
-use datafusion::arrow::row::{RowConverter, SortField};
+use datafusion::arrow::row::{RowConverter, Rows, SortField};
 use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::utils::{AggregateOrderSensitivity, format_state_name};
@@ -354,25 +371,68 @@ impl Accumulator for ArgMinAccumulator {
 // Many groups
 // ------------------------------------------------------------------------------------------
 
+/// The order of every key: ascending, NULLS LAST (the options of [`sort_field`]).
+const KEY_ORDER: SortOptions = SortOptions {
+    descending: false,
+    nulls_first: false,
+};
+
+/// Whether keys of type `t` are compared in place with `make_comparator`, which for these
+/// flat types orders exactly as the row format does: integers, decimals, dates, times,
+/// timestamps and durations by number; floats by IEEE 754 total order (both use it:
+/// `-NaN < -∞ < … < -0.0 < 0.0 < … < ∞ < NaN`); booleans `false < true`; text and binary
+/// (also views and fixed size) bytewise, a prefix before its extensions; NULL after everything
+/// ([`KEY_ORDER`]). Every other type (dictionaries, structs, lists, intervals, …) is compared
+/// through its row format ([`ArgMinGroups::encoders`]), so its order is the row format's by
+/// construction.
+fn compared_in_place(t: &DataType) -> bool {
+    use DataType::*;
+    matches!(
+        t,
+        Null | Boolean
+            | Int8
+            | Int16
+            | Int32
+            | Int64
+            | UInt8
+            | UInt16
+            | UInt32
+            | UInt64
+            | Float16
+            | Float32
+            | Float64
+            | Decimal32(..)
+            | Decimal64(..)
+            | Decimal128(..)
+            | Decimal256(..)
+            | Date32
+            | Date64
+            | Time32(_)
+            | Time64(_)
+            | Timestamp(..)
+            | Duration(_)
+            | Utf8
+            | LargeUtf8
+            | Utf8View
+            | Binary
+            | LargeBinary
+            | BinaryView
+            | FixedSizeBinary(_)
+    )
+}
+
 /// `arr` of a group that has seen no row.
 const NONE: u32 = u32::MAX;
 
-/// One group's state: its best key (`len` bytes at `off` in the key arena) and where its
-/// value is (row `row` of retained array `arr`).
+/// One group's state: where its best row so far is, row `row` of retained batch `arr`, which
+/// holds that row's value and keys.
 #[derive(Debug, Clone, Copy)]
 struct Slot {
-    off: usize,
-    len: u32,
     arr: u32,
     row: u32,
 }
 
-const EMPTY: Slot = Slot {
-    off: 0,
-    len: 0,
-    arr: NONE,
-    row: 0,
-};
+const EMPTY: Slot = Slot { arr: NONE, row: 0 };
 
 impl Slot {
     fn is_set(&self) -> bool {
@@ -380,73 +440,128 @@ impl Slot {
     }
 }
 
-/// A retained input value array and how many groups' winners it holds.
+/// A retained input batch: the value and key columns as `update_batch` or `merge_batch` got
+/// them, and how many groups' best rows it holds.
 #[derive(Debug)]
 struct Retained {
-    array: ArrayRef,
+    value: ArrayRef,
+    keys: Vec<ArrayRef>,
+    /// Per key column: its row format when the column is compared that way
+    /// ([`ArgMinGroups::encoders`]), else `None`.
+    encoded: Vec<Option<Arc<Rows>>>,
+    /// Rows of the batch.
+    rows: usize,
+    /// Groups whose best row is in this batch.
     live: usize,
+    /// Key bytes (arrays and encodings) charged per row, rounded down.
+    key_bytes_per_row: usize,
+    /// Bytes charged in all (value, keys, encodings, the vectors).
     bytes: usize,
 }
 
-/// The retained value arrays, indexed by [`Slot::arr`]; dead entries are recycled.
+/// The retained batches, indexed by [`Slot::arr`]; dead entries are recycled.
 #[derive(Debug, Default)]
 struct Store {
-    arrays: Vec<Option<Retained>>,
+    entries: Vec<Option<Retained>>,
     free: Vec<u32>,
+    /// Rows of all retained batches.
     rows: usize,
+    /// Bytes charged for all retained batches.
     bytes: usize,
+    /// Key bytes of all retained batches (`key_bytes_per_row × rows` summed)…
+    key_bytes: usize,
+    /// …and the part of it in rows no group points at.
+    dead_key_bytes: usize,
 }
 
 impl Store {
-    /// Keeps `array` alive; returns its index.
-    fn retain(&mut self, array: &ArrayRef) -> u32 {
+    /// Keeps a batch alive, with no group pointing at it yet; returns its index.
+    fn retain(
+        &mut self,
+        value: &ArrayRef,
+        keys: &[ArrayRef],
+        encoded: Vec<Option<Arc<Rows>>>,
+    ) -> u32 {
+        let rows = value.len();
+        let key_bytes = keys
+            .iter()
+            .map(|k| retained_size(k.as_ref()))
+            .sum::<usize>()
+            + encoded.iter().flatten().map(|r| r.size()).sum::<usize>();
+        let key_bytes_per_row = key_bytes / rows.max(1);
         let r = Retained {
-            array: Arc::clone(array),
+            value: Arc::clone(value),
+            keys: keys.to_vec(),
+            encoded,
+            rows,
             live: 0,
-            bytes: retained_size(array.as_ref()),
+            key_bytes_per_row,
+            bytes: retained_size(value.as_ref())
+                + key_bytes
+                + keys.len()
+                    * (std::mem::size_of::<ArrayRef>() + std::mem::size_of::<Option<Arc<Rows>>>()),
         };
-        self.rows += array.len();
+        self.rows += rows;
         self.bytes += r.bytes;
+        self.key_bytes += key_bytes_per_row * rows;
+        self.dead_key_bytes += key_bytes_per_row * rows;
         match self.free.pop() {
             Some(i) => {
-                self.arrays[i as usize] = Some(r);
+                self.entries[i as usize] = Some(r);
                 i
             }
             None => {
-                self.arrays.push(Some(r));
-                (self.arrays.len() - 1) as u32
+                self.entries.push(Some(r));
+                (self.entries.len() - 1) as u32
             }
         }
     }
 
-    /// One winner fewer in array `i`; drops it when none is left.
+    fn get(&self, i: u32) -> &Retained {
+        self.entries[i as usize]
+            .as_ref()
+            .expect("arg_min: reference to a dropped batch")
+    }
+
+    /// One group more points at batch `i`.
+    fn add_live(&mut self, i: u32) {
+        let r = self.entries[i as usize]
+            .as_mut()
+            .expect("arg_min: reference to a dropped batch");
+        r.live += 1;
+        self.dead_key_bytes -= r.key_bytes_per_row;
+    }
+
+    /// One group fewer points at batch `i`; drops it when none is left.
     fn release(&mut self, i: u32) {
-        let entry = &mut self.arrays[i as usize];
+        let entry = &mut self.entries[i as usize];
         let r = entry
             .as_mut()
-            .expect("arg_min: reference to a dropped array");
+            .expect("arg_min: reference to a dropped batch");
         r.live -= 1;
+        self.dead_key_bytes += r.key_bytes_per_row;
         if r.live == 0 {
-            self.rows -= r.array.len();
+            self.rows -= r.rows;
             self.bytes -= r.bytes;
+            self.key_bytes -= r.key_bytes_per_row * r.rows;
+            self.dead_key_bytes -= r.key_bytes_per_row * r.rows;
             *entry = None;
             self.free.push(i);
         }
     }
 
-    fn add_live(&mut self, i: u32) {
-        if let Some(r) = self.arrays[i as usize].as_mut() {
-            r.live += 1;
-        }
-    }
-
-    /// The sources for `interleave`: every array slot (dead ones as `null_value`), then
-    /// `null_value` itself at index `self.arrays.len()`.
-    fn sources<'a>(&'a self, null_value: &'a ArrayRef) -> Vec<&'a dyn Array> {
-        self.arrays
+    /// The sources for `interleave` of the value (`col` = `None`) or of key `col`: every
+    /// entry (dead ones as `placeholder`), then `placeholder` itself at index
+    /// `self.entries.len()`.
+    fn sources<'a>(&'a self, col: Option<usize>, placeholder: &'a ArrayRef) -> Vec<&'a dyn Array> {
+        self.entries
             .iter()
-            .map(|a| a.as_ref().map_or(null_value.as_ref(), |r| r.array.as_ref()))
-            .chain(std::iter::once(null_value.as_ref()))
+            .map(|e| match (e, col) {
+                (None, _) => placeholder.as_ref(),
+                (Some(r), None) => r.value.as_ref(),
+                (Some(r), Some(c)) => r.keys[c].as_ref(),
+            })
+            .chain(std::iter::once(placeholder.as_ref()))
             .collect()
     }
 }
@@ -515,51 +630,110 @@ fn gc_views(a: ArrayRef) -> Result<ArrayRef> {
     })
 }
 
-/// The key arena: every group's best key, row-format bytes, at [`Slot::off`].
-#[derive(Debug, Default)]
-struct Arena {
-    data: Vec<u8>,
-    /// Bytes no slot points at any more.
-    garbage: usize,
+/// Compares the keys of rows of one batch (left) with those of rows of a retained batch
+/// (right): one comparator per key column, applied lexicographically.
+struct KeyCmp(Vec<DynComparator>);
+
+impl KeyCmp {
+    /// `keys` and `encoded`: the left batch's key columns and their row formats (as
+    /// [`Retained::encoded`]).
+    fn new(keys: &[ArrayRef], encoded: &[Option<Arc<Rows>>], right: &Retained) -> Result<Self> {
+        let mut cmps = Vec::with_capacity(keys.len());
+        for (c, l) in keys.iter().enumerate() {
+            cmps.push(match (&encoded[c], &right.encoded[c]) {
+                (None, None) => make_comparator(l.as_ref(), right.keys[c].as_ref(), KEY_ORDER)?,
+                (Some(l), Some(r)) => {
+                    let (l, r) = (Arc::clone(l), Arc::clone(r));
+                    Box::new(move |i, j| l.row(i).cmp(&r.row(j))) as DynComparator
+                }
+                _ => return exec_err!("arg_min: key{} encoded on one side only", c + 1),
+            });
+        }
+        Ok(Self(cmps))
+    }
+
+    /// Whether row `i` of the left batch has strictly smaller keys than row `j` of the right.
+    fn less(&self, i: usize, j: usize) -> bool {
+        for cmp in &self.0 {
+            match cmp(i, j) {
+                Ordering::Equal => {}
+                o => return o == Ordering::Less,
+            }
+        }
+        false
+    }
 }
 
-/// Compaction thresholds (rows of retained arrays beyond `2 × groups`, garbage key bytes).
+/// Compaction thresholds: rows of retained batches beyond `2 × groups`, and key bytes of
+/// retained rows no group points at (compacting also needs them to be over half the key
+/// bytes).
 const COMPACT_MIN_ROWS: usize = 64 * 1024;
 const COMPACT_MIN_KEY_BYTES: usize = 64 * 1024;
 
 /// The [`GroupsAccumulator`] of `arg_min` (see the module docs).
 struct ArgMinGroups {
-    converter: RowConverter,
     nkeys: usize,
-    null_key: Vec<u8>,
+    /// Per key column: `None` when its type is compared in place ([`compared_in_place`]),
+    /// else a converter to the row format of that column alone, which then encodes the
+    /// column of every retained batch (the old eager cost, for those types only).
+    encoders: Vec<Option<RowConverter>>,
     /// One row, NULL, of the value type: the value of groups that saw no row.
     null_value: ArrayRef,
+    /// One row, NULL, of each key type: the keys of groups that saw no row (in `state`).
+    null_keys: Vec<ArrayRef>,
     slots: Vec<Slot>,
-    keys: Arena,
     store: Store,
     /// Retained rows allowed beyond `2 × groups` before compacting (a field for tests).
     compact_min_rows: usize,
-    /// Garbage key bytes allowed before compacting the arena (a field for tests).
+    /// Key bytes of dead retained rows allowed before compacting (a field for tests).
     compact_min_key_bytes: usize,
 }
 
 impl ArgMinGroups {
     fn try_new(value_type: &DataType, key_types: &[DataType]) -> Result<Self> {
-        let (converter, null_key) = key_converter(key_types)?;
+        let encoders = key_types
+            .iter()
+            .map(|t| {
+                Ok(if compared_in_place(t) {
+                    None
+                } else {
+                    Some(RowConverter::new(vec![sort_field(t)])?)
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
         Ok(Self {
-            converter,
             nkeys: key_types.len(),
-            null_key,
+            encoders,
             null_value: new_null_array(value_type, 1),
+            null_keys: key_types.iter().map(|t| new_null_array(t, 1)).collect(),
             slots: Vec::new(),
-            keys: Arena::default(),
             store: Store::default(),
             compact_min_rows: COMPACT_MIN_ROWS,
             compact_min_key_bytes: COMPACT_MIN_KEY_BYTES,
         })
     }
 
+    /// The row formats of the key columns compared that way (see [`Retained::encoded`]).
+    fn encode(&self, keys: &[ArrayRef]) -> Result<Vec<Option<Arc<Rows>>>> {
+        self.encoders
+            .iter()
+            .zip(keys)
+            .map(|(e, k)| {
+                Ok(match e {
+                    None => None,
+                    Some(e) => Some(Arc::new(e.convert_columns(std::slice::from_ref(k))?)),
+                })
+            })
+            .collect()
+    }
+
     /// The common body of `update_batch` and `merge_batch`.
+    ///
+    /// A row that is the first of its group only records where it is: nothing is copied or
+    /// encoded. Only a row whose group already has a best row is compared with it, through a
+    /// [`KeyCmp`] between this batch and the batch holding that row (made on first use, one
+    /// per retained batch met in this call); a smaller row replaces the reference. The batch
+    /// is retained as soon as one of its rows is some group's best.
     fn update(
         &mut self,
         value: &ArrayRef,
@@ -581,45 +755,40 @@ impl ArgMinGroups {
             return Ok(());
         }
         let mask = usable_mask(mask);
-        let rows = self.converter.convert_columns(keys)?;
-        let Self {
-            slots,
-            keys: arena,
-            store,
-            ..
-        } = self;
+        let encoded = self.encode(keys)?;
+        let Self { slots, store, .. } = self;
         let mut batch_arr = NONE;
+        // Comparators of this batch against retained batch `i` at `cmps[i]`. Caching by index
+        // is sound: an index is reused only by `retain`, which runs at most once here (for
+        // this batch) and before any `release` of this call, and then hands out an index no
+        // group points at, so none cached here.
+        let mut cmps: Vec<Option<KeyCmp>> = Vec::new();
         for (i, &g) in group_indices.iter().enumerate() {
             if let Some(m) = &mask
                 && !m.value(i)
             {
                 continue;
             }
-            let key = rows.row(i).data();
             let slot = &mut slots[g];
-            let was_set = slot.is_set();
-            let old_len = slot.len as usize;
-            if was_set && key >= &arena.data[slot.off..slot.off + old_len] {
-                continue;
-            }
-            // The key: in place when it fits, else appended.
-            if was_set && key.len() <= old_len {
-                arena.data[slot.off..slot.off + key.len()].copy_from_slice(key);
-                arena.garbage += old_len - key.len();
-            } else {
-                if was_set {
-                    arena.garbage += old_len;
+            if slot.is_set() {
+                let a = slot.arr as usize;
+                if cmps.len() <= a {
+                    cmps.resize_with(store.entries.len(), || None);
                 }
-                slot.off = arena.data.len();
-                arena.data.extend_from_slice(key);
+                if cmps[a].is_none() {
+                    cmps[a] = Some(KeyCmp::new(keys, &encoded, store.get(slot.arr))?);
+                }
+                let cmp = cmps[a].as_ref().expect("just made");
+                // Ties keep the current row.
+                if !cmp.less(i, slot.row as usize) {
+                    continue;
+                }
             }
-            slot.len = key.len() as u32;
-            // The value reference.
             if batch_arr == NONE {
-                batch_arr = store.retain(value);
+                batch_arr = store.retain(value, keys, encoded.clone());
             }
             if slot.arr != batch_arr {
-                if was_set {
+                if slot.is_set() {
                     store.release(slot.arr);
                 }
                 store.add_live(batch_arr);
@@ -627,60 +796,69 @@ impl ArgMinGroups {
             }
             slot.row = i as u32;
         }
-        self.maybe_compact_keys();
-        self.maybe_compact_values()
+        self.maybe_compact()
     }
 
-    fn maybe_compact_keys(&mut self) {
-        let arena = &mut self.keys;
-        if arena.garbage <= self.compact_min_key_bytes || arena.garbage * 2 <= arena.data.len() {
-            return;
+    /// Compacts when the retained batches hold many more rows than there are groups, or
+    /// when most of their key bytes are in rows no group points at.
+    fn maybe_compact(&mut self) -> Result<()> {
+        let store = &self.store;
+        let too_many_rows = store.rows > 2 * self.slots.len() + self.compact_min_rows;
+        let too_much_dead = store.dead_key_bytes > self.compact_min_key_bytes
+            && store.dead_key_bytes * 2 > store.key_bytes;
+        if too_many_rows || too_much_dead {
+            self.compact()
+        } else {
+            Ok(())
         }
-        let mut data = Vec::with_capacity(arena.data.len() - arena.garbage);
-        for s in self.slots.iter_mut().filter(|s| s.is_set()) {
-            let off = data.len();
-            data.extend_from_slice(&arena.data[s.off..s.off + s.len as usize]);
-            s.off = off;
-        }
-        arena.data = data;
-        arena.garbage = 0;
     }
 
-    fn maybe_compact_values(&mut self) -> Result<()> {
-        if self.store.rows <= 2 * self.slots.len() + self.compact_min_rows {
-            return Ok(());
-        }
-        self.compact_values()
-    }
-
-    /// Replaces the retained arrays by one holding every group's value at row = group index.
-    fn compact_values(&mut self) -> Result<()> {
-        let live = self.slots.iter().filter(|s| s.is_set()).count();
-        if live == 0 {
+    /// Replaces the retained batches by one holding every group's best row (value and keys),
+    /// in group order, and only those: no dead row is left.
+    fn compact(&mut self) -> Result<()> {
+        let picks: Vec<(usize, usize)> = self
+            .slots
+            .iter()
+            .filter(|s| s.is_set())
+            .map(|s| (s.arr as usize, s.row as usize))
+            .collect();
+        if picks.is_empty() {
             self.store = Store::default();
             return Ok(());
         }
-        let merged = gc_views(self.take_values(self.slots.len())?)?;
+        let value = gc_views(interleave(
+            &self.store.sources(None, &self.null_value),
+            &picks,
+        )?)?;
+        let keys = (0..self.nkeys)
+            .map(|c| {
+                gc_views(interleave(
+                    &self.store.sources(Some(c), &self.null_keys[c]),
+                    &picks,
+                )?)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let encoded = self.encode(&keys)?;
         let mut store = Store::default();
-        let idx = store.retain(&merged);
-        store.arrays[idx as usize]
-            .as_mut()
-            .expect("just retained")
-            .live = live;
-        for (g, s) in self.slots.iter_mut().enumerate() {
-            if s.is_set() {
-                s.arr = idx;
-                s.row = g as u32;
-            }
+        let idx = store.retain(&value, &keys, encoded);
+        for (row, s) in self.slots.iter_mut().filter(|s| s.is_set()).enumerate() {
+            s.arr = idx;
+            s.row = row as u32;
+            store.add_live(idx);
         }
         self.store = store;
         Ok(())
     }
 
-    /// The values of the first `n` groups (NULL for groups without rows), state unchanged.
-    fn take_values(&self, n: usize) -> Result<ArrayRef> {
-        let sources = self.store.sources(&self.null_value);
-        let null_src = self.store.arrays.len();
+    /// The values (`col` = `None`) or key `col` of the first `n` groups (NULL for groups
+    /// without rows), state unchanged.
+    fn take_column(&self, n: usize, col: Option<usize>) -> Result<ArrayRef> {
+        let placeholder = match col {
+            None => &self.null_value,
+            Some(c) => &self.null_keys[c],
+        };
+        let sources = self.store.sources(col, placeholder);
+        let null_src = self.store.entries.len();
         let indices: Vec<(usize, usize)> = self.slots[..n]
             .iter()
             .map(|s| {
@@ -706,19 +884,16 @@ impl ArgMinGroups {
     fn remove_first(&mut self, n: usize) -> Result<()> {
         if n >= self.slots.len() {
             self.slots = Vec::new();
-            self.keys = Arena::default();
             self.store = Store::default();
             return Ok(());
         }
         for s in &self.slots[..n] {
             if s.is_set() {
-                self.keys.garbage += s.len as usize;
                 self.store.release(s.arr);
             }
         }
         self.slots.drain(..n);
-        self.maybe_compact_keys();
-        self.maybe_compact_values()
+        self.maybe_compact()
     }
 }
 
@@ -748,7 +923,7 @@ impl GroupsAccumulator for ArgMinGroups {
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
         let n = self.emit_count(emit_to);
-        let out = self.take_values(n)?;
+        let out = self.take_column(n, None)?;
         self.remove_first(n)?;
         Ok(out)
     }
@@ -756,18 +931,10 @@ impl GroupsAccumulator for ArgMinGroups {
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
         let n = self.emit_count(emit_to);
         let mut out = Vec::with_capacity(self.nkeys + 2);
-        out.push(self.take_values(n)?);
-        let parser = self.converter.parser();
-        let data = &self.keys.data;
-        let null_key = &self.null_key;
-        let rows = self.slots[..n].iter().map(|s| {
-            parser.parse(if s.is_set() {
-                &data[s.off..s.off + s.len as usize]
-            } else {
-                null_key
-            })
-        });
-        out.extend(self.converter.convert_rows(rows)?);
+        out.push(self.take_column(n, None)?);
+        for c in 0..self.nkeys {
+            out.push(self.take_column(n, Some(c))?);
+        }
         out.push(Arc::new(BooleanArray::from_iter(
             self.slots[..n].iter().map(|s| Some(s.is_set())),
         )));
@@ -810,12 +977,22 @@ impl GroupsAccumulator for ArgMinGroups {
 
     fn size(&self) -> usize {
         std::mem::size_of_val(self)
-            + self.converter.size()
-            + self.null_key.capacity()
+            + self.encoders.capacity() * std::mem::size_of::<Option<RowConverter>>()
+            + self
+                .encoders
+                .iter()
+                .flatten()
+                .map(RowConverter::size)
+                .sum::<usize>()
             + self.null_value.get_array_memory_size()
+            + self.null_keys.capacity() * std::mem::size_of::<ArrayRef>()
+            + self
+                .null_keys
+                .iter()
+                .map(|a| a.get_array_memory_size())
+                .sum::<usize>()
             + self.slots.capacity() * std::mem::size_of::<Slot>()
-            + self.keys.data.capacity()
-            + self.store.arrays.capacity() * std::mem::size_of::<Option<Retained>>()
+            + self.store.entries.capacity() * std::mem::size_of::<Option<Retained>>()
             + self.store.free.capacity() * std::mem::size_of::<u32>()
             + self.store.bytes
     }
@@ -826,10 +1003,10 @@ mod tests {
     use std::sync::Arc;
 
     use datafusion::arrow::array::{
-        Array, ArrayRef, AsArray, BooleanArray, Int64Array, RecordBatch, StringArray,
+        Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
         StringViewArray, TimestampNanosecondArray,
     };
-    use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+    use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema, TimeUnit};
     use datafusion::common::ScalarValue;
     use datafusion::datasource::MemTable;
     use datafusion::logical_expr::{EmitTo, GroupsAccumulator};
@@ -1319,5 +1496,640 @@ mod tests {
         let out = acc.evaluate(EmitTo::All).unwrap();
         let want: Vec<Option<String>> = model.into_iter().map(|b| b.and_then(|(_, v)| v)).collect();
         assert_eq!(texts(&out), want);
+    }
+
+    // ---- lazy key comparison ------------------------------------------------------------
+
+    fn int64(values: &[Option<i64>]) -> ArrayRef {
+        Arc::new(Int64Array::from(values.to_vec()))
+    }
+
+    fn utf8(values: &[Option<&str>]) -> ArrayRef {
+        Arc::new(StringArray::from(values.to_vec()))
+    }
+
+    fn some<T: Copy>(values: &[T]) -> Vec<Option<T>> {
+        values.iter().copied().map(Some).collect()
+    }
+
+    fn some_texts(values: &[&str]) -> Vec<Option<String>> {
+        values.iter().map(|s| Some(s.to_string())).collect()
+    }
+
+    #[test]
+    fn arg_min_contested_within_and_across_batches() {
+        // Keys (k1 Int64, k2 Utf8); groups 0..4.
+        for compact in [false, true] {
+            let mut acc =
+                ArgMinGroups::try_new(&DataType::Utf8View, &[DataType::Int64, DataType::Utf8])
+                    .unwrap();
+            if compact {
+                acc.compact_min_rows = 0;
+                acc.compact_min_key_bytes = 0;
+            }
+            // Batch 1: g0 gets (5,b), then (5,a) in the same batch, which is smaller (k2
+            // breaks the k1 tie), then (6,a), larger; g1 (3,x) and g2 (1,z) are alone.
+            acc.update_batch(
+                &[
+                    utf8_view(&[
+                        Some("g0-a"),
+                        Some("g1-a"),
+                        Some("g0-b"),
+                        Some("g2-a"),
+                        Some("g0-c"),
+                    ]),
+                    int64(&some(&[5, 3, 5, 1, 6])),
+                    utf8(&some(&["b", "x", "a", "z", "a"])),
+                ],
+                &[0, 1, 0, 2, 0],
+                None,
+                3,
+            )
+            .unwrap();
+            // Batch 2, as a converted partial state merged: g2's (0,zz) beats the batch-1
+            // (1,z), then (0,zy) beats (0,zz) in this batch; g0's (5,aa) loses to (5,a) (a
+            // prefix sorts first); g3 (9,q) is new.
+            let values = [
+                utf8_view(&[Some("g2-b"), Some("g0-d"), Some("g3-a"), Some("g2-c")]),
+                int64(&some(&[0, 5, 9, 0])),
+                utf8(&some(&["zz", "aa", "q", "zy"])),
+            ];
+            let state = acc.convert_to_state(&values, None).unwrap();
+            acc.merge_batch(&state, &[2, 0, 3, 2], 4).unwrap();
+            // Batch 3: g3's (-1,q) beats (9,q) of batch 2; g0's (4,zzz) beats (5,a) of
+            // batch 1 (k1 decides before k2); g1's (4,a) loses to (3,x) of batch 1 and g2's
+            // (0,zz0) to (0,zy) of batch 2.
+            acc.update_batch(
+                &[
+                    utf8_view(&[Some("g3-b"), Some("g1-b"), Some("g0-e"), Some("g2-d")]),
+                    int64(&some(&[-1, 4, 4, 0])),
+                    utf8(&some(&["q", "a", "zzz", "zz0"])),
+                ],
+                &[3, 1, 0, 2],
+                None,
+                4,
+            )
+            .unwrap();
+            let state = acc.state(EmitTo::All).unwrap();
+            assert_eq!(
+                texts(&state[0]),
+                some_texts(&["g0-e", "g1-a", "g2-c", "g3-b"]),
+                "compact: {compact}"
+            );
+            assert_eq!(
+                state[1]
+                    .as_primitive::<Int64Type>()
+                    .iter()
+                    .collect::<Vec<_>>(),
+                some(&[4, 3, 0, -1])
+            );
+            assert_eq!(texts(&state[2]), some_texts(&["zzz", "x", "zy", "q"]));
+        }
+    }
+
+    #[test]
+    fn arg_min_null_keys_sort_last_in_mixed_groups() {
+        // Keys (k1 Int64, k2 Utf8View), both nullable; groups 0..6, some seen once.
+        let mut acc =
+            ArgMinGroups::try_new(&DataType::Utf8View, &[DataType::Int64, DataType::Utf8View])
+                .unwrap();
+        acc.update_batch(
+            &[
+                utf8_view(&[
+                    Some("g0-null-a"),
+                    Some("g1-1-null"),
+                    Some("g2-2-b"),
+                    Some("g3-null-null"),
+                    Some("g4-7-c"),
+                    Some("g1-1-z"),
+                ]),
+                int64(&[None, Some(1), Some(2), None, Some(7), Some(1)]),
+                utf8_view(&[Some("a"), None, Some("b"), None, Some("c"), Some("z")]),
+            ],
+            &[0, 1, 2, 3, 4, 1],
+            None,
+            5,
+        )
+        .unwrap();
+        // Batch 2, with a filter (NULL and false exclude a row).
+        acc.update_batch(
+            &[
+                utf8_view(&[
+                    Some("g0-100-zzz"),
+                    Some("g4-null-a"),
+                    Some("g5-null-x"),
+                    Some("g5-null-null"),
+                    Some("g1-again"),
+                    Some("g2-filtered"),
+                    Some("g3-filtered"),
+                    Some("g5-filtered"),
+                ]),
+                int64(&[
+                    Some(100),
+                    None,
+                    None,
+                    None,
+                    Some(1),
+                    Some(0),
+                    Some(0),
+                    Some(0),
+                ]),
+                utf8_view(&[
+                    Some("zzz"),
+                    Some("a"),
+                    Some("x"),
+                    None,
+                    None,
+                    Some("a"),
+                    None,
+                    None,
+                ]),
+            ],
+            &[0, 4, 5, 5, 1, 2, 3, 5],
+            Some(&BooleanArray::from(vec![
+                Some(true),
+                Some(true),
+                Some(true),
+                Some(true),
+                Some(true),
+                Some(false),
+                None,
+                Some(false),
+            ])),
+            6,
+        )
+        .unwrap();
+        // g0: (100,zzz) beats (NULL,a) of batch 1: a NULL k1 sorts after every number.
+        // g1: (1,z) beat (1,NULL) within batch 1; (1,NULL) again in batch 2 ties and loses.
+        // g2: alone, (0,a) filtered out. g3: all-NULL keys still give a row; the filtered
+        // row does not count. g4: (NULL,a) loses to (7,c). g5: new in batch 2, (NULL,x) beats
+        // (NULL,NULL) on k2; its filtered (0,NULL) would have won.
+        assert_eq!(
+            texts(&acc.evaluate(EmitTo::All).unwrap()),
+            some_texts(&[
+                "g0-100-zzz",
+                "g1-1-z",
+                "g2-2-b",
+                "g3-null-null",
+                "g4-7-c",
+                "g5-null-x"
+            ])
+        );
+    }
+
+    #[test]
+    fn arg_min_float_keys_total_order() {
+        // IEEE 754 total order, as the row format sorts: -NaN < -inf < -0.0 < 0.0 < inf < NaN,
+        // NULL last. First check the row format itself orders these so.
+        let ordered = [
+            f64::from_bits(f64::NAN.to_bits() | (1 << 63)),
+            f64::NEG_INFINITY,
+            -1.5,
+            -0.0,
+            0.0,
+            1.5,
+            f64::INFINITY,
+            f64::NAN,
+        ];
+        let (conv, _) = super::key_converter(&[DataType::Float64]).unwrap();
+        let mut with_null: Vec<Option<f64>> = some(&ordered);
+        with_null.push(None);
+        let arr: ArrayRef = Arc::new(Float64Array::from(with_null));
+        let rows = conv.convert_columns(&[arr]).unwrap();
+        for i in 1..rows.num_rows() {
+            assert!(rows.row(i - 1) < rows.row(i), "row format order at {i}");
+        }
+        for t in [DataType::Float64, DataType::Float32] {
+            let mut acc = ArgMinGroups::try_new(&DataType::Utf8View, &[t.clone()]).unwrap();
+            let key = |v: &[Option<f64>]| -> ArrayRef {
+                let a: ArrayRef = Arc::new(Float64Array::from(v.to_vec()));
+                datafusion::arrow::compute::cast(&a, &t).unwrap()
+            };
+            let neg_nan = ordered[0];
+            // Batch 1 (groups 0..7).
+            acc.update_batch(
+                &[
+                    utf8_view(&[
+                        Some("g0-zero"),
+                        Some("g1-neg-zero"),
+                        Some("g2-nan"),
+                        Some("g3-nan"),
+                        Some("g4-null"),
+                        Some("g5-neg-inf"),
+                        Some("g6-1.5"),
+                        Some("g1-zero"),
+                        Some("g6-nan"),
+                    ]),
+                    key(&[
+                        Some(0.0),
+                        Some(-0.0),
+                        Some(f64::NAN),
+                        Some(f64::NAN),
+                        None,
+                        Some(f64::NEG_INFINITY),
+                        Some(1.5),
+                        Some(0.0),
+                        Some(f64::NAN),
+                    ]),
+                ],
+                &[0, 1, 2, 3, 4, 5, 6, 1, 6],
+                None,
+                7,
+            )
+            .unwrap();
+            // Batch 2.
+            acc.update_batch(
+                &[
+                    utf8_view(&[
+                        Some("g0-neg-zero"),
+                        Some("g2-inf"),
+                        Some("g3-null"),
+                        Some("g4-nan"),
+                        Some("g5-neg-nan"),
+                    ]),
+                    key(&[
+                        Some(-0.0),
+                        Some(f64::INFINITY),
+                        None,
+                        Some(f64::NAN),
+                        Some(neg_nan),
+                    ]),
+                ],
+                &[0, 2, 3, 4, 5],
+                None,
+                7,
+            )
+            .unwrap();
+            // g0: -0.0 (batch 2) < 0.0; g1: 0.0 loses to -0.0 in the same batch; g2: inf <
+            // NaN; g3: NaN beats NULL; g4: NaN beats NULL; g5: -NaN < -inf; g6: 1.5 < NaN.
+            assert_eq!(
+                texts(&acc.evaluate(EmitTo::All).unwrap()),
+                some_texts(&[
+                    "g0-neg-zero",
+                    "g1-neg-zero",
+                    "g2-inf",
+                    "g3-nan",
+                    "g4-nan",
+                    "g5-neg-nan",
+                    "g6-1.5"
+                ]),
+                "{t}"
+            );
+        }
+    }
+
+    #[test]
+    fn arg_min_string_winner_in_later_batch() {
+        // Long strings live in the views' data buffers, short ones inline.
+        for (compact, key_type) in [
+            (false, DataType::Utf8View),
+            (true, DataType::Utf8View),
+            (false, DataType::LargeUtf8),
+        ] {
+            let mut acc = ArgMinGroups::try_new(&DataType::Int64, &[key_type.clone()]).unwrap();
+            if compact {
+                acc.compact_min_rows = 0;
+                acc.compact_min_key_bytes = 0;
+            }
+            let key = |v: &[Option<&str>]| -> ArrayRef {
+                datafusion::arrow::compute::cast(&utf8(v), &key_type).unwrap()
+            };
+            let batches: [(&[Option<&str>], &[usize], &[i64]); 3] = [
+                (
+                    &[
+                        Some("customer-000000000042-zeta"),
+                        Some("short"),
+                        Some(""),
+                        Some("customer-000000000042-zeta-2"),
+                    ],
+                    &[0, 1, 2, 3],
+                    &[10, 11, 12, 13],
+                ),
+                (
+                    &[Some("customer-000000000042-alpha"), Some("a"), Some("b")],
+                    &[0, 2, 4],
+                    &[20, 21, 22],
+                ),
+                (
+                    &[
+                        Some("customer-000000000042-alphabet"),
+                        Some("shore"),
+                        Some("customer-000000000042-zeta"),
+                        Some("a"),
+                    ],
+                    &[0, 1, 3, 4],
+                    &[30, 31, 32, 33],
+                ),
+            ];
+            for (keys, groups, values) in batches {
+                acc.update_batch(&[int64(&some(values)), key(keys)], groups, None, 5)
+                    .unwrap();
+            }
+            // g0: "…-alpha" (batch 2) < "…-alphabet" (batch 3, longer) < "…-zeta" (batch 1);
+            // g1: "shore" (batch 3) < "short"; g2: "" < "a"; g3: "…-zeta" (batch 3) is a
+            // prefix of "…-zeta-2"; g4: "a" (batch 3) < "b".
+            let state = acc.state(EmitTo::All).unwrap();
+            assert_eq!(
+                state[0]
+                    .as_primitive::<Int64Type>()
+                    .iter()
+                    .collect::<Vec<_>>(),
+                some(&[20, 31, 12, 32, 33]),
+                "{key_type} compact: {compact}"
+            );
+            assert_eq!(
+                texts(&state[1]),
+                some_texts(&[
+                    "customer-000000000042-alpha",
+                    "shore",
+                    "",
+                    "customer-000000000042-zeta",
+                    "a"
+                ])
+            );
+        }
+    }
+
+    #[test]
+    fn arg_min_emit_first_with_lazily_held_groups() {
+        let mut acc = ArgMinGroups::try_new(&DataType::Utf8View, &[DataType::Utf8View]).unwrap();
+        // Three groups, one row each: nothing compared, all held by reference.
+        acc.update_batch(
+            &[
+                utf8_view(&[Some("v0"), Some("v1"), Some("v2")]),
+                utf8_view(&[
+                    Some("key-5-long-enough-for-a-buffer"),
+                    Some("k3"),
+                    Some("k8"),
+                ]),
+            ],
+            &[0, 1, 2],
+            None,
+            3,
+        )
+        .unwrap();
+        assert_eq!(
+            texts(&acc.evaluate(EmitTo::First(1)).unwrap()),
+            some_texts(&["v0"])
+        );
+        // Old groups 1, 2 are now 0, 1; group 1 gets a smaller key (k2 < k8), group 0 a
+        // larger one (k4 > k3), group 2 is new.
+        acc.update_batch(
+            &[
+                utf8_view(&[Some("v2-better"), Some("v1-worse"), Some("new")]),
+                utf8_view(&[Some("k2"), Some("k4"), Some("k1")]),
+            ],
+            &[1, 0, 2],
+            None,
+            3,
+        )
+        .unwrap();
+        let state = acc.state(EmitTo::First(2)).unwrap();
+        assert_eq!(texts(&state[0]), some_texts(&["v1", "v2-better"]));
+        assert_eq!(texts(&state[1]), some_texts(&["k3", "k2"]));
+        assert_eq!(
+            state[2].as_boolean().iter().collect::<Vec<_>>(),
+            some(&[true, true])
+        );
+        // Merged into a fresh accumulator, in reverse group order, then challenged.
+        let mut other = ArgMinGroups::try_new(&DataType::Utf8View, &[DataType::Utf8View]).unwrap();
+        other.merge_batch(&state, &[1, 0], 2).unwrap();
+        other
+            .update_batch(
+                &[
+                    utf8_view(&[Some("a"), Some("b")]),
+                    utf8_view(&[Some("k30"), Some("k1")]),
+                ],
+                &[1, 0],
+                None,
+                2,
+            )
+            .unwrap();
+        // Group 0 of `other` held "v2-better" (k2): "k1" wins; group 1 held "v1" (k3):
+        // "k30" loses.
+        assert_eq!(
+            texts(&other.evaluate(EmitTo::All).unwrap()),
+            some_texts(&["b", "v1"])
+        );
+        assert_eq!(
+            texts(&acc.evaluate(EmitTo::All).unwrap()),
+            some_texts(&["new"])
+        );
+    }
+
+    #[test]
+    fn arg_min_in_place_order_matches_row_format() {
+        // For the key types compared with make_comparator, every pair of values (NULLs,
+        // extremes, NaNs, prefixes included) must order as the row format does.
+        use datafusion::arrow::array::make_comparator;
+        use datafusion::arrow::compute::cast;
+        let ints = int64(&[
+            Some(0),
+            None,
+            Some(-1),
+            Some(1),
+            Some(i64::MIN),
+            Some(i64::MAX),
+            Some(127),
+            Some(-128),
+            Some(255),
+            Some(1 << 40),
+        ]);
+        let floats: ArrayRef = Arc::new(Float64Array::from(vec![
+            Some(0.0),
+            Some(-0.0),
+            None,
+            Some(f64::NAN),
+            Some(-f64::NAN),
+            Some(f64::INFINITY),
+            Some(f64::NEG_INFINITY),
+            Some(1e-300),
+            Some(-2.5),
+            Some(65504.0),
+        ]));
+        let strings = utf8(&[
+            Some(""),
+            None,
+            Some("a"),
+            Some("ab"),
+            Some("abcdefghijklmnopqrstuvwxyz"),
+            Some("abcdefghijklmnopqrstuvwxyZ"),
+            Some("abcdefghijkl"),
+            Some("abcdefghijklm"),
+            Some("é"),
+            Some("z"),
+        ]);
+        let fixed: ArrayRef = Arc::new(
+            datafusion::arrow::array::FixedSizeBinaryArray::try_from_sparse_iter_with_size(
+                [Some(b"ab"), None, Some(b"aa"), Some(b"\xffa"), Some(b"a\0")].into_iter(),
+                2,
+            )
+            .unwrap(),
+        );
+        let bools: ArrayRef = Arc::new(BooleanArray::from(vec![Some(true), None, Some(false)]));
+        let mut arrays = vec![fixed, bools];
+        for t in [
+            DataType::Int8,
+            DataType::Int16,
+            DataType::Int32,
+            DataType::Int64,
+            DataType::UInt8,
+            DataType::UInt32,
+            DataType::UInt64,
+            DataType::Decimal128(20, 2),
+            DataType::Decimal256(40, 0),
+            DataType::Date32,
+            DataType::Timestamp(TimeUnit::Nanosecond, None),
+            DataType::Duration(TimeUnit::Second),
+        ] {
+            arrays.push(cast(&ints, &t).unwrap());
+        }
+        for t in [DataType::Float16, DataType::Float32, DataType::Float64] {
+            arrays.push(cast(&floats, &t).unwrap());
+        }
+        for t in [
+            DataType::Utf8,
+            DataType::LargeUtf8,
+            DataType::Utf8View,
+            DataType::Binary,
+            DataType::LargeBinary,
+            DataType::BinaryView,
+        ] {
+            arrays.push(cast(&strings, &t).unwrap());
+        }
+        for a in &arrays {
+            let t = a.data_type();
+            assert!(super::compared_in_place(t), "{t}");
+            let (conv, _) = super::key_converter(std::slice::from_ref(t)).unwrap();
+            let rows = conv.convert_columns(std::slice::from_ref(a)).unwrap();
+            // Also across two arrays (as between batches): a sliced copy on the right.
+            let right = a.slice(1, a.len() - 1);
+            let cmp = make_comparator(a.as_ref(), right.as_ref(), super::KEY_ORDER).unwrap();
+            for i in 0..a.len() {
+                for j in 1..a.len() {
+                    assert_eq!(
+                        cmp(i, j - 1),
+                        rows.row(i).cmp(&rows.row(j)),
+                        "{t}: rows {i} and {j}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// `rows` random rows with keys of the types compared through the row format (a
+    /// dictionary, a list, a struct) between in-place ones, checked against the row format
+    /// directly: per group, the value of the row whose encoded keys are the smallest.
+    #[test]
+    fn arg_min_encoded_key_types_random_against_row_format() {
+        use datafusion::arrow::array::{DictionaryArray, ListArray, StructArray};
+        use datafusion::arrow::buffer::NullBuffer;
+        use datafusion::arrow::datatypes::{Fields, Int32Type};
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let struct_fields = Fields::from(vec![
+            Field::new("a", DataType::Int64, true),
+            Field::new("b", DataType::Utf8, true),
+        ]);
+        let types = vec![
+            DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+            DataType::Float64,
+            DataType::List(Arc::new(Field::new_list_field(DataType::Int64, true))),
+            DataType::Struct(struct_fields.clone()),
+            DataType::Int64,
+        ];
+        for compact in [false, true] {
+            let mut acc = ArgMinGroups::try_new(&DataType::Utf8View, &types).unwrap();
+            assert!(acc.encoders[0].is_some() && acc.encoders[1].is_none());
+            if compact {
+                acc.compact_min_rows = 0;
+                acc.compact_min_key_bytes = 0;
+            }
+            let (conv, _) = super::key_converter(&types).unwrap();
+            let groups = 40;
+            let mut best: Vec<Option<(Vec<u8>, String)>> = vec![None; groups];
+            let mut serial = 0i64;
+            for _ in 0..60 {
+                let len = rng.random_range(1..30);
+                let serials: Vec<i64> = (serial..serial + len).collect();
+                serial += len;
+                let dict: DictionaryArray<Int32Type> = serials
+                    .iter()
+                    .map(|_| {
+                        rng.random_bool(0.9)
+                            .then(|| ["x", "y", "xy"][rng.random_range(0..3)])
+                    })
+                    .collect();
+                let floats: Float64Array = serials
+                    .iter()
+                    .map(|_| {
+                        rng.random_bool(0.9)
+                            .then(|| [-0.0, 0.0, f64::NAN, 1.0][rng.random_range(0..4)])
+                    })
+                    .collect();
+                let lists =
+                    ListArray::from_iter_primitive::<Int64Type, _, _>(serials.iter().map(|_| {
+                        rng.random_bool(0.9).then(|| {
+                            (0..rng.random_range(0..3))
+                                .map(|_| rng.random_bool(0.8).then(|| rng.random_range(0..2)))
+                                .collect::<Vec<_>>()
+                        })
+                    }));
+                let sa: Int64Array = serials
+                    .iter()
+                    .map(|_| rng.random_bool(0.8).then(|| rng.random_range(0..2)))
+                    .collect();
+                let sb: StringArray = serials
+                    .iter()
+                    .map(|_| {
+                        rng.random_bool(0.8)
+                            .then(|| ["p", "q"][rng.random_range(0..2)])
+                    })
+                    .collect();
+                let valid: Vec<bool> = serials.iter().map(|_| rng.random_bool(0.9)).collect();
+                let structs = StructArray::try_new(
+                    struct_fields.clone(),
+                    vec![Arc::new(sa), Arc::new(sb)],
+                    Some(NullBuffer::from(valid)),
+                )
+                .unwrap();
+                let keys: Vec<ArrayRef> = vec![
+                    Arc::new(dict),
+                    Arc::new(floats),
+                    Arc::new(lists),
+                    Arc::new(structs),
+                    int64(&some(&serials)),
+                ];
+                let values: Vec<String> = serials.iter().map(|s| format!("row {s}")).collect();
+                let value = utf8_view(&values.iter().map(|s| Some(s.as_str())).collect::<Vec<_>>());
+                let g: Vec<usize> = serials
+                    .iter()
+                    .map(|_| rng.random_range(0..groups))
+                    .collect();
+                let f: Vec<bool> = serials.iter().map(|_| rng.random_bool(0.8)).collect();
+                let filter = BooleanArray::from(f.clone());
+                let mut args = vec![value];
+                args.extend(keys.iter().cloned());
+                if rng.random_bool(0.3) {
+                    let state = acc.convert_to_state(&args, Some(&filter)).unwrap();
+                    acc.merge_batch(&state, &g, groups).unwrap();
+                } else {
+                    acc.update_batch(&args, &g, Some(&filter), groups).unwrap();
+                }
+                let rows = conv.convert_columns(&keys).unwrap();
+                for i in 0..g.len() {
+                    let k = rows.row(i).data();
+                    if f[i] && best[g[i]].as_ref().is_none_or(|(b, _)| k < b.as_slice()) {
+                        best[g[i]] = Some((k.to_vec(), values[i].clone()));
+                    }
+                }
+            }
+            let want: Vec<Option<String>> = best.into_iter().map(|b| b.map(|(_, v)| v)).collect();
+            assert!(want.iter().filter(|w| w.is_some()).count() > 30);
+            assert_eq!(
+                texts(&acc.evaluate(EmitTo::All).unwrap()),
+                want,
+                "compact: {compact}"
+            );
+        }
     }
 }
