@@ -400,7 +400,8 @@ pub async fn plan_as_view(
 /// alongside the other models; the model's result stays available until it ends.
 pub type AfterModel<'a> = futures::future::BoxFuture<'a, Result<()>>;
 
-/// Runs `models` on `ctx`, each once, as soon as the models it reads are done: up to
+/// Runs `models` on `ctx`, each once, as soon as the models it reads are done (of those
+/// ready, first the ones with the most models downstream of them): up to
 /// `session.jobs()` at a time (default [`DEFAULT_JOBS`]; 1 under `--memory-limit`), so single-threaded parts of one
 /// model (a fit, a window over one partition, writing a file) overlap with another. Each is
 /// planned, executed and kept as its materialization says (Parquet work files go to
@@ -464,7 +465,21 @@ pub async fn run_models<'a>(
         After(&'m Model, Result<()>),
     }
     let mut out = RunResults::default();
+    // Among the models ready to run, those more models wait on go first (the critical path:
+    // stg_sessions before a report model that nothing reads); ties keep the file order.
+    let mut downstream: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for m in models.iter().rev() {
+        let mine = downstream.get(m.name.as_str()).cloned().unwrap_or_default();
+        for d in &m.deps {
+            let set = downstream.entry(d.as_str()).or_default();
+            set.insert(m.name.as_str());
+            set.extend(mine.iter().copied());
+        }
+    }
     let mut pending: Vec<&Model> = models.iter().collect();
+    pending.sort_by_key(|m| {
+        std::cmp::Reverse(downstream.get(m.name.as_str()).map_or(0, BTreeSet::len))
+    });
     let mut done: BTreeSet<&str> = BTreeSet::new();
     let mut running = FuturesUnordered::new();
     let mut models_running = 0usize;
