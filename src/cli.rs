@@ -85,8 +85,9 @@ struct ProjectOpts {
     #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_key_value)]
     params: Vec<(String, String)>,
     /// Memory budget of the run (e.g. 4GiB, 512MiB): 70% goes to the query operators, which
-    /// spill to disk beyond it; staging models larger than an eighth of it go to Parquet work
-    /// files; the rest is headroom, so peak RSS stays under the budget.
+    /// spill to disk beyond it; the staging models held in memory stay together under an eighth
+    /// of it (the others go to Parquet work files); the rest is headroom, so peak RSS stays
+    /// under the budget.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     memory_limit: Option<usize>,
     /// Folder for spill files (with --memory-limit); default: the system temp folder.

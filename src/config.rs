@@ -243,8 +243,8 @@ pub enum Materialize {
     Parquet,
     /// Not stored: inlined into every dependant's plan (recomputed each time).
     View,
-    /// Held in memory while it stays under a budget (an eighth of `--memory-limit`, or
-    /// 2 GiB without a limit); past it, streamed on to a Parquet work file instead. For
+    /// Held in memory while it stays under a budget (2 GiB without a limit; under
+    /// `--memory-limit`, an eighth of it for all the models held in memory together); past it, streamed on to a Parquet work file instead. For
     /// staging models whose size follows the input: memory at 10 million events, a work file
     /// at 100 million. The default.
     #[default]

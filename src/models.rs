@@ -437,6 +437,10 @@ pub async fn run_models<'a>(
         .memory_limit
         .map(|l| l / 8)
         .unwrap_or(AUTO_MEMORY_BUDGET);
+    // Under a limit the budget is shared: the models held in memory together stay under it.
+    let shared = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let held = session.memory_limit.map(|_| shared.clone());
+    let mut held_bytes: BTreeMap<String, usize> = BTreeMap::new();
     if let Some(dir) = session.profile_dir.as_deref() {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
@@ -458,10 +462,7 @@ pub async fn run_models<'a>(
         }
     }
     enum Done<'m> {
-        Model(
-            &'m Model,
-            Result<(ModelRun, Option<Vec<RecordBatch>>, Vec<String>)>,
-        ),
+        Model(&'m Model, Result<OneRun>),
         After(&'m Model, Result<()>),
     }
     let mut out = RunResults::default();
@@ -488,11 +489,22 @@ pub async fn run_models<'a>(
         while models_running < jobs && i < pending.len() {
             if pending[i].deps.iter().all(|d| done.contains(d.as_str())) {
                 let m = pending.remove(i);
+                let held = held.clone();
                 models_running += 1;
                 let fut: futures::future::BoxFuture<'a, Done<'a>> = Box::pin(async move {
                     Done::Model(
                         m,
-                        run_one(ctx, project, m, work_dir, sources, session, auto_budget).await,
+                        run_one(
+                            ctx,
+                            project,
+                            m,
+                            work_dir,
+                            sources,
+                            session,
+                            auto_budget,
+                            held,
+                        )
+                        .await,
                     )
                 });
                 running.push(fut);
@@ -506,7 +518,8 @@ pub async fn run_models<'a>(
         match next {
             Done::Model(m, result) => {
                 models_running -= 1;
-                let (run, batches, columns) = result?;
+                let (run, batches, columns, bytes) = result?;
+                held_bytes.insert(m.name.clone(), bytes);
                 if progress.is_hidden() {
                     tracing::info!(model = %m.name, rows = run.rows, seconds = format!("{:.2}", run.seconds), "model done");
                 } else {
@@ -524,12 +537,18 @@ pub async fn run_models<'a>(
                     running.push(Box::pin(async move { Done::After(m, job.await) }));
                 }
                 for d in &m.deps {
-                    release_if_unused(ctx, d, &mut users, &keep, &mut out)?;
+                    if release_if_unused(ctx, d, &mut users, &keep, &mut out)? {
+                        let freed = held_bytes.remove(d.as_str()).unwrap_or(0);
+                        shared.fetch_sub(freed, std::sync::atomic::Ordering::Relaxed);
+                    }
                 }
             }
             Done::After(m, result) => {
                 result?;
-                release_if_unused(ctx, &m.name, &mut users, &keep, &mut out)?;
+                if release_if_unused(ctx, &m.name, &mut users, &keep, &mut out)? {
+                    let freed = held_bytes.remove(m.name.as_str()).unwrap_or(0);
+                    shared.fetch_sub(freed, std::sync::atomic::Ordering::Relaxed);
+                }
             }
         }
     }
@@ -555,19 +574,20 @@ pub async fn run_models<'a>(
 
 /// One user of `name` (a model reading it, or its follow-up job) is done: when none is left,
 /// a model that had readers is deregistered and its batches cut to the rows templates see.
+/// Returns whether it was released.
 fn release_if_unused(
     ctx: &SessionContext,
     name: &str,
     users: &mut BTreeMap<String, usize>,
     keep: &BTreeSet<String>,
     out: &mut RunResults,
-) -> Result<()> {
+) -> Result<bool> {
     let Some(left) = users.get_mut(name) else {
-        return Ok(());
+        return Ok(false);
     };
     *left = left.saturating_sub(1);
     if *left > 0 || keep.contains(name) {
-        return Ok(());
+        return Ok(false);
     }
     ctx.deregister_table(name)
         .map_err(|e| Error::internal(format!("releasing {name}: {e}")))?;
@@ -590,12 +610,17 @@ fn release_if_unused(
         }
     }
     tracing::debug!(model = %name, "released: no model reads it any more");
-    Ok(())
+    Ok(true)
 }
 
+/// What [`run_one`] returns: the run record, the batches when held in memory, the column
+/// names, and the bytes held in memory.
+type OneRun = (ModelRun, Option<Vec<RecordBatch>>, Vec<String>, usize);
+
 /// Runs one model: plans, executes and keeps it as its materialization says, registering
-/// the result under the model's name. Returns its run record, its batches when held in
-/// memory, and its column names.
+/// the result under the model's name. `materialize = "auto"` keeps it in memory while its
+/// bytes stay under `auto_budget` — with `held` (under `--memory-limit`), while they and the
+/// bytes already held by other models do, and adds its bytes to `held` when it is kept.
 async fn run_one(
     ctx: &SessionContext,
     project: &Path,
@@ -604,12 +629,14 @@ async fn run_one(
     sources: &[SourceInfo],
     session: &crate::session::SessionOptions,
     auto_budget: usize,
-) -> Result<(ModelRun, Option<Vec<RecordBatch>>, Vec<String>)> {
+    held: Option<Arc<std::sync::atomic::AtomicUsize>>,
+) -> Result<OneRun> {
     use datafusion::datasource::file_format::format_as_file_type;
     use datafusion::datasource::file_format::parquet::ParquetFormatFactory;
     use datafusion::logical_expr::LogicalPlanBuilder;
     let profile_dir = session.profile_dir.as_deref();
     let mut kept_batches = None;
+    let mut held_here = 0usize;
     let t0 = Instant::now();
     let err = |e: DataFusionError| model_error(project, m, &e, sources);
     let plan = ctx
@@ -653,7 +680,10 @@ async fn run_one(
                 }
                 bytes += new_buffer_bytes(&batch, &mut seen);
                 kept.push(batch);
-                if bytes > budget {
+                let others = held
+                    .as_deref()
+                    .map_or(0, |h| h.load(std::sync::atomic::Ordering::Relaxed));
+                if bytes.saturating_add(others) > budget {
                     std::fs::create_dir_all(work_dir).map_err(|e| Error::io(work_dir, e))?;
                     let f = std::fs::File::create(&file).map_err(|e| Error::io(&file, e))?;
                     let props = WriterProperties::builder()
@@ -683,6 +713,12 @@ async fn run_one(
                 ctx.register_table(m.name.as_str(), Arc::new(table))
                     .map_err(err)?;
                 kept_batches = Some(kept);
+                if m.materialize == Materialize::Auto
+                    && let Some(h) = held.as_deref()
+                {
+                    h.fetch_add(bytes, std::sync::atomic::Ordering::Relaxed);
+                    held_here = bytes;
+                }
             }
             physical = plan;
         }
@@ -761,7 +797,7 @@ async fn run_one(
         seconds,
         materialize: m.materialize,
     };
-    Ok((run, kept_batches, columns))
+    Ok((run, kept_batches, columns, held_here))
 }
 
 /// Bytes of the buffers of `batch` not yet in `seen` (keyed by allocation), adding them.
@@ -799,7 +835,8 @@ fn new_buffer_bytes(batch: &RecordBatch, seen: &mut std::collections::HashSet<us
 /// 40MiB` fails with "Resources exhausted" at 4 jobs).
 pub const DEFAULT_JOBS: usize = 2;
 
-/// Memory budget of `materialize = "auto"` without `--memory-limit`: 2 GiB.
+/// Memory budget of `materialize = "auto"` without `--memory-limit`: 2 GiB per model. Under
+/// a limit it is an eighth of the limit for all the models held in memory together.
 pub const AUTO_MEMORY_BUDGET: usize = 2 << 30;
 
 fn parquet_error(file: &Path, e: datafusion::parquet::errors::ParquetError) -> Error {
