@@ -537,18 +537,28 @@ pub async fn run_models<'a>(
                     running.push(Box::pin(async move { Done::After(m, job.await) }));
                 }
                 for d in &m.deps {
-                    if release_if_unused(ctx, d, &mut users, &keep, &mut out)? {
-                        let freed = held_bytes.remove(d.as_str()).unwrap_or(0);
-                        shared.fetch_sub(freed, std::sync::atomic::Ordering::Relaxed);
-                    }
+                    release_if_unused(
+                        ctx,
+                        d,
+                        &mut users,
+                        &keep,
+                        &mut out,
+                        &mut held_bytes,
+                        &shared,
+                    )?;
                 }
             }
             Done::After(m, result) => {
                 result?;
-                if release_if_unused(ctx, &m.name, &mut users, &keep, &mut out)? {
-                    let freed = held_bytes.remove(m.name.as_str()).unwrap_or(0);
-                    shared.fetch_sub(freed, std::sync::atomic::Ordering::Relaxed);
-                }
+                release_if_unused(
+                    ctx,
+                    &m.name,
+                    &mut users,
+                    &keep,
+                    &mut out,
+                    &mut held_bytes,
+                    &shared,
+                )?;
             }
         }
     }
@@ -573,22 +583,26 @@ pub async fn run_models<'a>(
 }
 
 /// One user of `name` (a model reading it, or its follow-up job) is done: when none is left,
-/// a model that had readers is deregistered and its batches cut to the rows templates see.
-/// Returns whether it was released.
+/// a model that had readers is deregistered, its batches cut to the rows templates see, and
+/// its bytes (`held_bytes`) taken off the shared memory count `held`.
 fn release_if_unused(
     ctx: &SessionContext,
     name: &str,
     users: &mut BTreeMap<String, usize>,
     keep: &BTreeSet<String>,
     out: &mut RunResults,
-) -> Result<bool> {
+    held_bytes: &mut BTreeMap<String, usize>,
+    held: &std::sync::atomic::AtomicUsize,
+) -> Result<()> {
     let Some(left) = users.get_mut(name) else {
-        return Ok(false);
+        return Ok(());
     };
     *left = left.saturating_sub(1);
     if *left > 0 || keep.contains(name) {
-        return Ok(false);
+        return Ok(());
     }
+    let freed = held_bytes.remove(name).unwrap_or(0);
+    held.fetch_sub(freed, std::sync::atomic::Ordering::Relaxed);
     ctx.deregister_table(name)
         .map_err(|e| Error::internal(format!("releasing {name}: {e}")))?;
     if let Some(batches) = out.batches.get_mut(name) {
@@ -610,7 +624,7 @@ fn release_if_unused(
         }
     }
     tracing::debug!(model = %name, "released: no model reads it any more");
-    Ok(true)
+    Ok(())
 }
 
 /// What [`run_one`] returns: the run record, the batches when held in memory, the column
