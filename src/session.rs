@@ -41,13 +41,13 @@ impl SessionOptions {
     }
 }
 
-/// The part of `--memory-limit` given to DataFusion's operators as a spilling pool: 70%.
+/// The part of `--memory-limit` given to DataFusion's operators as a spilling pool: 60%.
 /// The rest is headroom for what the pool does not count — Parquet and CSV read buffers,
 /// batches in flight between operators, staging models held in memory (together up to an
 /// eighth of the limit, see `materialize = "auto"`) and the allocator's slack — so that the
 /// process's peak RSS stays under the limit.
 pub fn operator_memory(limit: usize) -> usize {
-    limit / 10 * 7
+    limit / 10 * 6
 }
 
 /// Builds the session with journey-report's functions registered.
