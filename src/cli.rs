@@ -84,7 +84,7 @@ struct ProjectOpts {
     /// --param lookback_days=14. Repeatable.
     #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_key_value)]
     params: Vec<(String, String)>,
-    /// Memory budget of the run (e.g. 4GiB, 512MiB): 60% goes to the query operators, which
+    /// Memory budget of the run (e.g. 4GiB, 512MiB): 70% goes to the query operators, which
     /// spill to disk beyond it; the staging models held in memory stay together under an eighth
     /// of it (the others go to Parquet work files); the rest is headroom, so peak RSS stays
     /// under the budget.

@@ -7,7 +7,8 @@
 //! per-thread arenas kept freed memory, so RSS stayed above 3 GiB between models. mimalloc
 //! cut user CPU by about 8 s and returns freed memory. But with transparent huge pages
 //! mimalloc asks the kernel for 2 MiB pages, and every fresh one is zeroed whole on first
-//! touch: 8–13 s of system CPU, which cancelled the gain. Without them, system CPU is 3–4 s.
+//! touch: 12–17 s of system CPU against glibc's 3–5 s, which cancelled the gain. Without
+//! them, mimalloc's system CPU is 4–5 s.
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

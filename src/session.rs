@@ -41,20 +41,38 @@ impl SessionOptions {
     }
 }
 
-/// The part of `--memory-limit` given to DataFusion's operators as a spilling pool: 60%.
+/// The part of `--memory-limit` given to DataFusion's operators as a spilling pool: 70%.
 /// The rest is headroom for what the pool does not count — Parquet and CSV read buffers,
 /// batches in flight between operators, staging models held in memory (together up to an
 /// eighth of the limit, see `materialize = "auto"`) and the allocator's slack — so that the
 /// process's peak RSS stays under the limit.
 pub fn operator_memory(limit: usize) -> usize {
-    limit / 10 * 6
+    limit / 10 * 7
 }
 
 /// Builds the session with journey-report's functions registered.
 ///
-/// Errors (exit 1): the spill folder cannot be created.
+/// DataFusion settings come from `DATAFUSION_*` environment variables first, as in
+/// `datafusion-cli` (`DATAFUSION_EXECUTION_BATCH_SIZE=16384` sets
+/// `datafusion.execution.batch_size`; see DataFusion's configuration page), then the
+/// settings below.
+///
+/// Errors: a `DATAFUSION_*` variable DataFusion cannot parse (exit 2, naming it); the spill
+/// folder cannot be created (exit 1).
 pub fn build_session(opts: &SessionOptions) -> Result<SessionContext> {
-    let mut config = SessionConfig::new().with_information_schema(true);
+    let mut config = SessionConfig::from_env()
+        .map_err(|e| {
+            let set: Vec<String> = std::env::vars()
+                .filter(|(k, _)| k.starts_with("DATAFUSION_"))
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            Error::config(format!(
+                "a DataFusion setting from the environment ({}): {}",
+                set.join(", "),
+                crate::models::clean_error(&e)
+            ))
+        })?
+        .with_information_schema(true);
     if let Some(n) = opts.target_partitions {
         config = config.with_target_partitions(n.max(1));
     }

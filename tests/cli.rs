@@ -426,6 +426,33 @@ fn missing_file_is_an_input_error() {
     );
 }
 
+/// `DATAFUSION_*` variables set DataFusion's settings (as in datafusion-cli); one DataFusion
+/// cannot parse is a configuration error (exit 2) that names it.
+#[test]
+fn datafusion_settings_come_from_the_environment() {
+    let p = tiny();
+    let o = bin()
+        .env("DATAFUSION_EXECUTION_BATCH_SIZE", "1000")
+        .args(["query", "--format", "csv", "--project"])
+        .arg(p.path())
+        .args(["--as-of", "2026-10-31"])
+        .arg("SELECT value FROM information_schema.df_settings WHERE name = 'datafusion.execution.batch_size'")
+        .output()
+        .unwrap();
+    ok(&o);
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "value\n1000\n");
+
+    let o = bin()
+        .env("DATAFUSION_EXECUTION_BATCH_SIZE", "lots")
+        .arg("run")
+        .arg("--project")
+        .arg(p.path())
+        .args(["--as-of", "2026-10-31"])
+        .output()
+        .unwrap();
+    assert_fails(&o, 2, &["DATAFUSION_EXECUTION_BATCH_SIZE=lots"], p.path());
+}
+
 #[test]
 fn missing_column_names_file_and_header() {
     let text = std::fs::read_to_string(repo().join("tests/fixtures/tiny/events.csv"))
