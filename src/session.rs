@@ -44,8 +44,12 @@ impl SessionOptions {
 /// The part of `--memory-limit` given to DataFusion's operators as a spilling pool: 70%.
 /// The rest is headroom for what the pool does not count — Parquet and CSV read buffers,
 /// batches in flight between operators, staging models held in memory (together up to an
-/// eighth of the limit, see `materialize = "auto"`) and the allocator's slack — so that the
-/// process's peak RSS stays under the limit.
+/// eighth of the limit, see `materialize = "auto"`) and the allocator's slack, kept small by
+/// [`tune_allocator`] — so that the process's peak RSS stays under the limit.
+///
+/// 60% was tried at 100M events and is not safe: a final `arg_min` aggregate of
+/// `stg_customer_touch` then failed with "Resources exhausted" in one run of two
+/// (bench/RESULTS.md).
 pub fn operator_memory(limit: usize) -> usize {
     limit / 10 * 7
 }
