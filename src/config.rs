@@ -244,9 +244,9 @@ pub enum Materialize {
     /// Not stored: inlined into every dependant's plan (recomputed each time).
     View,
     /// Held in memory while it stays under a budget (2 GiB without a limit; under
-    /// `--memory-limit`, an eighth of it for all the models held in memory together); past it, streamed on to a Parquet work file instead. For
-    /// staging models whose size follows the input: memory at 10 million events, a work file
-    /// at 100 million. The default.
+    /// `--memory-limit`, an eighth of it for all the models held in memory together); past
+    /// it, streamed on to a Parquet work file instead. For staging models whose size follows
+    /// the input: memory at 10 million events, a work file at 100 million. The default.
     #[default]
     Auto,
 }

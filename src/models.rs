@@ -440,7 +440,6 @@ pub async fn run_models<'a>(
     // Under a limit the budget is shared: the models held in memory together stay under it.
     let shared = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let held = session.memory_limit.map(|_| shared.clone());
-    let mut held_bytes: BTreeMap<String, usize> = BTreeMap::new();
     if let Some(dir) = session.profile_dir.as_deref() {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
@@ -461,6 +460,12 @@ pub async fn run_models<'a>(
             keep.extend(m.deps.iter().cloned());
         }
     }
+    let mut release = Release {
+        users,
+        keep,
+        held_bytes: BTreeMap::new(),
+        held: shared,
+    };
     enum Done<'m> {
         Model(&'m Model, Result<OneRun>),
         After(&'m Model, Result<()>),
@@ -519,7 +524,7 @@ pub async fn run_models<'a>(
             Done::Model(m, result) => {
                 models_running -= 1;
                 let (run, batches, columns, bytes) = result?;
-                held_bytes.insert(m.name.clone(), bytes);
+                release.held_bytes.insert(m.name.clone(), bytes);
                 if progress.is_hidden() {
                     tracing::info!(model = %m.name, rows = run.rows, seconds = format!("{:.2}", run.seconds), "model done");
                 } else {
@@ -533,32 +538,16 @@ pub async fn run_models<'a>(
                     out.batches.insert(m.name.clone(), b);
                 }
                 if let Some(job) = after(m) {
-                    *users.entry(m.name.clone()).or_default() += 1;
+                    *release.users.entry(m.name.clone()).or_default() += 1;
                     running.push(Box::pin(async move { Done::After(m, job.await) }));
                 }
                 for d in &m.deps {
-                    release_if_unused(
-                        ctx,
-                        d,
-                        &mut users,
-                        &keep,
-                        &mut out,
-                        &mut held_bytes,
-                        &shared,
-                    )?;
+                    release.one_user_done(ctx, d, &mut out)?;
                 }
             }
             Done::After(m, result) => {
                 result?;
-                release_if_unused(
-                    ctx,
-                    &m.name,
-                    &mut users,
-                    &keep,
-                    &mut out,
-                    &mut held_bytes,
-                    &shared,
-                )?;
+                release.one_user_done(ctx, &m.name, &mut out)?;
             }
         }
     }
@@ -582,27 +571,46 @@ pub async fn run_models<'a>(
     Ok(out)
 }
 
-/// One user of `name` (a model reading it, or its follow-up job) is done: when none is left,
-/// a model that had readers is deregistered, its batches cut to the rows templates see, and
-/// its bytes (`held_bytes`) taken off the shared memory count `held`.
-fn release_if_unused(
-    ctx: &SessionContext,
-    name: &str,
-    users: &mut BTreeMap<String, usize>,
-    keep: &BTreeSet<String>,
-    out: &mut RunResults,
-    held_bytes: &mut BTreeMap<String, usize>,
-    held: &std::sync::atomic::AtomicUsize,
-) -> Result<()> {
-    let Some(left) = users.get_mut(name) else {
-        return Ok(());
-    };
-    *left = left.saturating_sub(1);
-    if *left > 0 || keep.contains(name) {
-        return Ok(());
+/// What [`run_models`] needs to release staging models once nothing needs them any more.
+struct Release {
+    /// Who still needs each model's table: the models reading it, and its follow-up job.
+    users: BTreeMap<String, usize>,
+    /// Never released: report models (nothing reads them), views and what views read.
+    keep: BTreeSet<String>,
+    /// Bytes each model holds in memory, counted in `held`.
+    held_bytes: BTreeMap<String, usize>,
+    /// Bytes the staging models held in memory hold together (the shared `auto` budget).
+    held: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Release {
+    /// One user of `name` (a model reading it, or its follow-up job) is done: when none is
+    /// left, a model that had readers is deregistered, its batches cut to the rows templates
+    /// see, and its bytes taken off `held`.
+    ///
+    /// Errors (exit 1): DataFusion cannot deregister the table or copy the kept rows.
+    fn one_user_done(
+        &mut self,
+        ctx: &SessionContext,
+        name: &str,
+        out: &mut RunResults,
+    ) -> Result<()> {
+        let Some(left) = self.users.get_mut(name) else {
+            return Ok(());
+        };
+        *left = left.saturating_sub(1);
+        if *left > 0 || self.keep.contains(name) {
+            return Ok(());
+        }
+        let freed = self.held_bytes.remove(name).unwrap_or(0);
+        self.held
+            .fetch_sub(freed, std::sync::atomic::Ordering::Relaxed);
+        release(ctx, name, out)
     }
-    let freed = held_bytes.remove(name).unwrap_or(0);
-    held.fetch_sub(freed, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Deregisters `name` and cuts its batches in `out` to the rows templates see.
+fn release(ctx: &SessionContext, name: &str, out: &mut RunResults) -> Result<()> {
     ctx.deregister_table(name)
         .map_err(|e| Error::internal(format!("releasing {name}: {e}")))?;
     if let Some(batches) = out.batches.get_mut(name) {
