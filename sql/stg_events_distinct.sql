@@ -7,18 +7,17 @@
 -- lowest session id, customer id, event name, channel, campaign and device — every column in
 -- turn, so the choice never depends on the order of rows in the files.
 --
--- One grouped aggregate: arg_min (a journey-report function) takes the whole row, as a struct,
--- from the smallest ordering key of each event_id.
+-- One grouped aggregate: arg_min (a journey-report function) with one argument keeps the
+-- smallest of the rows, each row a struct compared field by field in the order above
+-- (event_time first), NULLS LAST, without storing the row a second time as its own key.
 --
 -- Columns: event_id, customer_id, event_time (TIMESTAMP, UTC), event_name, channel,
 -- campaign, device, session_id.
 WITH firsts AS (
     SELECT event_id,
-           arg_min(
-               named_struct('customer_id', customer_id, 'event_time', event_time,
-                            'event_name', event_name, 'channel', channel,
-                            'campaign', campaign, 'device', device, 'session_id', session_id),
-               event_time, session_id, customer_id, event_name, channel, campaign, device
+           arg_min(named_struct('event_time', event_time, 'session_id', session_id,
+                                'customer_id', customer_id, 'event_name', event_name,
+                                'channel', channel, 'campaign', campaign, 'device', device)
            ) AS e
     FROM events
     WHERE event_time < $as_of_end

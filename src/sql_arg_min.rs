@@ -1,5 +1,6 @@
 //! `arg_min(value, key1 [, key2, …, keyN])`: the value from the row with the smallest keys, as a
-//! SQL aggregate function with a vectorized [`GroupsAccumulator`].
+//! SQL aggregate function with a vectorized [`GroupsAccumulator`]. `arg_min(value)`, with one
+//! argument, is `arg_min(value, value)`: the smallest value, kept once.
 //!
 //! ```sql
 //! -- the channel of each session's first event (event_id breaks timestamp ties)
@@ -12,11 +13,16 @@
 //!              arg_min(named_struct('customer_id', customer_id, 'channel', channel),
 //!                      event_time, session_id, customer_id) AS v
 //!       FROM events GROUP BY event_id);
+//!
+//! -- a whole row, ordered by its own fields in turn (event_time first): one argument
+//! SELECT event_id, arg_min(named_struct('event_time', event_time, 'channel', channel)) AS e
+//! FROM events GROUP BY event_id;
 //! ```
 //!
 //! | in | out |
 //! |---|---|
 //! | `value`: any Arrow type (text, integers, timestamps, booleans, structs from `named_struct`, lists, …); `key1 … keyN` (N ≥ 1): any type Arrow's row format can order (integers, floats, decimals, booleans, dates, timestamps, `Utf8`/`LargeUtf8`/`Utf8View`, binary, dictionaries, structs, lists) | the type of `value`, nullable |
+//! | `value` alone: any type Arrow's row format can order; a struct orders field by field | the type of `value`, nullable |
 //!
 //! # Semantics
 //!
@@ -46,8 +52,8 @@
 //! extended to several keys. Only the name and argument order come from those engines: their
 //! NULL and tie handling differs in places; here it is `first_value`'s, as listed above.
 //!
-//! Errors (planning): fewer than two arguments; a key type Arrow's row format cannot order
-//! (e.g. a map).
+//! Errors (planning): no argument; a key type (or, alone, a value type) Arrow's row format
+//! cannot order (e.g. a map).
 //!
 //! # Implementation
 //!
@@ -77,7 +83,11 @@
 //!
 //! The intermediate state (for multi-phase aggregation and spilling) is
 //! `[value, key1, …, keyN, is_set]`: the keys in their own types and a BOOLEAN telling a group
-//! that saw rows from an empty one (needed because NULL keys are legitimate keys).
+//! that saw rows from an empty one (needed because NULL keys are legitimate keys). With one
+//! argument it is `[value, is_set]`: a row that is its own key is retained, shuffled and
+//! spilled once, not twice (de-duplicating whole rows moves half the bytes). Structs whose
+//! fields are all of the flat types are compared in place too, field by field, as the row
+//! format orders them.
 
 use std::cmp::Ordering;
 use std::sync::Arc;
@@ -147,17 +157,37 @@ fn key_converter(key_types: &[DataType]) -> Result<(RowConverter, Vec<u8>)> {
     Ok((converter, null_key))
 }
 
-/// The value type and the key types from the accumulator arguments.
+/// The value type and the key types from the accumulator arguments; with one argument the
+/// value is its own (only) key.
 fn arg_types(args: &AccumulatorArgs) -> Result<(DataType, Vec<DataType>)> {
     let types: Vec<DataType> = args
         .expr_fields
         .iter()
         .map(|f| f.data_type().clone())
         .collect();
-    if types.len() < 2 {
-        return plan_err!("{USAGE}; got {} argument(s)", types.len());
+    match types.len() {
+        0 => plan_err!("{USAGE}; got no arguments"),
+        1 => Ok((types[0].clone(), types.clone())),
+        _ => Ok((types[0].clone(), types[1..].to_vec())),
     }
-    Ok((types[0].clone(), types[1..].to_vec()))
+}
+
+/// Splits the arguments of `update_batch` into the value and the keys: `[value, key1..keyN]`,
+/// or `[value]` when the value is its own key.
+fn split_args<'a>(
+    values: &'a [ArrayRef],
+    nkeys: usize,
+    own_key: bool,
+) -> Result<(&'a ArrayRef, &'a [ArrayRef])> {
+    let expected = if own_key { 1 } else { nkeys + 1 };
+    if values.len() != expected {
+        return exec_err!("arg_min: expected {expected} arguments, got {}", values.len());
+    }
+    Ok(if own_key {
+        (&values[0], &values[0..1])
+    } else {
+        (&values[0], &values[1..])
+    })
 }
 
 impl AggregateUDFImpl for ArgMin {
@@ -168,10 +198,11 @@ impl AggregateUDFImpl for ArgMin {
         &self.signature
     }
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        if arg_types.len() < 2 {
-            return plan_err!("{USAGE}; got {} argument(s)", arg_types.len());
+        if arg_types.is_empty() {
+            return plan_err!("{USAGE}; got no arguments");
         }
-        for (i, t) in arg_types[1..].iter().enumerate() {
+        let keys = if arg_types.len() == 1 { arg_types } else { &arg_types[1..] };
+        for (i, t) in keys.iter().enumerate() {
             if !RowConverter::supports_fields(&[sort_field(t)]) {
                 return plan_err!(
                     "arg_min: key{} of type {t} cannot be ordered ({USAGE})",
@@ -192,18 +223,20 @@ impl AggregateUDFImpl for ArgMin {
         Ok(Box::new(ArgMinAccumulator::try_new(
             &value_type,
             &key_types,
+            args.expr_fields.len() == 1,
         )?))
     }
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
         let inputs = args.input_fields;
-        if inputs.len() < 2 {
-            return plan_err!("{USAGE}; got {} argument(s)", inputs.len());
+        if inputs.is_empty() {
+            return plan_err!("{USAGE}; got no arguments");
         }
         let mut fields = vec![Arc::new(Field::new(
             format_state_name(args.name, "value"),
             inputs[0].data_type().clone(),
             true,
         ))];
+        // One argument: the value is its own key and is kept once.
         for (i, k) in inputs[1..].iter().enumerate() {
             fields.push(Arc::new(Field::new(
                 format_state_name(args.name, &format!("key{}", i + 1)),
@@ -226,7 +259,9 @@ impl AggregateUDFImpl for ArgMin {
         args: AccumulatorArgs,
     ) -> Result<Box<dyn GroupsAccumulator>> {
         let (value_type, key_types) = arg_types(&args)?;
-        Ok(Box::new(ArgMinGroups::try_new(&value_type, &key_types)?))
+        let mut acc = ArgMinGroups::try_new(&value_type, &key_types)?;
+        acc.own_key = args.expr_fields.len() == 1;
+        Ok(Box::new(acc))
     }
     fn order_sensitivity(&self) -> AggregateOrderSensitivity {
         // The order is given by the key arguments, not by the input order.
@@ -248,22 +283,25 @@ fn usable_mask(filter: Option<&BooleanArray>) -> Option<BooleanArray> {
     })
 }
 
-/// Splits merge/state columns `[value, key1..keyN, is_set]`.
+/// Splits merge/state columns `[value, key1..keyN, is_set]`, or `[value, is_set]` when the
+/// value is its own key.
 fn split_state(
     states: &[ArrayRef],
     nkeys: usize,
+    own_key: bool,
 ) -> Result<(&ArrayRef, &[ArrayRef], &BooleanArray)> {
-    if states.len() != nkeys + 2 {
+    let expected = if own_key { 2 } else { nkeys + 2 };
+    if states.len() != expected {
         return exec_err!(
-            "arg_min: expected {} state columns, got {}",
-            nkeys + 2,
+            "arg_min: expected {expected} state columns, got {}",
             states.len()
         );
     }
-    let Some(is_set) = states[nkeys + 1].as_boolean_opt() else {
+    let Some(is_set) = states[expected - 1].as_boolean_opt() else {
         return exec_err!("arg_min: the is_set state column is not BOOLEAN");
     };
-    Ok((&states[0], &states[1..=nkeys], is_set))
+    let keys = if own_key { &states[0..1] } else { &states[1..=nkeys] };
+    Ok((&states[0], keys, is_set))
 }
 
 // ------------------------------------------------------------------------------------------
@@ -276,18 +314,21 @@ struct ArgMinAccumulator {
     converter: RowConverter,
     null_key: Vec<u8>,
     nkeys: usize,
+    /// `arg_min(value)`: the value is its only key, and is not repeated in the state.
+    own_key: bool,
     /// Row-format bytes of the best key so far; `None`: no row seen.
     best: Option<Vec<u8>>,
     value: ScalarValue,
 }
 
 impl ArgMinAccumulator {
-    fn try_new(value_type: &DataType, key_types: &[DataType]) -> Result<Self> {
+    fn try_new(value_type: &DataType, key_types: &[DataType], own_key: bool) -> Result<Self> {
         let (converter, null_key) = key_converter(key_types)?;
         Ok(Self {
             converter,
             null_key,
             nkeys: key_types.len(),
+            own_key,
             best: None,
             value: ScalarValue::try_from(value_type)?,
         })
@@ -328,14 +369,8 @@ impl ArgMinAccumulator {
 
 impl Accumulator for ArgMinAccumulator {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        if values.len() != self.nkeys + 1 {
-            return exec_err!(
-                "arg_min: expected {} arguments, got {}",
-                self.nkeys + 1,
-                values.len()
-            );
-        }
-        self.update(&values[0], &values[1..], None)
+        let (value, keys) = split_args(values, self.nkeys, self.own_key)?;
+        self.update(value, keys, None)
     }
     fn evaluate(&mut self) -> Result<ScalarValue> {
         Ok(self.value.clone())
@@ -355,14 +390,16 @@ impl Accumulator for ArgMinAccumulator {
             .convert_rows(std::iter::once(parser.parse(key)))?;
         let mut out = Vec::with_capacity(self.nkeys + 2);
         out.push(self.value.clone());
-        for c in &key_cols {
-            out.push(ScalarValue::try_from_array(c, 0)?);
+        if !self.own_key {
+            for c in &key_cols {
+                out.push(ScalarValue::try_from_array(c, 0)?);
+            }
         }
         out.push(ScalarValue::Boolean(Some(self.best.is_some())));
         Ok(out)
     }
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
-        let (value, keys, is_set) = split_state(states, self.nkeys)?;
+        let (value, keys, is_set) = split_state(states, self.nkeys, self.own_key)?;
         self.update(value, keys, Some(is_set))
     }
 }
@@ -382,9 +419,11 @@ const KEY_ORDER: SortOptions = SortOptions {
 /// timestamps and durations by number; floats by IEEE 754 total order (both use it:
 /// `-NaN < -∞ < … < -0.0 < 0.0 < … < ∞ < NaN`); booleans `false < true`; text and binary
 /// (also views and fixed size) bytewise, a prefix before its extensions; NULL after everything
-/// ([`KEY_ORDER`]). Every other type (dictionaries, structs, lists, intervals, …) is compared
-/// through its row format ([`ArgMinGroups::encoders`]), so its order is the row format's by
-/// construction.
+/// ([`KEY_ORDER`]); structs of such fields field by field, a NULL struct last (arrow-ord's
+/// `compare_struct` passes ascending, NULLS LAST to the fields, as the row format encodes
+/// them). Every other type (dictionaries, lists, intervals, structs holding one of those, …) is
+/// compared through its row format ([`ArgMinGroups::encoders`]), so its order is the row
+/// format's by construction.
 fn compared_in_place(t: &DataType) -> bool {
     use DataType::*;
     matches!(
@@ -418,7 +457,7 @@ fn compared_in_place(t: &DataType) -> bool {
             | LargeBinary
             | BinaryView
             | FixedSizeBinary(_)
-    )
+    ) || matches!(t, Struct(fields) if fields.iter().all(|f| compared_in_place(f.data_type())))
 }
 
 /// `arr` of a group that has seen no row.
@@ -496,8 +535,12 @@ impl Store {
             rows,
             live: 0,
             key_bytes_per_row,
-            bytes: retained_size(value.as_ref())
-                + key_bytes
+            // `arg_min(value)` retains the value once, as its own key.
+            bytes: if keys.iter().any(|k| Arc::ptr_eq(k, value)) {
+                0
+            } else {
+                retained_size(value.as_ref())
+            } + key_bytes
                 + keys.len()
                     * (std::mem::size_of::<ArrayRef>() + std::mem::size_of::<Option<Arc<Rows>>>()),
         };
@@ -716,6 +759,9 @@ const COMPACT_MIN_KEY_BYTES: usize = 64 * 1024;
 /// The [`GroupsAccumulator`] of `arg_min` (see the module docs).
 struct ArgMinGroups {
     nkeys: usize,
+    /// `arg_min(value)`: the value is its only key, retained once and not repeated in the
+    /// state.
+    own_key: bool,
     /// Per key column: `None` when its type is compared in place ([`compared_in_place`]),
     /// else a converter to the row format of that column alone, which then encodes the
     /// column of every retained batch (the old eager cost, for those types only).
@@ -746,6 +792,7 @@ impl ArgMinGroups {
             .collect::<Result<Vec<_>>>()?;
         Ok(Self {
             nkeys: key_types.len(),
+            own_key: false,
             encoders,
             null_value: new_null_array(value_type, 1),
             null_keys: key_types.iter().map(|t| new_null_array(t, 1)).collect(),
@@ -873,14 +920,18 @@ impl ArgMinGroups {
             &self.store.sources(None, &self.null_value),
             &picks,
         )?)?;
-        let keys = (0..self.nkeys)
-            .map(|c| {
-                gc_views(interleave(
-                    &self.store.sources(Some(c), &self.null_keys[c]),
-                    &picks,
-                )?)
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let keys = if self.own_key {
+            vec![Arc::clone(&value)]
+        } else {
+            (0..self.nkeys)
+                .map(|c| {
+                    gc_views(interleave(
+                        &self.store.sources(Some(c), &self.null_keys[c]),
+                        &picks,
+                    )?)
+                })
+                .collect::<Result<Vec<_>>>()?
+        };
         let encoded = self.encode(&keys)?;
         let mut store = Store::default();
         let idx = store.retain(&value, &keys, encoded);
@@ -948,16 +999,10 @@ impl GroupsAccumulator for ArgMinGroups {
         opt_filter: Option<&BooleanArray>,
         total_num_groups: usize,
     ) -> Result<()> {
-        if values.len() != self.nkeys + 1 {
-            return exec_err!(
-                "arg_min: expected {} arguments, got {}",
-                self.nkeys + 1,
-                values.len()
-            );
-        }
+        let (value, keys) = split_args(values, self.nkeys, self.own_key)?;
         self.update(
-            &values[0],
-            &values[1..],
+            value,
+            keys,
             group_indices,
             opt_filter,
             total_num_groups,
@@ -976,8 +1021,10 @@ impl GroupsAccumulator for ArgMinGroups {
         let n = self.emit_count(emit_to);
         let mut out = Vec::with_capacity(self.nkeys + 2);
         out.push(self.take_column(n, None)?);
-        for c in 0..self.nkeys {
-            out.push(self.take_column(n, Some(c))?);
+        if !self.own_key {
+            for c in 0..self.nkeys {
+                out.push(self.take_column(n, Some(c))?);
+            }
         }
         out.push(Arc::new(BooleanArray::from_iter(
             self.slots[..n].iter().map(|s| Some(s.is_set())),
@@ -992,7 +1039,7 @@ impl GroupsAccumulator for ArgMinGroups {
         group_indices: &[usize],
         total_num_groups: usize,
     ) -> Result<()> {
-        let (value, keys, is_set) = split_state(values, self.nkeys)?;
+        let (value, keys, is_set) = split_state(values, self.nkeys, self.own_key)?;
         self.update(value, keys, group_indices, Some(is_set), total_num_groups)
     }
 
@@ -1001,13 +1048,7 @@ impl GroupsAccumulator for ArgMinGroups {
         values: &[ArrayRef],
         opt_filter: Option<&BooleanArray>,
     ) -> Result<Vec<ArrayRef>> {
-        if values.len() != self.nkeys + 1 {
-            return exec_err!(
-                "arg_min: expected {} arguments, got {}",
-                self.nkeys + 1,
-                values.len()
-            );
-        }
+        split_args(values, self.nkeys, self.own_key)?;
         // Every row its own group: the row itself, set unless filtered out.
         let rows = values[0].len();
         let is_set = match usable_mask(opt_filter) {
@@ -1234,7 +1275,7 @@ mod tests {
     #[tokio::test]
     async fn arg_min_planning_errors() {
         let ctx = ctx_with(SessionConfig::new());
-        let err = ctx.sql("SELECT arg_min(1)").await.unwrap_err().to_string();
+        let err = ctx.sql("SELECT arg_min()").await.unwrap_err().to_string();
         assert!(err.contains("arg_min(value, key1"), "{err}");
     }
 
@@ -1312,7 +1353,12 @@ mod tests {
                 arg_min(v, k1, k2) FILTER (WHERE n % 3 <> 0) AS a3, \
                 first_value(v ORDER BY k1, k2) FILTER (WHERE n % 3 <> 0) AS f3, \
                 arg_min(named_struct('v', v, 'n', n), k2)['n'] AS a4, \
-                first_value(n ORDER BY k2) AS f4 \
+                first_value(n ORDER BY k2) AS f4, \
+                arg_min(named_struct('k1', k1, 'k2', k2, 'v', v))['v'] AS a5, \
+                first_value(v ORDER BY k1, k2) AS f5, \
+                (arg_min(named_struct('k1', k1, 'k2', k2, 'n', n)) \
+                    FILTER (WHERE n % 3 <> 0))['n'] AS a6, \
+                first_value(n ORDER BY k1, k2) FILTER (WHERE n % 3 <> 0) AS f6 \
             FROM t GROUP BY g ORDER BY g";
         let got = query(&ctx, sql).await;
         assert_eq!(got.len(), 700);
@@ -1322,6 +1368,8 @@ mod tests {
             assert_eq!(r[4], r[5], "arg_min(n, ts) vs first_value in {r:?}");
             assert_eq!(r[6], r[7], "filtered arg_min vs first_value in {r:?}");
             assert_eq!(r[8], r[9], "struct arg_min vs first_value in {r:?}");
+            assert_eq!(r[10], r[11], "arg_min(struct) vs first_value in {r:?}");
+            assert_eq!(r[12], r[13], "filtered arg_min(struct) vs first_value in {r:?}");
             nulls += usize::from(r[2] == "NULL") + usize::from(r[6] == "NULL");
         }
         // The data has NULL values and filtered-out groups, so NULLs must show up.
@@ -1330,10 +1378,12 @@ mod tests {
         let got = query(
             &ctx,
             "SELECT arg_min(v, k1, k2) = first_value(v ORDER BY k1, k2), \
-                    arg_min(n, ts) = first_value(n ORDER BY ts) FROM t",
+                    arg_min(n, ts) = first_value(n ORDER BY ts), \
+                    arg_min(named_struct('k1', k1, 'k2', k2, 'n', n))['n'] \
+                        = first_value(n ORDER BY k1, k2) FROM t",
         )
         .await;
-        assert_eq!(got, strs(&[&["true", "true"]]));
+        assert_eq!(got, strs(&[&["true", "true", "true"]]));
     }
 
     #[tokio::test]
@@ -2071,6 +2121,27 @@ mod tests {
         ] {
             arrays.push(cast(&strings, &t).unwrap());
         }
+        // Structs of such types, field by field, with NULL structs and NULL fields: each
+        // pair (int, text) of the arrays above, and the struct itself NULL in row 4.
+        let n = 10;
+        let text = cast(&strings, &DataType::Utf8View).unwrap();
+        let pairs = datafusion::arrow::array::StructArray::try_new(
+            vec![
+                Field::new("i", DataType::Int64, true),
+                Field::new("s", DataType::Utf8View, true),
+            ]
+            .into(),
+            // Repeated ints so the text decides some pairs.
+            vec![
+                cast(&int64(&[Some(1), None, Some(1), Some(0), Some(1), None, Some(0), Some(1), Some(1), None]), &DataType::Int64).unwrap(),
+                text.slice(0, n),
+            ],
+            Some(datafusion::arrow::buffer::NullBuffer::from(
+                (0..n).map(|i| i != 4).collect::<Vec<_>>(),
+            )),
+        )
+        .unwrap();
+        arrays.push(Arc::new(pairs));
         for a in &arrays {
             let t = a.data_type();
             assert!(super::compared_in_place(t), "{t}");
