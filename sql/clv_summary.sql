@@ -14,8 +14,10 @@
 -- Columns: customer_id, frequency, recency, t, monetary_value, historical_revenue (DOUBLE;
 -- money in currency units), first_purchase_day, last_purchase_day (DATE),
 -- days_since_last_purchase (BIGINT).
+-- Amounts add up as DECIMAL(38, 6) (exact to a millionth of a currency unit), so a sum does
+-- not depend on the order rows are added in, and neither does churn_risk's revenue rank.
 WITH days AS (
-    SELECT customer_id, order_day, sum(amount) AS amount
+    SELECT customer_id, order_day, sum(CAST(amount AS DECIMAL(38, 6))) AS amount
     FROM stg_orders
     WHERE completed
     GROUP BY customer_id, order_day
@@ -35,8 +37,9 @@ SELECT
     CAST(purchase_days - 1 AS DOUBLE) AS frequency,
     CAST(CAST(last_purchase_day AS INT) - CAST(first_purchase_day AS INT) AS DOUBLE) AS recency,
     CAST(CAST($as_of AS INT) - CAST(first_purchase_day AS INT) AS DOUBLE) AS t,
-    CASE WHEN purchase_days > 1 THEN (revenue - first_amount) / (purchase_days - 1) ELSE 0.0 END AS monetary_value,
-    revenue AS historical_revenue,
+    CASE WHEN purchase_days > 1
+         THEN CAST(revenue - first_amount AS DOUBLE) / (purchase_days - 1) ELSE 0.0 END AS monetary_value,
+    CAST(revenue AS DOUBLE) AS historical_revenue,
     first_purchase_day,
     last_purchase_day,
     CAST(CAST($as_of AS INT) - CAST(last_purchase_day AS INT) AS BIGINT) AS days_since_last_purchase

@@ -5,7 +5,10 @@
 --   frequency:    completed orders; monetary = historical LTV: their revenue (currency units).
 -- Scores are quintiles 1–5 (5 = best: most recent, most frequent, highest spend), computed
 -- with ntile(5) over the customers sorted by the value and then by customer_id, so ties are
--- split deterministically (pandas' qcut of rank(method='first') does the same).
+-- split deterministically (pandas' qcut of rank(method='first') does the same). Monetary adds
+-- up as DECIMAL(38, 6), exact to a millionth of a currency unit: summed as DOUBLE, equal
+-- totals could differ in the last bit with the order rows are added in, and a customer at a
+-- quintile boundary would change score from one run to the next.
 --
 -- Segment map: the 10-segment grid over the R and F scores popularised by Putler
 -- ("RFM Analysis for Successful Customer Segmentation", putler.com) in the form used by
@@ -24,7 +27,7 @@ WITH per_customer AS (
            min(order_day) AS first_order_day,
            max(order_day) AS last_order_day,
            count(*) AS frequency,
-           sum(amount) AS monetary
+           CAST(sum(CAST(amount AS DECIMAL(38, 6))) AS DOUBLE) AS monetary
     FROM stg_orders
     WHERE completed
     GROUP BY customer_id

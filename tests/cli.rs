@@ -387,6 +387,39 @@ fn tiny_project_pages_escape_data_and_are_self_contained() {
     );
 }
 
+#[test]
+fn rfm_monetary_ties_do_not_depend_on_summation_order() {
+    // c1 spends 0.1, 0.2, 0.3 and c3 0.3, 0.2, 0.1 (on different days): 0.6 each. Added as
+    // DOUBLE in that order, c1's total is (0.1 + 0.2) + 0.3 = 0.6000000000000001 and c3's
+    // (0.3 + 0.2) + 0.1 = 0.6, and c1 would rank above c3 — or not, with another order. Added
+    // exactly they tie, and ntile(5) over (monetary, customer_id) for the three customers
+    // gives M tiles c1 1, c3 2, c4 (200) 3; churn_risk's revenue order likewise.
+    let tx = "order_id,customer_id,order_time,amount,currency,status\n\
+        o1,c1,2026-10-10T09:00:00Z,0.1,EUR,completed\n\
+        o2,c1,2026-10-11T09:00:00Z,0.2,EUR,completed\n\
+        o3,c1,2026-10-12T09:00:00Z,0.3,EUR,completed\n\
+        o4,c3,2026-10-10T09:00:00Z,0.3,EUR,completed\n\
+        o5,c3,2026-10-11T09:00:00Z,0.2,EUR,completed\n\
+        o6,c3,2026-10-12T09:00:00Z,0.1,EUR,completed\n\
+        o7,c4,2026-08-01T12:30:00Z,200.00,EUR,completed\n";
+    let p = tiny_with("transactions.csv", tx);
+    ok(&run(p.path(), &[]));
+    let dir = report_dir(p.path());
+    let rfm = read_csv(&dir.join("data/rfm.csv"));
+    for (id, m) in [("c1", "1"), ("c3", "2"), ("c4", "3")] {
+        assert_eq!(find(&rfm, "customer_id", id)["m_score"], m, "{id}: {rfm:?}");
+    }
+    assert_eq!(
+        find(&rfm, "customer_id", "c1")["monetary"],
+        find(&rfm, "customer_id", "c3")["monetary"]
+    );
+    let clv = read_csv(&dir.join("data/clv.csv"));
+    assert_eq!(
+        find(&clv, "customer_id", "c1")["historical_revenue"],
+        find(&clv, "customer_id", "c3")["historical_revenue"]
+    );
+}
+
 /// A fixture project with one file replaced.
 fn tiny_with(file: &str, text: &str) -> TempDir {
     let p = tiny();

@@ -5,7 +5,7 @@ WITH per_customer AS (
            min(order_day) AS first_order_day,
            max(order_day) AS last_order_day,
            count(*) AS frequency,
-           sum(amount) AS monetary
+           CAST(sum(CAST(amount AS DECIMAL(38, 6))) AS DOUBLE) AS monetary
     FROM stg_orders
     WHERE completed
     GROUP BY customer_id
