@@ -17,9 +17,6 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::common::DataFusionError;
 use datafusion::dataframe::DataFrameWriteOptions;
 use datafusion::datasource::MemTable;
-use datafusion::parquet::arrow::ArrowWriter;
-use datafusion::parquet::basic::Compression;
-use datafusion::parquet::file::properties::WriterProperties;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use datafusion::sql::parser::{DFParser, Statement as DFStatement};
 use datafusion::sql::sqlparser::ast::{Expr as SqlExpr, Value, visit_expressions_mut};
@@ -682,47 +679,44 @@ async fn run_one(
                 Materialize::Auto => auto_budget,
                 _ => usize::MAX,
             };
-            let task = Arc::new(df.task_ctx());
+            let df_task = Arc::new(df.task_ctx());
             let plan = df.create_physical_plan().await.map_err(err)?;
             let schema = plan.schema();
-            let mut stream =
-                datafusion::physical_plan::execute_stream(plan.clone(), task).map_err(err)?;
+            let mut stream = datafusion::physical_plan::execute_stream(plan.clone(), df_task.clone())
+                .map_err(err)?;
             let mut kept: Vec<RecordBatch> = Vec::new();
             let mut bytes = 0usize;
             let mut seen = std::collections::HashSet::new();
             let mut count = 0u64;
             let file = work_dir.join(format!("{}.parquet", m.name));
-            let mut writer: Option<ArrowWriter<std::fs::File>> = None;
+            let mut over_budget = false;
             while let Some(batch) = stream.next().await {
                 let batch = batch.map_err(err)?;
                 count += batch.num_rows() as u64;
-                if let Some(w) = writer.as_mut() {
-                    w.write(&batch).map_err(|e| parquet_error(&file, e))?;
-                    continue;
-                }
                 bytes += new_buffer_bytes(&batch, &mut seen);
                 kept.push(batch);
                 let others = held
                     .as_deref()
                     .map_or(0, |h| h.load(std::sync::atomic::Ordering::Relaxed));
                 if bytes.saturating_add(others) > budget {
-                    std::fs::create_dir_all(work_dir).map_err(|e| Error::io(work_dir, e))?;
-                    let f = std::fs::File::create(&file).map_err(|e| Error::io(&file, e))?;
-                    let props = WriterProperties::builder()
-                        .set_compression(Compression::SNAPPY)
-                        .build();
-                    let mut w = ArrowWriter::try_new(f, schema.clone(), Some(props))
-                        .map_err(|e| parquet_error(&file, e))?;
-                    for b in kept.drain(..) {
-                        w.write(&b).map_err(|e| parquet_error(&file, e))?;
-                    }
-                    writer = Some(w);
-                    tracing::debug!(model = %m.name, bytes, "over the memory budget: streaming to a work file");
+                    over_budget = true;
+                    break;
                 }
             }
-            rows = count;
-            if let Some(w) = writer {
-                w.close().map_err(|e| parquet_error(&file, e))?;
+            if over_budget {
+                tracing::debug!(model = %m.name, bytes, "over the memory budget: streaming to a work file");
+                std::fs::create_dir_all(work_dir).map_err(|e| Error::io(work_dir, e))?;
+                // The batches so far, then the rest of the stream.
+                let rest = futures::stream::iter(std::mem::take(&mut kept).into_iter().map(Ok)).chain(stream);
+                let rest = Box::pin(
+                    datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(
+                        schema.clone(),
+                        rest,
+                    ),
+                );
+                rows = write_work_file(df_task.clone(), rest, &file)
+                    .await
+                    .map_err(err)?;
                 ctx.register_parquet(
                     m.name.as_str(),
                     &file.to_string_lossy(),
@@ -731,6 +725,7 @@ async fn run_one(
                 .await
                 .map_err(err)?;
             } else {
+                rows = count;
                 let table = MemTable::try_new(schema, vec![kept.clone()]).map_err(err)?;
                 ctx.register_table(m.name.as_str(), Arc::new(table))
                     .map_err(err)?;
@@ -861,10 +856,6 @@ pub const DEFAULT_JOBS: usize = 2;
 /// a limit it is an eighth of the limit for all the models held in memory together.
 pub const AUTO_MEMORY_BUDGET: usize = 2 << 30;
 
-fn parquet_error(file: &Path, e: datafusion::parquet::errors::ParquetError) -> Error {
-    Error::internal(format!("writing the work file {}: {e}", file.display()))
-}
-
 fn count_from_write(batches: &[RecordBatch]) -> u64 {
     use datafusion::arrow::array::AsArray;
     use datafusion::arrow::datatypes::UInt64Type;
@@ -886,6 +877,44 @@ pub async fn write_csv(ctx: &SessionContext, name: &str, path: &Path) -> Result<
         .await
         .map_err(|e| Error::internal(format!("{name}: {e}")))?;
     write_df_csv(df, name, path).await
+}
+
+/// Writes `stream` to `file`, a Parquet work file read back by later models of the run, with
+/// DataFusion's Parquet writer, which encodes the columns of a row group in parallel. Snappy,
+/// and no column statistics: a work file is read whole, and computing min/max per value took
+/// a quarter of the writing time (10 million events: 2.3 s single-threaded with statistics,
+/// 1.2 s like this). Returns the rows written.
+///
+/// Errors: DataFusion's, for the stream or for the file.
+async fn write_work_file(
+    task: Arc<datafusion::execution::TaskContext>,
+    stream: datafusion::physical_plan::SendableRecordBatchStream,
+    file: &Path,
+) -> datafusion::error::Result<u64> {
+    use datafusion::config::TableParquetOptions;
+    use datafusion::datasource::file_format::parquet::ParquetSink;
+    use datafusion::datasource::listing::ListingTableUrl;
+    use datafusion::datasource::physical_plan::{FileGroup, FileOutputMode, FileSinkConfig};
+    use datafusion::datasource::sink::DataSink;
+    use datafusion::execution::object_store::ObjectStoreUrl;
+    use datafusion::logical_expr::dml::InsertOp;
+    let url = ListingTableUrl::parse(file.to_string_lossy())?;
+    let config = FileSinkConfig {
+        original_url: url.to_string(),
+        object_store_url: ObjectStoreUrl::local_filesystem(),
+        file_group: FileGroup::default(),
+        table_paths: vec![url],
+        output_schema: stream.schema(),
+        table_partition_cols: Vec::new(),
+        insert_op: InsertOp::Append,
+        keep_partition_by_columns: false,
+        file_extension: "parquet".to_string(),
+        file_output_mode: FileOutputMode::SingleFile,
+    };
+    let mut options = TableParquetOptions::default();
+    options.global.compression = Some("snappy".to_string());
+    options.global.statistics_enabled = Some("none".to_string());
+    ParquetSink::new(config, options).write_all(stream, &task).await
 }
 
 /// Writes the relation `name` to `path` as one Parquet file (zstd), streaming.
