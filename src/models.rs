@@ -682,8 +682,9 @@ async fn run_one(
             let df_task = Arc::new(df.task_ctx());
             let plan = df.create_physical_plan().await.map_err(err)?;
             let schema = plan.schema();
-            let mut stream = datafusion::physical_plan::execute_stream(plan.clone(), df_task.clone())
-                .map_err(err)?;
+            let mut stream =
+                datafusion::physical_plan::execute_stream(plan.clone(), df_task.clone())
+                    .map_err(err)?;
             let mut kept: Vec<RecordBatch> = Vec::new();
             let mut bytes = 0usize;
             let mut seen = std::collections::HashSet::new();
@@ -707,7 +708,8 @@ async fn run_one(
                 tracing::debug!(model = %m.name, bytes, "over the memory budget: streaming to a work file");
                 std::fs::create_dir_all(work_dir).map_err(|e| Error::io(work_dir, e))?;
                 // The batches so far, then the rest of the stream.
-                let rest = futures::stream::iter(std::mem::take(&mut kept).into_iter().map(Ok)).chain(stream);
+                let rest = futures::stream::iter(std::mem::take(&mut kept).into_iter().map(Ok))
+                    .chain(stream);
                 let rest = Box::pin(
                     datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(
                         schema.clone(),
@@ -914,7 +916,9 @@ async fn write_work_file(
     let mut options = TableParquetOptions::default();
     options.global.compression = Some("snappy".to_string());
     options.global.statistics_enabled = Some("none".to_string());
-    ParquetSink::new(config, options).write_all(stream, &task).await
+    ParquetSink::new(config, options)
+        .write_all(stream, &task)
+        .await
 }
 
 /// Writes the relation `name` to `path` as one Parquet file (zstd), streaming.

@@ -181,7 +181,10 @@ fn split_args<'a>(
 ) -> Result<(&'a ArrayRef, &'a [ArrayRef])> {
     let expected = if own_key { 1 } else { nkeys + 1 };
     if values.len() != expected {
-        return exec_err!("arg_min: expected {expected} arguments, got {}", values.len());
+        return exec_err!(
+            "arg_min: expected {expected} arguments, got {}",
+            values.len()
+        );
     }
     Ok(if own_key {
         (&values[0], &values[0..1])
@@ -201,7 +204,11 @@ impl AggregateUDFImpl for ArgMin {
         if arg_types.is_empty() {
             return plan_err!("{USAGE}; got no arguments");
         }
-        let keys = if arg_types.len() == 1 { arg_types } else { &arg_types[1..] };
+        let keys = if arg_types.len() == 1 {
+            arg_types
+        } else {
+            &arg_types[1..]
+        };
         for (i, t) in keys.iter().enumerate() {
             if !RowConverter::supports_fields(&[sort_field(t)]) {
                 return plan_err!(
@@ -300,7 +307,11 @@ fn split_state(
     let Some(is_set) = states[expected - 1].as_boolean_opt() else {
         return exec_err!("arg_min: the is_set state column is not BOOLEAN");
     };
-    let keys = if own_key { &states[0..1] } else { &states[1..=nkeys] };
+    let keys = if own_key {
+        &states[0..1]
+    } else {
+        &states[1..=nkeys]
+    };
     Ok((&states[0], keys, is_set))
 }
 
@@ -1000,13 +1011,7 @@ impl GroupsAccumulator for ArgMinGroups {
         total_num_groups: usize,
     ) -> Result<()> {
         let (value, keys) = split_args(values, self.nkeys, self.own_key)?;
-        self.update(
-            value,
-            keys,
-            group_indices,
-            opt_filter,
-            total_num_groups,
-        )
+        self.update(value, keys, group_indices, opt_filter, total_num_groups)
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
@@ -1369,7 +1374,10 @@ mod tests {
             assert_eq!(r[6], r[7], "filtered arg_min vs first_value in {r:?}");
             assert_eq!(r[8], r[9], "struct arg_min vs first_value in {r:?}");
             assert_eq!(r[10], r[11], "arg_min(struct) vs first_value in {r:?}");
-            assert_eq!(r[12], r[13], "filtered arg_min(struct) vs first_value in {r:?}");
+            assert_eq!(
+                r[12], r[13],
+                "filtered arg_min(struct) vs first_value in {r:?}"
+            );
             nulls += usize::from(r[2] == "NULL") + usize::from(r[6] == "NULL");
         }
         // The data has NULL values and filtered-out groups, so NULLs must show up.
@@ -2133,7 +2141,22 @@ mod tests {
             .into(),
             // Repeated ints so the text decides some pairs.
             vec![
-                cast(&int64(&[Some(1), None, Some(1), Some(0), Some(1), None, Some(0), Some(1), Some(1), None]), &DataType::Int64).unwrap(),
+                cast(
+                    &int64(&[
+                        Some(1),
+                        None,
+                        Some(1),
+                        Some(0),
+                        Some(1),
+                        None,
+                        Some(0),
+                        Some(1),
+                        Some(1),
+                        None,
+                    ]),
+                    &DataType::Int64,
+                )
+                .unwrap(),
                 text.slice(0, n),
             ],
             Some(datafusion::arrow::buffer::NullBuffer::from(
