@@ -650,8 +650,6 @@ async fn run_one(
     auto_budget: usize,
     held: Option<Arc<std::sync::atomic::AtomicUsize>>,
 ) -> Result<OneRun> {
-    use datafusion::datasource::file_format::format_as_file_type;
-    use datafusion::datasource::file_format::parquet::ParquetFormatFactory;
     use datafusion::logical_expr::LogicalPlanBuilder;
     let profile_dir = session.profile_dir.as_deref();
     let mut kept_batches = None;
@@ -716,16 +714,9 @@ async fn run_one(
                         rest,
                     ),
                 );
-                rows = write_work_file(df_task.clone(), rest, &file)
+                rows = write_work_file(ctx, &m.name, df_task.clone(), rest, &file)
                     .await
                     .map_err(err)?;
-                ctx.register_parquet(
-                    m.name.as_str(),
-                    &file.to_string_lossy(),
-                    ParquetReadOptions::default(),
-                )
-                .await
-                .map_err(err)?;
             } else {
                 rows = count;
                 let table = MemTable::try_new(schema, vec![kept.clone()]).map_err(err)?;
@@ -744,26 +735,11 @@ async fn run_one(
         Materialize::Parquet => {
             std::fs::create_dir_all(work_dir).map_err(|e| Error::io(work_dir, e))?;
             let file = work_dir.join(format!("{}.parquet", m.name));
-            let path = file.to_string_lossy().to_string();
-            // What DataFrame::write_parquet does, keeping the physical plan for its metrics.
-            let (state, logical) = df.into_parts();
-            let copy = LogicalPlanBuilder::copy_to(
-                logical,
-                path.clone(),
-                format_as_file_type(Arc::new(ParquetFormatFactory::new())),
-                [("single_file_output".to_string(), "true".to_string())]
-                    .into_iter()
-                    .collect(),
-                Vec::new(),
-            )
-            .and_then(|b| b.build())
-            .map_err(err)?;
-            let plan = state.create_physical_plan(&copy).await.map_err(err)?;
-            let written = datafusion::physical_plan::collect(plan.clone(), state.task_ctx())
-                .await
+            let task = Arc::new(df.task_ctx());
+            let plan = df.create_physical_plan().await.map_err(err)?;
+            let stream = datafusion::physical_plan::execute_stream(plan.clone(), task.clone())
                 .map_err(err)?;
-            rows = count_from_write(&written);
-            ctx.register_parquet(m.name.as_str(), &path, ParquetReadOptions::default())
+            rows = write_work_file(ctx, &m.name, task, stream, &file)
                 .await
                 .map_err(err)?;
             physical = plan;
@@ -885,10 +861,12 @@ pub async fn write_csv(ctx: &SessionContext, name: &str, path: &Path) -> Result<
 /// DataFusion's Parquet writer, which encodes the columns of a row group in parallel. Snappy,
 /// and no column statistics: a work file is read whole, and computing min/max per value took
 /// a quarter of the writing time (10 million events: 2.3 s single-threaded with statistics,
-/// 1.2 s like this). Returns the rows written.
+/// 1.2 s like this). Then registers the file as the table `name`. Returns the rows written.
 ///
 /// Errors: DataFusion's, for the stream or for the file.
 async fn write_work_file(
+    ctx: &SessionContext,
+    name: &str,
     task: Arc<datafusion::execution::TaskContext>,
     stream: datafusion::physical_plan::SendableRecordBatchStream,
     file: &Path,
@@ -916,9 +894,12 @@ async fn write_work_file(
     let mut options = TableParquetOptions::default();
     options.global.compression = Some("snappy".to_string());
     options.global.statistics_enabled = Some("none".to_string());
-    ParquetSink::new(config, options)
+    let rows = ParquetSink::new(config, options)
         .write_all(stream, &task)
-        .await
+        .await?;
+    ctx.register_parquet(name, &file.to_string_lossy(), ParquetReadOptions::default())
+        .await?;
+    Ok(rows)
 }
 
 /// Writes the relation `name` to `path` as one Parquet file (zstd), streaming.

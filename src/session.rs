@@ -47,9 +47,10 @@ impl SessionOptions {
 /// eighth of the limit, see `materialize = "auto"`) and the allocator's slack, kept small by
 /// [`tune_allocator`] — so that the process's peak RSS stays under the limit.
 ///
-/// 60% was tried at 100M events and is not safe: a final `arg_min` aggregate of
-/// `stg_customer_touch` then failed with "Resources exhausted" in one run of two
-/// (bench/RESULTS.md).
+/// A 100M run at 60% failed with "Resources exhausted" in `stg_customer_touch`; the cause
+/// turned out to be `arg_min`'s output being charged for the input buffers it pointed into
+/// (it also hit once at 70%, and is fixed in `sql_arg_min::gc_sparse_views`). 60% has not
+/// been measured since, so 70% stays.
 pub fn operator_memory(limit: usize) -> usize {
     limit / 10 * 7
 }

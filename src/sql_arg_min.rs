@@ -157,9 +157,9 @@ fn key_converter(key_types: &[DataType]) -> Result<(RowConverter, Vec<u8>)> {
     Ok((converter, null_key))
 }
 
-/// The value type and the key types from the accumulator arguments; with one argument the
-/// value is its own (only) key.
-fn arg_types(args: &AccumulatorArgs) -> Result<(DataType, Vec<DataType>)> {
+/// The value type, the key types and whether the value is its own (only) key — one
+/// argument — from the accumulator arguments.
+fn arg_types(args: &AccumulatorArgs) -> Result<(DataType, Vec<DataType>, bool)> {
     let types: Vec<DataType> = args
         .expr_fields
         .iter()
@@ -167,8 +167,8 @@ fn arg_types(args: &AccumulatorArgs) -> Result<(DataType, Vec<DataType>)> {
         .collect();
     match types.len() {
         0 => plan_err!("{USAGE}; got no arguments"),
-        1 => Ok((types[0].clone(), types.clone())),
-        _ => Ok((types[0].clone(), types[1..].to_vec())),
+        1 => Ok((types[0].clone(), types.clone(), true)),
+        _ => Ok((types[0].clone(), types[1..].to_vec(), false)),
     }
 }
 
@@ -226,11 +226,11 @@ impl AggregateUDFImpl for ArgMin {
         }
     }
     fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        let (value_type, key_types) = arg_types(&args)?;
+        let (value_type, key_types, own_key) = arg_types(&args)?;
         Ok(Box::new(ArgMinAccumulator::try_new(
             &value_type,
             &key_types,
-            args.expr_fields.len() == 1,
+            own_key,
         )?))
     }
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
@@ -265,9 +265,9 @@ impl AggregateUDFImpl for ArgMin {
         &self,
         args: AccumulatorArgs,
     ) -> Result<Box<dyn GroupsAccumulator>> {
-        let (value_type, key_types) = arg_types(&args)?;
+        let (value_type, key_types, own_key) = arg_types(&args)?;
         let mut acc = ArgMinGroups::try_new(&value_type, &key_types)?;
-        acc.own_key = args.expr_fields.len() == 1;
+        acc.own_key = own_key;
         Ok(Box::new(acc))
     }
     fn order_sensitivity(&self) -> AggregateOrderSensitivity {
