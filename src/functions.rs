@@ -4,6 +4,7 @@
 //! |---|---|---|
 //! | `parse_timestamp(text, format, time_zone, origin)` | scalar | Utf8 → `Timestamp(Nanosecond, None)` holding UTC |
 //! | `parse_number(text, origin)` | scalar | Utf8 → Float64 |
+//! | `blank_to_null(text)` | scalar | Utf8 → Utf8 without leading/trailing spaces, NULL when empty |
 //! | `local_time(ts, time_zone)` | scalar | UTC timestamp → wall-clock timestamp in `time_zone` |
 //! | `path_collapse(list)` | scalar | `List<Utf8>` → `List<Utf8>` with consecutive repeats removed |
 //! | `funnel_stage_times(ts, stage, window_seconds)` | aggregate | → `List<Timestamp>`: when each funnel stage was reached |
@@ -18,7 +19,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::format::{Item, Parsed, StrftimeItems};
+use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Float64Builder, Int64Array, Int64Builder, ListArray,
@@ -45,6 +47,7 @@ pub fn register_all(ctx: &SessionContext) {
     ctx.register_udf(ScalarUDF::from(ParseTimestamp::new()));
     ctx.register_udf(ScalarUDF::from(ParseNumber::new()));
     ctx.register_udf(ScalarUDF::from(LocalTime::new()));
+    ctx.register_udf(ScalarUDF::from(BlankToNull::new()));
     ctx.register_udf(ScalarUDF::from(PathCollapse::new()));
     ctx.register_udaf(AggregateUDF::from(FunnelStageTimes::new()));
     crate::sql_attribution::register(ctx);
@@ -129,7 +132,25 @@ enum TsFormat {
     Rfc3339,
     UnixSeconds,
     UnixMillis,
-    Pattern(String),
+    /// A strftime pattern, compiled once per batch instead of once per value.
+    Pattern {
+        /// The pattern's items; a pattern chrono cannot read is `[Item::Error]`, which fails
+        /// every value the way `parse_from_str` does.
+        items: Vec<Item<'static>>,
+        /// Whether it reads an offset (`%z`, `%:z`, `%#z`); without one, `time_zone` applies.
+        has_offset: bool,
+    },
+}
+
+impl TsFormat {
+    fn pattern(p: &str) -> Self {
+        Self::Pattern {
+            items: StrftimeItems::new(p)
+                .parse_to_owned()
+                .unwrap_or_else(|_| vec![Item::Error]),
+            has_offset: p.contains("%z") || p.contains("%:z") || p.contains("%#z"),
+        }
+    }
 }
 
 fn localize(naive: NaiveDateTime, tz: Tz) -> Option<i64> {
@@ -187,18 +208,22 @@ fn parse_ts(text: &str, format: &TsFormat, tz: Tz) -> Option<i64> {
             }
             Some((s * 1e6).round() as i64)
         }
-        TsFormat::Pattern(p) => {
-            if p.contains("%z") || p.contains("%:z") || p.contains("%#z") {
-                return DateTime::parse_from_str(t, p)
+        // As `DateTime::parse_from_str`, `NaiveDateTime::parse_from_str` and
+        // `NaiveDate::parse_from_str` read it, with the pattern parsed once.
+        TsFormat::Pattern { items, has_offset } => {
+            let mut parsed = Parsed::new();
+            chrono::format::parse(&mut parsed, t, items.iter()).ok()?;
+            if *has_offset {
+                return parsed
+                    .to_datetime()
                     .ok()?
                     .with_timezone(&Utc)
                     .timestamp_nanos_opt();
             }
-            if let Ok(n) = NaiveDateTime::parse_from_str(t, p) {
+            if let Ok(n) = parsed.to_naive_datetime_with_offset(0) {
                 return localize(n, tz);
             }
-            let d = NaiveDate::parse_from_str(t, p).ok()?;
-            localize(d.and_hms_opt(0, 0, 0)?, tz)
+            localize(parsed.to_naive_date().ok()?.and_hms_opt(0, 0, 0)?, tz)
         }
     }
 }
@@ -267,7 +292,7 @@ impl ScalarUDFImpl for ParseTimestamp {
                 "milliseconds since 1970-01-01 UTC".to_string(),
             ),
             p => (
-                TsFormat::Pattern(p.to_string()),
+                TsFormat::pattern(p),
                 format!("a timestamp in the format {p:?}"),
             ),
         };
@@ -355,6 +380,74 @@ impl ScalarUDFImpl for ParseNumber {
     }
 }
 
+/// `blank_to_null(text)`: `text` without leading and trailing spaces, NULL when nothing is
+/// left — `nullif(btrim(text), '')` in one pass. The typed source views read every text column
+/// through it, so an empty CSV cell, a cell of spaces and a missing value are all NULL.
+///
+/// In: Utf8 (other string types are cast to it); out: Utf8. Only the space character (U+0020)
+/// is trimmed, as PostgreSQL's and DataFusion's one-argument `btrim` do. When no value of a
+/// batch is empty or starts or ends with a space — the usual case — the input array is
+/// returned as it is, without copying. Errors: none beyond a wrong argument type.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct BlankToNull {
+    signature: Signature,
+}
+
+impl BlankToNull {
+    /// The function object.
+    pub fn new() -> Self {
+        Self {
+            signature: Signature::user_defined(Volatility::Immutable),
+        }
+    }
+}
+
+impl Default for BlankToNull {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ScalarUDFImpl for BlankToNull {
+    fn name(&self) -> &str {
+        "blank_to_null"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        match arg_types {
+            [DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8 | DataType::Null] => {
+                Ok(vec![DataType::Utf8])
+            }
+            _ => plan_err!("blank_to_null(text) takes one text argument, got {arg_types:?}"),
+        }
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let input = args.args[0].to_array(args.number_rows)?;
+        let arr = input.as_string::<i32>();
+        let blank_or_padded = |i: usize| {
+            let v = arr.value(i).as_bytes();
+            v.is_empty() || v[0] == b' ' || v[v.len() - 1] == b' '
+        };
+        let clean = match arr.nulls() {
+            None => !(0..arr.len()).any(blank_or_padded),
+            Some(n) => !n.valid_indices().any(blank_or_padded),
+        };
+        if clean {
+            return Ok(ColumnarValue::Array(input));
+        }
+        let out: datafusion::arrow::array::StringArray = arr
+            .iter()
+            .map(|v| v.map(|s| s.trim_matches(' ')).filter(|s| !s.is_empty()))
+            .collect();
+        Ok(ColumnarValue::Array(Arc::new(out)))
+    }
+}
+
 /// `local_time(ts, time_zone)`: the wall-clock time in `time_zone` (IANA name, a literal) of the
 /// UTC instant `ts`, as `Timestamp(Nanosecond, None)`. Use it before `date_trunc`, `date_part`
 /// or `CAST(… AS DATE)` to bucket by the report's days, hours and weekdays; it follows daylight
@@ -406,18 +499,75 @@ impl ScalarUDFImpl for LocalTime {
         )?;
         let arr = args.args[0].to_array(args.number_rows)?;
         let arr = arr.as_primitive::<TimestampNanosecondType>();
-        let out: TimestampNanosecondArray = arr
+        let mut offsets = DayOffsets::new(tz);
+        let values: Vec<i64> = arr
+            .values()
             .iter()
-            .map(|v| {
-                v.map(|ns| {
-                    let local = DateTime::<Utc>::from_timestamp_nanos(ns)
-                        .with_timezone(&tz)
-                        .naive_local();
-                    local.and_utc().timestamp_nanos_opt().unwrap_or(ns)
-                })
-            })
+            .map(|&ns| ns.checked_add(offsets.get(ns)).unwrap_or(ns))
             .collect();
+        let out = TimestampNanosecondArray::new(values.into(), arr.nulls().cloned());
         Ok(ColumnarValue::Array(Arc::new(out)))
+    }
+}
+
+/// The UTC offset of a time zone, in nanoseconds, at UTC instants given in nanoseconds:
+/// looked up in the time-zone database once per UTC day seen instead of once per value.
+///
+/// A day's entry holds the offset at its first and last nanosecond when the two agree, and
+/// then serves every instant of that day; a day with a change of offset (a daylight-saving
+/// switch) is looked up per instant. This relies on no zone changing its offset and changing
+/// it back within one UTC day. That was checked for every zone of the bundled database
+/// (`chrono-tz`), hour by hour from 1900 to 2100, by `no_zone_changes_offset_and_back_within_a_day`.
+struct DayOffsets {
+    tz: Tz,
+    /// Direct-mapped by day number: (UTC day since the epoch, offset or `MIXED`).
+    slots: Vec<(i64, i64)>,
+}
+
+impl DayOffsets {
+    const DAY_NS: i64 = 86_400 * 1_000_000_000;
+    /// 1,024 days: all of a typical report's lookback without collisions.
+    const SLOTS: usize = 1024;
+    /// Marks a day on which the offset changes.
+    const MIXED: i64 = i64::MIN;
+
+    fn new(tz: Tz) -> Self {
+        Self {
+            tz,
+            slots: vec![(i64::MIN, Self::MIXED); Self::SLOTS],
+        }
+    }
+
+    /// The offset at `ns` straight from the database.
+    fn lookup(&self, ns: i64) -> i64 {
+        let utc = DateTime::<Utc>::from_timestamp_nanos(ns).naive_utc();
+        i64::from(
+            self.tz
+                .offset_from_utc_datetime(&utc)
+                .fix()
+                .local_minus_utc(),
+        ) * 1_000_000_000
+    }
+
+    fn get(&mut self, ns: i64) -> i64 {
+        let day = ns.div_euclid(Self::DAY_NS);
+        let slot = (day.rem_euclid(Self::SLOTS as i64)) as usize;
+        if self.slots[slot].0 != day {
+            let first = day.checked_mul(Self::DAY_NS);
+            let last = first.and_then(|f| f.checked_add(Self::DAY_NS - 1));
+            let offset = match (first, last) {
+                (Some(f), Some(l)) => match (self.lookup(f), self.lookup(l)) {
+                    (a, b) if a == b => a,
+                    _ => Self::MIXED,
+                },
+                _ => Self::MIXED,
+            };
+            self.slots[slot] = (day, offset);
+        }
+        match self.slots[slot].1 {
+            Self::MIXED => self.lookup(ns),
+            offset => offset,
+        }
     }
 }
 
@@ -884,6 +1034,124 @@ mod tests {
         assert!(funnel_chain(&mut ev, 100 * S).is_empty());
     }
 
+    /// The wall-clock time the way chrono computes it for one instant: the per-value
+    /// conversion `local_time` did before [`DayOffsets`].
+    fn chrono_local(tz: Tz, ns: i64) -> i64 {
+        DateTime::<Utc>::from_timestamp_nanos(ns)
+            .with_timezone(&tz)
+            .naive_local()
+            .and_utc()
+            .timestamp_nanos_opt()
+            .unwrap()
+    }
+
+    /// `DayOffsets` against chrono's own conversion of each instant, on random instants from
+    /// 1990 to 2040 and on every minute around this year's switches, in zones with whole-hour,
+    /// half-hour (Australia/Lord_Howe's 30-minute DST, St John's) and 45-minute (Chatham,
+    /// Kathmandu) offsets, and south of the equator.
+    #[test]
+    fn day_offsets_match_chrono_per_instant() {
+        use rand::{Rng, SeedableRng};
+        let zones = [
+            "Europe/Berlin",
+            "America/New_York",
+            "America/St_Johns",
+            "Australia/Lord_Howe",
+            "Pacific/Chatham",
+            "Asia/Kathmandu",
+            "America/Sao_Paulo",
+            "UTC",
+        ];
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let (from, to) = (631_152_000 * S, 2_208_988_800 * S); // 1990-01-01 .. 2040-01-01
+        for name in zones {
+            let tz: Tz = name.parse().unwrap();
+            let mut offsets = DayOffsets::new(tz);
+            let mut instants: Vec<i64> = (0..50_000).map(|_| rng.random_range(from..to)).collect();
+            // Every minute of 2026-03-28 .. 2026-04-07 and 2026-09-26 .. 2026-11-05 (the
+            // northern and southern switches), so each switch day is hit many times.
+            for (start, days) in [(1_774_656_000 * S, 10), (1_790_380_800 * S, 40)] {
+                instants.extend((0..days * 1440).map(|m| start + m * 60 * S));
+            }
+            for ns in instants {
+                assert_eq!(ns + offsets.get(ns), chrono_local(tz, ns), "{name} at {ns}");
+            }
+        }
+    }
+
+    /// What [`DayOffsets`] relies on: no zone changes its UTC offset and back within one UTC
+    /// day. Checks every zone hour by hour from 1900 to 2100 (about 10⁹ look-ups, 20 s in
+    /// release), so that a chrono-tz upgrade with new data is checked again.
+    #[test]
+    fn no_zone_changes_offset_and_back_within_a_day() {
+        const HOUR: i64 = 3600 * S;
+        let (from, to) = (-2_208_988_800 * S, 4_102_444_800 * S); // 1900 .. 2100
+        for tz in chrono_tz::TZ_VARIANTS {
+            let offsets = DayOffsets::new(tz);
+            let mut day = from;
+            while day < to {
+                let first = offsets.lookup(day);
+                let last = offsets.lookup(day + 24 * HOUR - 1);
+                if first == last {
+                    for h in 1..24 {
+                        assert_eq!(offsets.lookup(day + h * HOUR), first, "{tz} on day {day}");
+                    }
+                }
+                day += 24 * HOUR;
+            }
+        }
+    }
+
+    /// A compiled pattern reads each value as chrono's `parse_from_str` functions do with
+    /// the pattern text (the per-value code it replaced): with and without an offset, a
+    /// date-only pattern (midnight), a value that does not match, and a pattern chrono cannot
+    /// read (every value fails).
+    #[test]
+    fn compiled_patterns_match_parse_from_str() {
+        let tz: Tz = "America/New_York".parse().unwrap();
+        let by_text = |t: &str, p: &str| -> Option<i64> {
+            if p.contains("%z") || p.contains("%:z") || p.contains("%#z") {
+                return DateTime::parse_from_str(t, p).ok()?.timestamp_nanos_opt();
+            }
+            if let Ok(n) = NaiveDateTime::parse_from_str(t, p) {
+                return localize(n, tz);
+            }
+            localize(
+                NaiveDate::parse_from_str(t, p).ok()?.and_hms_opt(0, 0, 0)?,
+                tz,
+            )
+        };
+        let cases = [
+            ("%Y-%m-%d %H:%M:%S", "2025-01-28 08:11:18"),
+            ("%Y-%m-%d %H:%M:%S", "2025-01-28"),
+            ("%Y-%m-%d %H:%M:%S", "2025-01-28 08:11:18 extra"),
+            ("%d/%m/%Y %H:%M", "28/01/2025 08:11"),
+            ("%Y-%m-%d", "2025-01-28"),
+            ("%Y-%m-%d %H:%M:%S%z", "2025-01-28 08:11:18+0100"),
+            ("%Y-%m-%d %H:%M:%S%:z", "2025-01-28 08:11:18-05:00"),
+            ("%Y-%m-%d %H:%M:%S%z", "2025-01-28 08:11:18"),
+            ("%Y-%m-%d %Q", "2025-01-28 x"),
+        ];
+        let mut read = 0;
+        for (p, t) in cases {
+            let got = parse_ts(t, &TsFormat::pattern(p), tz);
+            assert_eq!(got, by_text(t, p), "{t:?} with {p:?}");
+            read += usize::from(got.is_some());
+        }
+        // Five of the nine are readable: the two full timestamps, the date-only pattern, the
+        // two with an offset.
+        assert_eq!(read, 5);
+        // 2025-01-28 08:11:18-05:00 is 13:11:18 UTC = 1738069878 s (`date -d`).
+        assert_eq!(
+            parse_ts(
+                "2025-01-28 08:11:18",
+                &TsFormat::pattern("%Y-%m-%d %H:%M:%S"),
+                tz
+            ),
+            Some(1_738_069_878 * S)
+        );
+    }
+
     #[test]
     fn parse_ts_formats() {
         let tz: Tz = "Europe/Berlin".parse().unwrap();
@@ -899,7 +1167,7 @@ mod tests {
         assert_eq!(
             parse_ts(
                 "2026-10-31 15:03:22",
-                &TsFormat::Pattern("%Y-%m-%d %H:%M:%S".into()),
+                &TsFormat::pattern("%Y-%m-%d %H:%M:%S"),
                 tz
             ),
             Some(z)
@@ -910,7 +1178,7 @@ mod tests {
         assert_eq!(
             parse_ts(
                 "2026-03-29 02:30:00",
-                &TsFormat::Pattern("%Y-%m-%d %H:%M:%S".into()),
+                &TsFormat::pattern("%Y-%m-%d %H:%M:%S"),
                 tz
             ),
             None
@@ -933,6 +1201,46 @@ mod sql_tests {
         )
         .unwrap();
         col.as_string::<i32>().value(0).to_string()
+    }
+
+    /// `blank_to_null` against DataFusion's own `nullif(btrim(x), '')`, row by row, on a batch
+    /// that needs trimming and on one that does not (the no-copy path), with NULLs in both.
+    #[tokio::test]
+    async fn blank_to_null_matches_nullif_btrim() {
+        let ctx = SessionContext::new();
+        super::register_all(&ctx);
+        for values in [
+            "('a'), (' a'), ('a '), ('  a b  '), (''), ('   '), (NULL), ('\ta'), ('é ')",
+            "('a'), ('a b'), (NULL), ('x'), ('\t')",
+        ] {
+            let sql = format!(
+                "SELECT blank_to_null(v) IS NOT DISTINCT FROM nullif(btrim(v), ''), \
+                 coalesce(blank_to_null(v), '<null>') FROM (VALUES {values}) AS t(v)"
+            );
+            let batches = ctx.sql(&sql).await.unwrap().collect().await.unwrap();
+            let mut got = Vec::new();
+            for b in &batches {
+                let same = b.column(0).as_boolean();
+                let v = b.column(1).as_string::<i32>();
+                for i in 0..b.num_rows() {
+                    assert!(same.value(i), "row {i} of {values}: {}", v.value(i));
+                    got.push(v.value(i).to_string());
+                }
+            }
+            assert!(got.len() >= 5, "{got:?}");
+        }
+        // The first batch by hand: ' a' → 'a', '  a b  ' → 'a b', '' and '   ' → NULL, a tab
+        // is not a space and stays.
+        let b = ctx
+            .sql("SELECT coalesce(blank_to_null(v), '<null>') FROM (VALUES (' a'), ('  a b  '), (''), ('   '), ('\ta')) AS t(v)")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        let v = b[0].column(0).as_string::<i32>();
+        let got: Vec<&str> = (0..b[0].num_rows()).map(|i| v.value(i)).collect();
+        assert_eq!(got, ["a", "a b", "<null>", "<null>", "\ta"]);
     }
 
     #[tokio::test]

@@ -341,6 +341,9 @@ async fn register_one(
     let parse_num = ctx
         .udf("parse_number")
         .map_err(|e| Error::internal(e.to_string()))?;
+    let blank_to_null = ctx
+        .udf("blank_to_null")
+        .map_err(|e| Error::internal(e.to_string()))?;
     for (canon, ty, required) in &types {
         let export = src
             .columns
@@ -373,10 +376,7 @@ async fn register_one(
             }
         };
         let e = match (ty, field.data_type()) {
-            (ColumnType::Text, _) => datafusion::functions::expr_fn::nullif(
-                datafusion::functions::expr_fn::btrim(vec![as_text(c)]),
-                lit(""),
-            ),
+            (ColumnType::Text, _) => blank_to_null.call(vec![as_text(c)]),
             (
                 ColumnType::Timestamp,
                 DataType::Timestamp(_, _) | DataType::Date32 | DataType::Date64,
