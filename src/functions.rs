@@ -24,7 +24,8 @@ use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, Offset, TimeZone, 
 use chrono_tz::Tz;
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Float64Builder, Int64Array, Int64Builder, ListArray,
-    ListBuilder, StringBuilder, TimestampNanosecondArray, TimestampNanosecondBuilder,
+    ListBuilder, StringArray, StringBuilder, StringViewArray, TimestampNanosecondArray,
+    TimestampNanosecondBuilder,
 };
 use datafusion::arrow::datatypes::{
     DataType, Field, FieldRef, Int64Type, TimeUnit, TimestampNanosecondType,
@@ -417,34 +418,40 @@ impl ScalarUDFImpl for BlankToNull {
     }
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
         match arg_types {
-            [DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8 | DataType::Null] => {
-                Ok(vec![DataType::Utf8])
-            }
+            [DataType::Utf8View] => Ok(vec![DataType::Utf8View]),
+            [DataType::Utf8 | DataType::LargeUtf8 | DataType::Null] => Ok(vec![DataType::Utf8]),
             _ => plan_err!("blank_to_null(text) takes one text argument, got {arg_types:?}"),
         }
     }
-    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Utf8)
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        Ok(arg_types[0].clone())
     }
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let input = args.args[0].to_array(args.number_rows)?;
-        let arr = input.as_string::<i32>();
-        let blank_or_padded = |i: usize| {
-            let v = arr.value(i).as_bytes();
+        fn blank_or_padded(v: &str) -> bool {
+            let v = v.as_bytes();
             v.is_empty() || v[0] == b' ' || v[v.len() - 1] == b' '
-        };
-        let clean = match arr.nulls() {
-            None => !(0..arr.len()).any(blank_or_padded),
-            Some(n) => !n.valid_indices().any(blank_or_padded),
-        };
-        if clean {
-            return Ok(ColumnarValue::Array(input));
         }
-        let out: datafusion::arrow::array::StringArray = arr
-            .iter()
-            .map(|v| v.map(|s| s.trim_matches(' ')).filter(|s| !s.is_empty()))
-            .collect();
-        Ok(ColumnarValue::Array(Arc::new(out)))
+        fn trimmed(v: Option<&str>) -> Option<&str> {
+            v.map(|s| s.trim_matches(' ')).filter(|s| !s.is_empty())
+        }
+        let out: ArrayRef = match input.data_type() {
+            DataType::Utf8View => {
+                let arr = input.as_string_view();
+                if !arr.iter().flatten().any(blank_or_padded) {
+                    return Ok(ColumnarValue::Array(input));
+                }
+                Arc::new(arr.iter().map(trimmed).collect::<StringViewArray>())
+            }
+            _ => {
+                let arr = input.as_string::<i32>();
+                if !arr.iter().flatten().any(blank_or_padded) {
+                    return Ok(ColumnarValue::Array(input));
+                }
+                Arc::new(arr.iter().map(trimmed).collect::<StringArray>())
+            }
+        };
+        Ok(ColumnarValue::Array(out))
     }
 }
 
