@@ -756,7 +756,10 @@ impl ChartSpec {
             let mut enc = png::Encoder::new(&mut out, w, h);
             enc.set_color(png::ColorType::Rgb);
             enc.set_depth(png::BitDepth::Eight);
-            enc.set_compression(png::Compression::Best);
+            // zlib's default level: on the bundled project's nine e-mails at 10M events,
+            // `Best` took 0.82 s to render everything and `Default` 0.57 s, for 7% more bytes
+            // (1.62 → 1.74 MB); `Fast` doubles the bytes.
+            enc.set_compression(png::Compression::Default);
             let mut writer = enc
                 .write_header()
                 .map_err(|e| Error::internal(format!("PNG: {e}")))?;
