@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{Days, NaiveDate, TimeZone};
-use datafusion::arrow::array::{Array, Int64Array, RecordBatch, StringArray};
-use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::array::{Array, AsArray, Int64Array, RecordBatch, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema};
 use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
 use serde::Serialize;
@@ -240,9 +240,21 @@ pub async fn prepare(args: &ProjectArgs) -> Result<(Prepared, Vec<Error>)> {
         register_sources(&ctx, &args.project, &config, &args.sources).await;
     let optional = crate::sources::register_missing_optional(&ctx, &config)?;
     let mut warnings = Vec::new();
-    // Row counts (for the manifest) and empty sources.
+    // Row counts (for the manifest) and empty sources. The events source is read once for
+    // both its row count and its event names (for the funnel check below): on a CSV export
+    // every read parses the whole file.
+    let check_stages = !config.funnel.stages.is_empty();
+    let mut event_names = None;
     for s in &mut sources {
-        match count_rows(&ctx, &format!("raw_{}", s.name)).await {
+        let counted = if s.name == "events" && check_stages {
+            count_event_names(&ctx).await.map(|(n, names)| {
+                event_names = Some(names);
+                n
+            })
+        } else {
+            count_rows(&ctx, &format!("raw_{}", s.name)).await
+        };
+        match counted {
             Ok(n) => {
                 s.rows = Some(n);
                 if n == 0 {
@@ -274,29 +286,20 @@ pub async fn prepare(args: &ProjectArgs) -> Result<(Prepared, Vec<Error>)> {
         }
     }
     // Funnel stages must name events that occur.
-    if sources
-        .iter()
-        .any(|s| s.name == "events" && s.rows.unwrap_or(0) > 0)
-        && !config.funnel.stages.is_empty()
-    {
-        match distinct_event_names(&ctx).await {
-            Ok(names) => {
-                for (i, st) in config.funnel.stages.iter().enumerate() {
-                    for e in &st.events {
-                        if !names.contains(e) {
-                            let mut known: Vec<_> = names.iter().cloned().collect();
-                            known.truncate(30);
-                            problems.push(Error::config(format!(
-                                "journey.toml: [funnel] stage {} ({:?}) names event {e:?}, which no event in the events source has\n  event names found: {}",
-                                i + 1,
-                                st.name,
-                                known.join(", ")
-                            )));
-                        }
-                    }
+    if let Some(names) = event_names.filter(|n| !n.is_empty()) {
+        for (i, st) in config.funnel.stages.iter().enumerate() {
+            for e in &st.events {
+                if !names.contains(e) {
+                    let mut known: Vec<_> = names.iter().cloned().collect();
+                    known.truncate(30);
+                    problems.push(Error::config(format!(
+                        "journey.toml: [funnel] stage {} ({:?}) names event {e:?}, which no event in the events source has\n  event names found: {}",
+                        i + 1,
+                        st.name,
+                        known.join(", ")
+                    )));
                 }
             }
-            Err(e) => problems.push(e),
         }
     }
     let mut tables: BTreeSet<String> = ["funnel_stages".to_string()].into_iter().collect();
@@ -330,23 +333,37 @@ async fn count_rows(ctx: &SessionContext, table: &str) -> std::result::Result<u6
         .map_err(|e| models::clean_error(&e))
 }
 
-async fn distinct_event_names(ctx: &SessionContext) -> Result<BTreeSet<String>> {
-    let df = ctx
-        .sql("SELECT DISTINCT event_name FROM events WHERE event_name IS NOT NULL")
+/// The row count of the `events` source and its distinct non-NULL event names, in one read:
+/// `SELECT event_name, count(*) FROM events GROUP BY event_name`.
+async fn count_event_names(
+    ctx: &SessionContext,
+) -> std::result::Result<(u64, BTreeSet<String>), String> {
+    let batches = ctx
+        .sql("SELECT event_name, count(*) FROM events GROUP BY event_name")
         .await
-        .map_err(|e| Error::input(format!("source events: {e}")))?;
-    let batches = df
+        .map_err(|e| e.to_string())?
         .collect()
         .await
-        .map_err(|e| Error::input(format!("source events: {}", models::clean_error(&e))))?;
-    let mut out = BTreeSet::new();
+        .map_err(|e| models::clean_error(&e))?;
+    let mut rows = 0u64;
+    let mut names = BTreeSet::new();
     for b in &batches {
-        let col = datafusion::arrow::compute::cast(b.column(0), &DataType::Utf8)
-            .map_err(|e| Error::internal(e.to_string()))?;
-        let s = col.as_any().downcast_ref::<StringArray>().expect("utf8");
-        out.extend(s.iter().flatten().map(str::to_string));
+        // The text may come back as Utf8 or Utf8View: normalise before reading it.
+        let name = datafusion::arrow::compute::cast(b.column(0), &DataType::Utf8)
+            .map_err(|e| e.to_string())?;
+        let name = name.as_string::<i32>();
+        let count = b
+            .column(1)
+            .as_primitive_opt::<Int64Type>()
+            .ok_or("count(*) is not Int64")?;
+        for i in 0..b.num_rows() {
+            rows += count.value(i) as u64;
+            if name.is_valid(i) {
+                names.insert(name.value(i).to_string());
+            }
+        }
     }
-    Ok(out)
+    Ok((rows, names))
 }
 
 /// `check`: every problem in the project, planning each model without running it.

@@ -659,6 +659,40 @@ fn unknown_config_key_is_a_config_error() {
     assert_fails(&o, 2, &["journey.toml", "curency"], p.path());
 }
 
+/// A funnel stage naming an event the export does not have is a configuration error that
+/// lists the names found (the tiny events.csv has exactly these five), and the manifest's
+/// row count of the events source comes from the same read: 16 data rows.
+#[test]
+fn funnel_stage_with_an_unknown_event_is_a_config_error() {
+    let toml = std::fs::read_to_string(repo().join("tests/fixtures/tiny/journey.toml"))
+        .unwrap()
+        .replace("events = [\"purchase\"]", "events = [\"purchse\"]");
+    let p = tiny_with("journey.toml", &toml);
+    let o = run(p.path(), &[]);
+    assert_fails(
+        &o,
+        2,
+        &[
+            "stage 5 (\"Purchased\") names event \"purchse\"",
+            "event names found: add_to_cart, checkout_start, page_view, product_view, purchase",
+        ],
+        p.path(),
+    );
+    let p = tiny();
+    ok(&run(p.path(), &[]));
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(report_dir(p.path()).join("manifest.json")).unwrap(),
+    )
+    .unwrap();
+    let events = manifest["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "events")
+        .unwrap();
+    assert_eq!(events["rows"], 16);
+}
+
 #[test]
 fn empty_source_gives_empty_results_and_a_warning() {
     let p = tiny_with(
