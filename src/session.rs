@@ -60,23 +60,27 @@ pub fn operator_memory(limit: usize) -> usize {
 /// `purge_delay_is_the_option_we_think` checks the options around it).
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
-/// Under `--memory-limit`, makes the allocator give freed memory back to the system within
-/// 100 ms.
+/// Sets how long the allocator keeps freed memory before giving it back to the system: 100 ms
+/// under `--memory-limit`, 10 s without one.
 ///
 /// The binary allocates with mimalloc (`src/main.rs`), which by default keeps freed pages for
-/// a second (`purge_delay` = 1000 ms) in case they are reused. At 100M events under
-/// `--memory-limit 4GiB` that second let buffers just freed by one operator and new ones of
-/// the next add up, and peak RSS went over the limit. Measured on the same command
-/// (bench/RESULTS.md): 1000 ms peaked at 4,213 MiB in 341.7 s, 100 ms at 3,300 MiB in
-/// 362.0 s, and 0 at 2,702 MiB in 409.4 s (returning pages costs system time). Without a
-/// limit mimalloc's default stays.
+/// a second (`purge_delay` = 1000 ms) in case they are reused.
+///
+/// - Under `--memory-limit 4GiB` at 100M events, that second let buffers just freed by one
+///   operator and new ones of the next add up, and peak RSS went over the limit. Measured on
+///   the same command (bench/RESULTS.md): 1000 ms peaked at 4,213 MiB in 341.7 s, 100 ms at
+///   3,300 MiB in 362.0 s, and 0 at 2,702 MiB in 409.4 s (returning pages costs system time).
+/// - Without a limit, a second is too short the other way: the 10M-event run gave pages back
+///   and faulted them in again 1.4 million times, 3.0–3.3 s of system time. With 10 s it took
+///   0.8 million faults, 1.8–2.0 s of system time and 12.6–12.7 s instead of 13.0–13.4 s, for
+///   a peak RSS of 3.3–3.4 GB instead of 2.8–2.9 GB (never giving memory back measured the
+///   same as 10 s).
 ///
 /// Has no effect where mimalloc is not the global allocator (the library's tests).
 pub fn tune_allocator(memory_limit: Option<usize>) {
-    if memory_limit.is_some() {
-        // SAFETY: mi_option_set only stores the value in mimalloc's option table.
-        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 100) };
-    }
+    let delay_ms = if memory_limit.is_some() { 100 } else { 10_000 };
+    // SAFETY: mi_option_set only stores the value in mimalloc's option table.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, delay_ms) };
 }
 
 /// Builds the session with journey-report's functions registered, after
