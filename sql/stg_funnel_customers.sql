@@ -5,11 +5,14 @@
 -- the $period_days days before ($previous_period_start … $period_start). A chain must
 -- finish inside its period.
 --
--- level: window_funnel() — ClickHouse windowFunnel semantics, default mode: the deepest
--- stage reached with the stages in order and the last within $conversion_window_days days
--- of the stage-1 event (inclusive); equal timestamps count in stage order. An event whose
--- name belongs to several stages counts for each. stage_times: when each stage of that
--- deepest chain was reached (funnel_stage_times(), same semantics; its length is level).
+-- stage_times: funnel_stage_times() — ClickHouse windowFunnel semantics, default mode: when
+-- each stage of the deepest chain was reached, the stages in order and the last within
+-- $conversion_window_days days of the stage-1 event (inclusive); equal timestamps count in
+-- stage order. An event whose name belongs to several stages counts for each. level: the
+-- deepest stage reached, the length of stage_times — what window_funnel(…, '', …) returns,
+-- without computing the funnel twice. For another mode, take level from e.g.
+-- window_funnel($conversion_window_days * 86400, 'strict_order', event_time, stage_index)
+-- instead (stage_times stay in the default mode).
 --
 -- Columns: period (VARCHAR), customer_id, level (BIGINT, 0–N; 0 = never had a stage-1
 -- event in the period), stage_times (LIST<TIMESTAMP>, UTC), first_touch_channel (VARCHAR:
@@ -26,12 +29,11 @@ WITH events AS (
 ),
 per_customer AS (
     SELECT period, customer_id,
-           window_funnel($conversion_window_days * 86400, '', event_time, stage_index) AS level,
            funnel_stage_times(event_time, stage_index, $conversion_window_days * 86400) AS stage_times
     FROM events
     GROUP BY period, customer_id
 )
-SELECT p.period, p.customer_id, p.level, p.stage_times,
+SELECT p.period, p.customer_id, CAST(cardinality(p.stage_times) AS BIGINT) AS level, p.stage_times,
        COALESCE(t.first_touch_channel, '(none)') AS first_touch_channel,
        COALESCE(t.device, '(unknown)') AS device,
        CAST(date_trunc('month', local_time(c.signup_at, $report_tz)) AS DATE) AS signup_cohort
