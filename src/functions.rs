@@ -518,7 +518,8 @@ impl ScalarUDFImpl for LocalTime {
 }
 
 /// The UTC offset of a time zone, in nanoseconds, at UTC instants given in nanoseconds:
-/// looked up in the time-zone database once per UTC day seen instead of once per value.
+/// looked up in the time-zone database once per UTC day seen in a batch (a `local_time` call)
+/// instead of once per value.
 ///
 /// A day's entry holds the offset at its first and last nanosecond when the two agree, and
 /// then serves every instant of that day; a day with a change of offset (a daylight-saving
@@ -1248,6 +1249,19 @@ mod sql_tests {
         let v = b[0].column(0).as_string::<i32>();
         let got: Vec<&str> = (0..b[0].num_rows()).map(|i| v.value(i)).collect();
         assert_eq!(got, ["a", "a b", "<null>", "<null>", "\ta"]);
+        // A Utf8View column stays Utf8View, trimmed the same way.
+        assert_eq!(
+            one("SELECT arrow_typeof(blank_to_null(arrow_cast(' a ', 'Utf8View')))").await,
+            "Utf8View"
+        );
+        assert_eq!(
+            one("SELECT concat('[', blank_to_null(arrow_cast(' a ', 'Utf8View')), ']')").await,
+            "[a]"
+        );
+        assert_eq!(
+            one("SELECT blank_to_null(arrow_cast('   ', 'Utf8View')) IS NULL").await,
+            "true"
+        );
     }
 
     #[tokio::test]
