@@ -4,7 +4,7 @@
 //! |---|---|---|
 //! | `parse_timestamp(text, format, time_zone, origin)` | scalar | Utf8 → `Timestamp(Nanosecond, None)` holding UTC |
 //! | `parse_number(text, origin)` | scalar | Utf8 → Float64 |
-//! | `blank_to_null(text)` | scalar | Utf8 → Utf8 without leading/trailing spaces, NULL when empty |
+//! | `blank_to_null(text)` | scalar | Utf8 (or Utf8View) → the same type, without leading/trailing spaces, NULL when empty |
 //! | `local_time(ts, time_zone)` | scalar | UTC timestamp → wall-clock timestamp in `time_zone` |
 //! | `path_collapse(list)` | scalar | `List<Utf8>` → `List<Utf8>` with consecutive repeats removed |
 //! | `funnel_stage_times(ts, stage, window_seconds)` | aggregate | → `List<Timestamp>`: when each funnel stage was reached |
@@ -385,9 +385,9 @@ impl ScalarUDFImpl for ParseNumber {
 /// left — `nullif(btrim(text), '')` in one pass. The typed source views read every text column
 /// through it, so an empty CSV cell, a cell of spaces and a missing value are all NULL.
 ///
-/// In: Utf8 (other string types are cast to it); out: Utf8. Only the space character (U+0020)
-/// is trimmed, as PostgreSQL's and DataFusion's one-argument `btrim` do. When no value of a
-/// batch is empty or starts or ends with a space — the usual case — the input array is
+/// In: Utf8View, returned as Utf8View, or Utf8 (LargeUtf8 is cast to it), returned as Utf8.
+/// Only the space character (U+0020) is trimmed, as PostgreSQL's and DataFusion's
+/// one-argument `btrim` do. When no value of a batch is empty or starts or ends with a space — the usual case — the input array is
 /// returned as it is, without copying. Errors: none beyond a wrong argument type.
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct BlankToNull {
