@@ -8,11 +8,11 @@ WITH days AS (
     FROM generate_series(0, $trend_days - 1)
 ),
 e AS (
-    SELECT CAST(local_time(event_time, $report_tz) AS DATE) AS day, count(*) AS events
+    SELECT local_date(event_time, $report_tz) AS day, count(*) AS events
     FROM stg_events GROUP BY 1
 ),
 s AS (
-    SELECT CAST(local_time(session_start, $report_tz) AS DATE) AS day, count(*) AS sessions
+    SELECT local_date(session_start, $report_tz) AS day, count(*) AS sessions
     FROM stg_sessions GROUP BY 1
 ),
 o AS (

@@ -27,5 +27,5 @@ SELECT
     o['currency'] AS currency,
     o['status'] AS status,
     o['status'] = 'completed' AS completed,
-    CAST(local_time(o['order_time'], $report_tz) AS DATE) AS order_day
+    local_date(o['order_time'], $report_tz) AS order_day
 FROM firsts

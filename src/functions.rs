@@ -6,6 +6,7 @@
 //! | `parse_number(text, origin)` | scalar | Utf8 → Float64 |
 //! | `blank_to_null(text)` | scalar | Utf8 (or Utf8View) → the same type, without leading/trailing spaces, NULL when empty |
 //! | `local_time(ts, time_zone)` | scalar | UTC timestamp → wall-clock timestamp in `time_zone` |
+//! | `local_date(ts, time_zone)` | scalar | UTC timestamp → `Date32`, the date in `time_zone` (= `CAST(local_time(ts, time_zone) AS DATE)`) |
 //! | `path_collapse(list)` | scalar | `List<Utf8>` → `List<Utf8>` with consecutive repeats removed |
 //! | `funnel_stage_times(ts, stage, window_seconds)` | aggregate | → `List<Timestamp>`: when each funnel stage was reached |
 //! | `path_agg(value, key1, …, keyN)` | aggregate | strings → `List<Utf8>` in key order = `array_agg(value ORDER BY key1, …, keyN)`; see [`crate::sql_path_agg`] |
@@ -23,8 +24,8 @@ use chrono::format::{Item, Parsed, StrftimeItems};
 use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Float64Builder, Int64Array, Int64Builder, ListArray,
-    ListBuilder, StringArray, StringBuilder, StringViewArray, TimestampNanosecondArray,
+    Array, ArrayRef, AsArray, BooleanArray, Date32Array, Float64Builder, Int64Array, Int64Builder,
+    ListArray, ListBuilder, StringArray, StringBuilder, StringViewArray, TimestampNanosecondArray,
     TimestampNanosecondBuilder,
 };
 use datafusion::arrow::datatypes::{
@@ -48,6 +49,7 @@ pub fn register_all(ctx: &SessionContext) {
     ctx.register_udf(ScalarUDF::from(ParseTimestamp::new()));
     ctx.register_udf(ScalarUDF::from(ParseNumber::new()));
     ctx.register_udf(ScalarUDF::from(LocalTime::new()));
+    ctx.register_udf(ScalarUDF::from(LocalDate::new()));
     ctx.register_udf(ScalarUDF::from(BlankToNull::new()));
     ctx.register_udf(ScalarUDF::from(PathCollapse::new()));
     ctx.register_udaf(AggregateUDF::from(FunnelStageTimes::new()));
@@ -487,14 +489,7 @@ impl ScalarUDFImpl for LocalTime {
         &self.signature
     }
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        if arg_types.len() != 2
-            || !matches!(arg_types[0], DataType::Timestamp(_, _) | DataType::Null)
-        {
-            return plan_err!(
-                "local_time(ts, time_zone) takes a timestamp and a time-zone name, got {arg_types:?}"
-            );
-        }
-        Ok(vec![TIMESTAMP, DataType::Utf8])
+        timestamp_and_zone("local_time", arg_types)
     }
     fn return_type(&self, _: &[DataType]) -> Result<DataType> {
         Ok(TIMESTAMP)
@@ -513,6 +508,83 @@ impl ScalarUDFImpl for LocalTime {
             .map(|&ns| ns.checked_add(offsets.get(ns)).unwrap_or(ns))
             .collect();
         let out = TimestampNanosecondArray::new(values.into(), arr.nulls().cloned());
+        Ok(ColumnarValue::Array(Arc::new(out)))
+    }
+}
+
+/// The argument types of `local_time` and `local_date` (`name`): a timestamp of any unit,
+/// read as `Timestamp(Nanosecond)`, and a time-zone name. Errors (planning): anything else.
+fn timestamp_and_zone(name: &str, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+    if arg_types.len() != 2 || !matches!(arg_types[0], DataType::Timestamp(_, _) | DataType::Null) {
+        return plan_err!(
+            "{name}(ts, time_zone) takes a timestamp and a time-zone name, got {arg_types:?}"
+        );
+    }
+    Ok(vec![TIMESTAMP, DataType::Utf8])
+}
+
+/// `local_date(ts, time_zone)`: the calendar date in `time_zone` (IANA name, a literal) of the
+/// UTC instant `ts`, as `Date32` (days since 1970-01-01). It is exactly
+/// `CAST(local_time(ts, time_zone) AS DATE)`, computed in one step: the wall-clock nanoseconds
+/// divided by 86,400 × 10⁹ and rounded down, without building a date object per value (the
+/// cast goes through chrono's calendar for every row). Use it to bucket events by the report's
+/// days (`daily_trend`, `cohorts`). In: `Timestamp` (any unit; UTC), `Utf8`; out: `Date32`,
+/// NULL where `ts` is NULL.
+///
+/// Errors (planning or execution): a first argument that is not a timestamp; a time zone that
+/// is not a literal IANA name.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct LocalDate {
+    signature: Signature,
+}
+
+impl LocalDate {
+    /// The function object.
+    pub fn new() -> Self {
+        Self {
+            signature: Signature::user_defined(Volatility::Immutable),
+        }
+    }
+}
+
+impl Default for LocalDate {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ScalarUDFImpl for LocalDate {
+    fn name(&self) -> &str {
+        "local_date"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        timestamp_and_zone("local_date", arg_types)
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Date32)
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let tz = parse_tz(
+            &scalar_str(&args.args[1], "local_date", "time_zone")?,
+            "local_date",
+        )?;
+        let arr = args.args[0].to_array(args.number_rows)?;
+        let arr = arr.as_primitive::<TimestampNanosecondType>();
+        let mut offsets = DayOffsets::new(tz);
+        // As local_time: an instant whose wall-clock time would overflow keeps its UTC value.
+        // Any i64 of nanoseconds is within ±106,752 days, so the day fits an i32.
+        let values: Vec<i32> = arr
+            .values()
+            .iter()
+            .map(|&ns| {
+                let local = ns.checked_add(offsets.get(ns)).unwrap_or(ns);
+                local.div_euclid(DayOffsets::DAY_NS) as i32
+            })
+            .collect();
+        let out = Date32Array::new(values.into(), arr.nulls().cloned());
         Ok(ColumnarValue::Array(Arc::new(out)))
     }
 }
@@ -1209,6 +1281,94 @@ mod sql_tests {
         )
         .unwrap();
         col.as_string::<i32>().value(0).to_string()
+    }
+
+    /// `local_date` against DataFusion's own `CAST(local_time(ts, tz) AS DATE)` (arrow's cast,
+    /// through chrono's calendar), row by row: random instants 1900–2100 (before 1970 the day
+    /// number is negative and must round down), every 10 minutes around 2026's switches, the
+    /// last and first nanosecond of local days, and NULLs, in zones with half-hour and
+    /// 45-minute offsets, both hemispheres and the date line.
+    #[tokio::test]
+    async fn local_date_matches_cast_of_local_time() {
+        use super::TIMESTAMP;
+        use datafusion::arrow::array::TimestampNanosecondArray;
+        use datafusion::arrow::datatypes::{Field, Int64Type, Schema};
+        use datafusion::arrow::record_batch::RecordBatch;
+        use rand::{Rng, SeedableRng};
+        use std::sync::Arc;
+        const S: i64 = 1_000_000_000;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let (from, to) = (-2_208_988_800 * S, 4_102_444_800 * S); // 1900-01-01 .. 2100-01-01
+        let mut instants: Vec<Option<i64>> = (0..20_000)
+            .map(|_| Some(rng.random_range(from..to)))
+            .collect();
+        for (start, days) in [(1_774_656_000 * S, 10), (1_790_380_800 * S, 40)] {
+            instants.extend((0..days * 144).map(|m| Some(start + m * 600 * S)));
+        }
+        // 2026-10-31 22:59:59.999999999 UTC is 23:59:59.999999999 in Berlin; one ns later is
+        // 2026-11-01 00:00 there.
+        instants.extend([
+            Some(1_793_487_599 * S + (S - 1)),
+            Some(1_793_487_600 * S),
+            None,
+            Some(-1),
+            Some(0),
+        ]);
+        let ctx = SessionContext::new();
+        super::register_all(&ctx);
+        let schema = Arc::new(Schema::new(vec![Field::new("ts", TIMESTAMP, true)]));
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![Arc::new(TimestampNanosecondArray::from(instants.clone()))],
+        )
+        .unwrap();
+        ctx.register_batch("t", batch).unwrap();
+        for zone in [
+            "Europe/Berlin",
+            "America/New_York",
+            "America/St_Johns",
+            "Asia/Kathmandu",
+            "Australia/Lord_Howe",
+            "Pacific/Kiritimati",
+            "Pacific/Pago_Pago",
+            "UTC",
+        ] {
+            let sql = format!(
+                "SELECT count(*), count(local_date(ts, '{zone}')), \
+                        count(*) FILTER (WHERE local_date(ts, '{zone}') IS NOT DISTINCT FROM \
+                                                CAST(local_time(ts, '{zone}') AS DATE)), \
+                        arrow_typeof(local_date(ts, '{zone}')) \
+                 FROM t GROUP BY 4"
+            );
+            let b = ctx.sql(&sql).await.unwrap().collect().await.unwrap();
+            let n = |i: usize| b[0].column(i).as_primitive::<Int64Type>().value(0);
+            assert_eq!(n(0) as usize, instants.len(), "{zone}");
+            assert_eq!(
+                n(1) as usize,
+                instants.len() - 1,
+                "{zone}: one NULL in, one out"
+            );
+            assert_eq!(
+                n(2),
+                n(0),
+                "{zone}: rows where local_date differs from the cast"
+            );
+            assert_eq!(b[0].column(3).as_string::<i32>().value(0), "Date32");
+        }
+        // By hand: 2026-10-31 22:30 UTC is 23:30 in Berlin (CET, UTC+1), still the 31st;
+        // 23:30 UTC is 00:30 on 1 November. 1969-12-31 23:59:59 UTC is day -1 in UTC.
+        assert_eq!(
+            one("SELECT local_date(TIMESTAMP '2026-10-31 22:30:00', 'Europe/Berlin')").await,
+            "2026-10-31"
+        );
+        assert_eq!(
+            one("SELECT local_date(TIMESTAMP '2026-10-31 23:30:00', 'Europe/Berlin')").await,
+            "2026-11-01"
+        );
+        assert_eq!(
+            one("SELECT local_date(TIMESTAMP '1969-12-31 23:59:59', 'UTC')").await,
+            "1969-12-31"
+        );
     }
 
     /// `blank_to_null` against DataFusion's own `nullif(btrim(x), '')`, row by row, on a batch
