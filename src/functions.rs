@@ -389,8 +389,9 @@ impl ScalarUDFImpl for ParseNumber {
 ///
 /// In: Utf8View, returned as Utf8View, or Utf8 (LargeUtf8 is cast to it), returned as Utf8.
 /// Only the space character (U+0020) is trimmed, as PostgreSQL's and DataFusion's
-/// one-argument `btrim` do. When no value of a batch is empty or starts or ends with a space — the usual case — the input array is
-/// returned as it is, without copying. Errors: none beyond a wrong argument type.
+/// one-argument `btrim` do. When no value of a batch is empty or starts or ends with a
+/// space — the usual case — the input array is returned as it is, without copying.
+/// Errors: none beyond a wrong argument type.
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct BlankToNull {
     signature: Signature,
@@ -502,11 +503,7 @@ impl ScalarUDFImpl for LocalTime {
         let arr = args.args[0].to_array(args.number_rows)?;
         let arr = arr.as_primitive::<TimestampNanosecondType>();
         let mut offsets = DayOffsets::new(tz);
-        let values: Vec<i64> = arr
-            .values()
-            .iter()
-            .map(|&ns| ns.checked_add(offsets.get(ns)).unwrap_or(ns))
-            .collect();
+        let values: Vec<i64> = arr.values().iter().map(|&ns| offsets.local(ns)).collect();
         let out = TimestampNanosecondArray::new(values.into(), arr.nulls().cloned());
         Ok(ColumnarValue::Array(Arc::new(out)))
     }
@@ -574,15 +571,11 @@ impl ScalarUDFImpl for LocalDate {
         let arr = args.args[0].to_array(args.number_rows)?;
         let arr = arr.as_primitive::<TimestampNanosecondType>();
         let mut offsets = DayOffsets::new(tz);
-        // As local_time: an instant whose wall-clock time would overflow keeps its UTC value.
         // Any i64 of nanoseconds is within ±106,752 days, so the day fits an i32.
         let values: Vec<i32> = arr
             .values()
             .iter()
-            .map(|&ns| {
-                let local = ns.checked_add(offsets.get(ns)).unwrap_or(ns);
-                local.div_euclid(DayOffsets::DAY_NS) as i32
-            })
+            .map(|&ns| offsets.local(ns).div_euclid(DayOffsets::DAY_NS) as i32)
             .collect();
         let out = Date32Array::new(values.into(), arr.nulls().cloned());
         Ok(ColumnarValue::Array(Arc::new(out)))
@@ -627,6 +620,13 @@ impl DayOffsets {
                 .fix()
                 .local_minus_utc(),
         ) * 1_000_000_000
+    }
+
+    /// The wall-clock time in the zone of the UTC instant `ns`, in nanoseconds (what
+    /// `local_time` returns and `local_date` rounds down to a day). An instant whose
+    /// wall-clock time would overflow an i64 keeps its UTC value.
+    fn local(&mut self, ns: i64) -> i64 {
+        ns.checked_add(self.get(ns)).unwrap_or(ns)
     }
 
     fn get(&mut self, ns: i64) -> i64 {
