@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 pub mod app;
+pub mod arg_min_exec;
 pub mod attribution;
 pub mod charts;
 pub mod cli;

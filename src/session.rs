@@ -146,11 +146,16 @@ pub fn build_session(opts: &SessionOptions) -> Result<SessionContext> {
     let runtime = runtime
         .build_arc()
         .map_err(|e| Error::internal(format!("building the DataFusion runtime: {e}")))?;
-    let state = SessionStateBuilder::new()
+    let mut state = SessionStateBuilder::new()
         .with_config(config)
         .with_runtime_env(runtime)
-        .with_default_features()
-        .build();
+        .with_default_features();
+    // De-duplication by sorted hashes holds its input in memory: only without a limit (under
+    // one, DataFusion's aggregate, which spills, runs instead).
+    if opts.memory_limit.is_none() {
+        state = state.with_physical_optimizer_rule(Arc::new(crate::arg_min_exec::ArgMinDedupRule));
+    }
+    let state = state.build();
     let ctx = SessionContext::new_with_state(state);
     crate::functions::register_all(&ctx);
     Ok(ctx)

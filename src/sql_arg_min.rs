@@ -420,7 +420,7 @@ impl Accumulator for ArgMinAccumulator {
 // ------------------------------------------------------------------------------------------
 
 /// The order of every key: ascending, NULLS LAST (the options of [`sort_field`]).
-const KEY_ORDER: SortOptions = SortOptions {
+pub(crate) const KEY_ORDER: SortOptions = SortOptions {
     descending: false,
     nulls_first: false,
 };
@@ -435,7 +435,7 @@ const KEY_ORDER: SortOptions = SortOptions {
 /// them). Every other type (dictionaries, lists, intervals, structs holding one of those, …) is
 /// compared through its row format ([`ArgMinGroups::encoders`]), so its order is the row
 /// format's by construction.
-fn compared_in_place(t: &DataType) -> bool {
+pub(crate) fn compared_in_place(t: &DataType) -> bool {
     use DataType::*;
     matches!(
         t,
@@ -1089,7 +1089,7 @@ impl GroupsAccumulator for ArgMinGroups {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::sync::Arc;
 
     use datafusion::arrow::array::{
@@ -1113,7 +1113,7 @@ mod tests {
     }
 
     /// Every cell of the result as text (`NULL` for nulls), row by row.
-    async fn query(ctx: &SessionContext, sql: &str) -> Vec<Vec<String>> {
+    pub(crate) async fn query(ctx: &SessionContext, sql: &str) -> Vec<Vec<String>> {
         let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
         let mut out = Vec::new();
         for b in &batches {
