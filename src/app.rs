@@ -230,7 +230,15 @@ fn funnel_table(cfg: &Config) -> Result<MemTable> {
 
 /// Loads and checks a project without running a model. Returns the prepared project and
 /// every problem found; `check` prints them all, `run` and `query` stop at the first.
-pub async fn prepare(args: &ProjectArgs) -> Result<(Prepared, Vec<Error>)> {
+///
+/// With `count_now` every source is counted here (its `rows`), reading each CSV export once
+/// more. Without it (`run`), CSV sources are counted by the run's own scans ([`RowTap`],
+/// filled in by [`count_deferred`]) and the funnel-stage check first looks at the first
+/// [`STAGE_SAMPLE_ROWS`] events, reading every event only when a stage's event is not among
+/// them; Parquet sources are counted from their metadata either way.
+///
+/// [`RowTap`]: crate::sources::RowTap
+pub async fn prepare(args: &ProjectArgs, count_now: bool) -> Result<(Prepared, Vec<Error>)> {
     let config = Config::load(&args.project)?;
     let (params, as_of) = resolve_params(&config, &args.params, args.as_of)?;
     let ctx = build_session(&args.session)?;
@@ -240,10 +248,23 @@ pub async fn prepare(args: &ProjectArgs) -> Result<(Prepared, Vec<Error>)> {
         register_sources(&ctx, &args.project, &config, &args.sources).await;
     let optional = crate::sources::register_missing_optional(&ctx, &config)?;
     let mut warnings = Vec::new();
+    let stage_events: BTreeSet<&String> = config
+        .funnel
+        .stages
+        .iter()
+        .flat_map(|s| &s.events)
+        .collect();
+    // Funnel stages must name events that occur: usually all of them occur early on.
+    let sampled = !count_now
+        && !stage_events.is_empty()
+        && sources.iter().any(|s| s.name == "events")
+        && sample_event_names(&ctx)
+            .await
+            .is_ok_and(|names| stage_events.iter().all(|e| names.contains(*e)));
     // Row counts (for the manifest) and empty sources. The events source is read once for
     // both its row count and its event names (for the funnel check below): on a CSV export
     // every read parses the whole file.
-    let check_stages = !config.funnel.stages.is_empty();
+    let check_stages = !stage_events.is_empty() && !sampled;
     let mut event_names = None;
     for s in &mut sources {
         let counted = if s.name == "events" && check_stages {
@@ -251,6 +272,8 @@ pub async fn prepare(args: &ProjectArgs) -> Result<(Prepared, Vec<Error>)> {
                 event_names = Some(names);
                 n
             })
+        } else if !count_now && s.tap.is_some() {
+            continue;
         } else {
             count_rows(&ctx, &format!("raw_{}", s.name)).await
         };
@@ -258,15 +281,7 @@ pub async fn prepare(args: &ProjectArgs) -> Result<(Prepared, Vec<Error>)> {
             Ok(n) => {
                 s.rows = Some(n);
                 if n == 0 {
-                    let w = format!(
-                        "source {} has no rows ({}): its reports will be empty",
-                        s.name,
-                        s.files
-                            .iter()
-                            .map(|f| f.path.display().to_string())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    );
+                    let w = empty_source_warning(s);
                     tracing::warn!("{w}");
                     warnings.push(w);
                 }
@@ -285,7 +300,6 @@ pub async fn prepare(args: &ProjectArgs) -> Result<(Prepared, Vec<Error>)> {
             }
         }
     }
-    // Funnel stages must name events that occur.
     if let Some(names) = event_names.filter(|n| !n.is_empty()) {
         for (i, st) in config.funnel.stages.iter().enumerate() {
             for e in &st.events {
@@ -333,6 +347,76 @@ async fn count_rows(ctx: &SessionContext, table: &str) -> std::result::Result<u6
         .map_err(|e| models::clean_error(&e))
 }
 
+/// How many events [`prepare`] looks at first for the funnel-stage check.
+pub const STAGE_SAMPLE_ROWS: usize = 200_000;
+
+/// The distinct event names among the first [`STAGE_SAMPLE_ROWS`] events (in file order).
+async fn sample_event_names(ctx: &SessionContext) -> std::result::Result<BTreeSet<String>, String> {
+    let batches = ctx
+        .sql(&format!(
+            "SELECT DISTINCT CAST(event_name AS VARCHAR) FROM (SELECT event_name FROM events LIMIT {STAGE_SAMPLE_ROWS}) WHERE event_name IS NOT NULL"
+        ))
+        .await
+        .map_err(|e| e.to_string())?
+        .collect()
+        .await
+        .map_err(|e| models::clean_error(&e))?;
+    let mut names = BTreeSet::new();
+    for b in &batches {
+        let col = datafusion::arrow::compute::cast(b.column(0), &DataType::Utf8)
+            .map_err(|e| e.to_string())?;
+        names.extend(col.as_string::<i32>().iter().flatten().map(str::to_string));
+    }
+    Ok(names)
+}
+
+/// The warning for a source without rows.
+fn empty_source_warning(s: &SourceInfo) -> String {
+    format!(
+        "source {} has no rows ({}): its reports will be empty",
+        s.name,
+        s.files
+            .iter()
+            .map(|f| f.path.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+/// The sources with their rows filled in after the models ran: a CSV source not counted by
+/// [`prepare`] takes the count of the run's first whole scan of it, or, when no model read
+/// it whole, is counted now. Each source found empty adds a warning to `warnings`.
+///
+/// Errors (exit 3): the count of a source no model read fails, naming its files.
+async fn count_deferred(prep: &Prepared, warnings: &mut Vec<String>) -> Result<Vec<SourceInfo>> {
+    let mut sources = prep.sources.clone();
+    for s in &mut sources {
+        if s.rows.is_some() {
+            continue;
+        }
+        let n = match s.tap.as_ref().and_then(|t| t.rows()) {
+            Some(n) => n,
+            None => count_rows(&prep.ctx, &format!("raw_{}", s.name))
+                .await
+                .map_err(|e| {
+                    let files: Vec<_> = s
+                        .files
+                        .iter()
+                        .map(|f| f.path.display().to_string())
+                        .collect();
+                    Error::input(format!("{}: {e} (source {})", files.join(", "), s.name))
+                })?,
+        };
+        s.rows = Some(n);
+        if n == 0 {
+            let w = empty_source_warning(s);
+            tracing::warn!("{w}");
+            warnings.push(w);
+        }
+    }
+    Ok(sources)
+}
+
 /// The row count of the `events` source and its distinct non-NULL event names, in one read:
 /// `SELECT event_name, count(*) FROM events GROUP BY event_name`.
 async fn count_event_names(
@@ -368,7 +452,7 @@ async fn count_event_names(
 
 /// `check`: every problem in the project, planning each model without running it.
 pub async fn check(args: &ProjectArgs) -> Result<Vec<Error>> {
-    let (prep, mut problems) = prepare(args).await?;
+    let (prep, mut problems) = prepare(args, true).await?;
     for m in &prep.models {
         if let Err(e) = models::plan_as_view(&prep.ctx, &args.project, m, &prep.sources).await {
             problems.push(e);
@@ -390,7 +474,7 @@ pub async fn check(args: &ProjectArgs) -> Result<Vec<Error>> {
 
 /// `query`: runs one SQL statement over the sources and (planned, unmaterialized) models.
 pub async fn query(args: &ProjectArgs, sql: &str) -> Result<Vec<RecordBatch>> {
-    let (prep, problems) = prepare(args).await?;
+    let (prep, problems) = prepare(args, true).await?;
     if let Some(p) = problems.into_iter().next() {
         return Err(p);
     }
@@ -500,7 +584,7 @@ pub struct RunSummary {
 pub async fn run(args: &RunArgs) -> Result<RunSummary> {
     let t0 = Instant::now();
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let (prep, problems) = prepare(&args.project).await?;
+    let (prep, problems) = prepare(&args.project, false).await?;
     if let Some(p) = problems.into_iter().next() {
         return Err(p);
     }
@@ -801,6 +885,7 @@ async fn build_folder(
     let mut rows = serde_json::Map::new();
     let mut info = serde_json::Map::new();
     let mut warnings = prep.warnings.clone();
+    let inputs = count_deferred(prep, &mut warnings).await?;
     for run in &results.runs {
         let (r, truncated) = match results.batches.get(&run.name) {
             Some(b) => render::batches_to_rows(b, render::MAX_TEMPLATE_ROWS),
@@ -960,7 +1045,7 @@ async fn build_folder(
         seconds: t0.elapsed().as_secs_f64(),
         params: prep.params.clone(),
         inputs: {
-            let mut inputs = prep.sources.clone();
+            let mut inputs = inputs;
             for s in &mut inputs {
                 for f in &mut s.files {
                     f.xxh3 = Some(file_checksum(&f.path)?);
