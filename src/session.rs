@@ -132,6 +132,24 @@ pub fn build_session(opts: &SessionOptions) -> Result<SessionContext> {
     {
         optimizer.hash_join_single_partition_threshold_rows = 1 << 20;
     }
+    // A partial aggregate that merges fewer than 70% of its rows away is skipped (its rows
+    // go to the final aggregate as they are), instead of DataFusion's 20%: grouping 10M
+    // events by session (stg_sessions: 39% of the rows left after the partial step) or by
+    // customer and day hashed most rows twice. 10M events, five runs each, alternating:
+    // operator compute (elapsed_compute summed over `--profile-dir`) median 26.2 s → 23.4 s,
+    // wall median 18.2 s → 16.7 s, peak RSS 3.0–3.2 GB → 2.75–2.9 GB, same data files. Not
+    // under `--memory-limit`, where the spilling final aggregate would get all the rows
+    // (not measured at 100M). `DATAFUSION_EXECUTION_SKIP_PARTIAL_AGGREGATION_PROBE_RATIO_THRESHOLD`
+    // still wins.
+    if opts.memory_limit.is_none()
+        && std::env::var_os("DATAFUSION_EXECUTION_SKIP_PARTIAL_AGGREGATION_PROBE_RATIO_THRESHOLD")
+            .is_none()
+    {
+        config
+            .options_mut()
+            .execution
+            .skip_partial_aggregation_probe_ratio_threshold = 0.3;
+    }
     let mut runtime = RuntimeEnvBuilder::new();
     if let Some(limit) = opts.memory_limit {
         runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(operator_memory(limit))));
@@ -179,5 +197,36 @@ mod tests {
             [1, 0, 0, 100, 32]
         );
         assert!([1000, 100, 10_000].contains(&get(MI_OPTION_PURGE_DELAY)));
+    }
+
+    /// Without a limit: the partial-aggregation skip threshold is 0.3 and de-duplication by
+    /// sorted hashes is a physical optimizer rule; under `--memory-limit`, DataFusion's
+    /// defaults (0.8, no such rule). (Unless the environment sets the threshold, as no test
+    /// does.)
+    #[test]
+    fn settings_without_and_with_a_memory_limit() {
+        let threshold = |ctx: &SessionContext| {
+            ctx.state()
+                .config()
+                .options()
+                .execution
+                .skip_partial_aggregation_probe_ratio_threshold
+        };
+        let has_rule = |ctx: &SessionContext| {
+            ctx.state()
+                .physical_optimizers()
+                .iter()
+                .any(|r| r.name() == "arg_min_dedup")
+        };
+        let free = build_session(&SessionOptions::default()).unwrap();
+        assert_eq!(threshold(&free), 0.3);
+        assert!(has_rule(&free));
+        let capped = build_session(&SessionOptions {
+            memory_limit: Some(1 << 30),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(threshold(&capped), 0.8);
+        assert!(!has_rule(&capped));
     }
 }
