@@ -11,35 +11,60 @@
 --    campaign; they get the id '<customer_id>#<n>'. The export's own sessions are never
 --    merged with inferred ones.
 --
--- Only the events without a session id go through the window functions (they sort the rows
--- of each customer); the others pass straight through.
+-- Only the events without a session id go through the window functions; the others pass
+-- straight through. The windows run over one order of all customers (customer, time,
+-- event_id) rather than PARTITION BY customer_id: with a few events per customer,
+-- DataFusion's per-partition window state cost 1.4 s of compute for 0.5M events at 10M; one
+-- ordered stream costs 0.6 s (one core, while another model uses the other). The customer's
+-- session number is then the running count of session starts less the count before the
+-- customer's first event.
 --
 -- Columns: event_id, customer_id, event_time (TIMESTAMP, UTC), event_name, channel,
 -- campaign, device, session_id, session_inferred (BOOLEAN).
-WITH gaps AS (
+WITH ordered AS (
+    -- One order over all customers (customer, then time): the previous row is the same
+    -- customer's previous event unless the customer changed.
+    SELECT *,
+        lag(customer_id) OVER w AS prev_customer,
+        lag(event_time) OVER w AS prev_time,
+        lag(channel) OVER w AS prev_channel,
+        lag(campaign) OVER w AS prev_campaign
+    FROM stg_events_distinct
+    WHERE session_id IS NULL
+    WINDOW w AS (ORDER BY customer_id, event_time, event_id)
+),
+gaps AS (
     SELECT *,
         CASE
-            WHEN lag(event_time) OVER w IS NULL THEN 1
-            WHEN date_part('epoch', event_time) - date_part('epoch', lag(event_time) OVER w)
+            WHEN prev_customer IS DISTINCT FROM customer_id THEN 1
+            WHEN date_part('epoch', event_time) - date_part('epoch', prev_time)
                  > $session_gap_minutes * 60 THEN 1
             -- GA starts a new session when the traffic source changes mid-visit.
             WHEN $session_split_on_campaign
-                 AND ((lag(channel) OVER w IS DISTINCT FROM channel)
-                      OR (lag(campaign) OVER w IS DISTINCT FROM campaign)) THEN 1
+                 AND ((prev_channel IS DISTINCT FROM channel)
+                      OR (prev_campaign IS DISTINCT FROM campaign)) THEN 1
             ELSE 0
         END AS starts_session
-    FROM stg_events_distinct
-    WHERE session_id IS NULL
-    WINDOW w AS (PARTITION BY customer_id ORDER BY event_time, event_id)
+    FROM ordered
 ),
-numbered AS (
+running AS (
+    -- sessions started so far, over all customers
     SELECT *,
         sum(starts_session) OVER (
-            PARTITION BY customer_id
-            ORDER BY event_time, event_id
+            ORDER BY customer_id, event_time, event_id
             ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
-        ) AS inferred_n
+        ) AS started
     FROM gaps
+),
+numbered AS (
+    -- the customer's n-th session: sessions started so far, less those started before the
+    -- customer's first event (`started` only grows, so the latest customer start is the max)
+    SELECT *,
+        started - max(CASE WHEN prev_customer IS DISTINCT FROM customer_id THEN started END) OVER (
+            ORDER BY customer_id, event_time, event_id
+            ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+        ) + 1 AS inferred_n
+    FROM running
 )
 SELECT event_id, customer_id, event_time, event_name, channel, campaign, device,
        session_id, false AS session_inferred

@@ -1708,6 +1708,46 @@ fn tiny_project_dropoffs_by_hand() {
 }
 
 #[test]
+fn inferred_sessions_are_numbered_per_customer() {
+    // Events without a session id, two customers interleaved in time. Per customer, in time
+    // order (GA's rules: a gap over 30 minutes or a change of channel/campaign starts one):
+    //   c1: e1 10:00, e3 10:20 (same source) → c1#1; e5 11:00 (40 min later) → c1#2;
+    //       e7 11:10 → c1#2.
+    //   c2: e2 10:05 social → c2#1; e4 10:25 email (source changed) → c2#2; e6 10:50 → c2#2.
+    //   c0: e8 09:00 → c0#1 (the first customer in id order: numbering starts at 1 there too).
+    // c3's exported session s8 is kept as it is.
+    let events = "event_id,customer_id,event_time,event_name,channel,campaign,device,session_id\n\
+        e1,c1,2026-10-10T10:00:00Z,page_view,social,campA,mobile,\n\
+        e2,c2,2026-10-10T10:05:00Z,page_view,social,campA,mobile,\n\
+        e3,c1,2026-10-10T10:20:00Z,product_view,social,campA,mobile,\n\
+        e4,c2,2026-10-10T10:25:00Z,page_view,email,news,mobile,\n\
+        e5,c1,2026-10-10T11:00:00Z,page_view,social,campA,mobile,\n\
+        e6,c2,2026-10-10T10:50:00Z,add_to_cart,email,news,mobile,\n\
+        e7,c1,2026-10-10T11:10:00Z,add_to_cart,social,campA,mobile,\n\
+        e8,c0,2026-10-10T09:00:00Z,page_view,direct,,desktop,\n\
+        e9,c3,2026-10-12T09:00:00Z,checkout_start,direct,,tablet,s8\n\
+        e10,c3,2026-10-12T09:01:00Z,purchase,direct,,tablet,s8\n";
+    let p = tiny_with("events.csv", events);
+    let o = bin()
+        .args(["query", "--format", "csv", "--project"])
+        .arg(p.path())
+        .args([
+            "--as-of",
+            "2026-10-31",
+            "SELECT event_id, session_id, session_inferred FROM stg_events ORDER BY CAST(substr(event_id, 2) AS INT)",
+        ])
+        .output()
+        .unwrap();
+    ok(&o);
+    assert_eq!(
+        String::from_utf8(o.stdout).unwrap(),
+        "event_id,session_id,session_inferred\n\
+         e1,c1#1,true\ne2,c2#1,true\ne3,c1#1,true\ne4,c2#2,true\ne5,c1#2,true\n\
+         e6,c2#2,true\ne7,c1#2,true\ne8,c0#1,true\ne9,s8,false\ne10,s8,false\n"
+    );
+}
+
+#[test]
 fn sessionization_splits_on_gap_and_on_a_change_of_source() {
     // c1's events have no session id: 10:00 and 10:10 social/campA, 10:20 and 10:25
     // email/news (the source changes after 10 minutes), 11:30 email/news (65 minutes later).
