@@ -258,9 +258,9 @@ pub async fn prepare(args: &ProjectArgs, count_now: bool) -> Result<(Prepared, V
     let sampled = !count_now
         && !stage_events.is_empty()
         && sources.iter().any(|s| s.name == "events")
-        && sample_event_names(&ctx)
+        && count_event_names(&ctx, Some(STAGE_SAMPLE_ROWS))
             .await
-            .is_ok_and(|names| stage_events.iter().all(|e| names.contains(*e)));
+            .is_ok_and(|(_, names)| stage_events.iter().all(|e| names.contains(*e)));
     // Row counts (for the manifest) and empty sources. The events source is read once for
     // both its row count and its event names (for the funnel check below): on a CSV export
     // every read parses the whole file.
@@ -268,7 +268,7 @@ pub async fn prepare(args: &ProjectArgs, count_now: bool) -> Result<(Prepared, V
     let mut event_names = None;
     for s in &mut sources {
         let counted = if s.name == "events" && check_stages {
-            count_event_names(&ctx).await.map(|(n, names)| {
+            count_event_names(&ctx, None).await.map(|(n, names)| {
                 event_names = Some(names);
                 n
             })
@@ -286,18 +286,7 @@ pub async fn prepare(args: &ProjectArgs, count_now: bool) -> Result<(Prepared, V
                     warnings.push(w);
                 }
             }
-            Err(e) => {
-                let files: Vec<_> = s
-                    .files
-                    .iter()
-                    .map(|f| f.path.display().to_string())
-                    .collect();
-                problems.push(Error::input(format!(
-                    "{}: {e} (source {})",
-                    files.join(", "),
-                    s.name
-                )))
-            }
+            Err(e) => problems.push(count_error(s, &e)),
         }
     }
     if let Some(names) = event_names.filter(|n| !n.is_empty()) {
@@ -350,24 +339,13 @@ async fn count_rows(ctx: &SessionContext, table: &str) -> std::result::Result<u6
 /// How many events [`prepare`] looks at first for the funnel-stage check.
 pub const STAGE_SAMPLE_ROWS: usize = 200_000;
 
-/// The distinct event names among the first [`STAGE_SAMPLE_ROWS`] events (in file order).
-async fn sample_event_names(ctx: &SessionContext) -> std::result::Result<BTreeSet<String>, String> {
-    let batches = ctx
-        .sql(&format!(
-            "SELECT DISTINCT CAST(event_name AS VARCHAR) FROM (SELECT event_name FROM events LIMIT {STAGE_SAMPLE_ROWS}) WHERE event_name IS NOT NULL"
-        ))
-        .await
-        .map_err(|e| e.to_string())?
-        .collect()
-        .await
-        .map_err(|e| models::clean_error(&e))?;
-    let mut names = BTreeSet::new();
-    for b in &batches {
-        let col = datafusion::arrow::compute::cast(b.column(0), &DataType::Utf8)
-            .map_err(|e| e.to_string())?;
-        names.extend(col.as_string::<i32>().iter().flatten().map(str::to_string));
-    }
-    Ok(names)
+/// A source's files, comma-separated, for messages.
+fn file_list(s: &SourceInfo) -> String {
+    s.files
+        .iter()
+        .map(|f| f.path.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The warning for a source without rows.
@@ -375,12 +353,13 @@ fn empty_source_warning(s: &SourceInfo) -> String {
     format!(
         "source {} has no rows ({}): its reports will be empty",
         s.name,
-        s.files
-            .iter()
-            .map(|f| f.path.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
+        file_list(s)
     )
+}
+
+/// The error (exit 3) of a source that cannot be counted: its files, the reason, its name.
+fn count_error(s: &SourceInfo, e: &str) -> Error {
+    Error::input(format!("{}: {e} (source {})", file_list(s), s.name))
 }
 
 /// The sources with their rows filled in after the models ran: a CSV source not counted by
@@ -398,14 +377,7 @@ async fn count_deferred(prep: &Prepared, warnings: &mut Vec<String>) -> Result<V
             Some(n) => n,
             None => count_rows(&prep.ctx, &format!("raw_{}", s.name))
                 .await
-                .map_err(|e| {
-                    let files: Vec<_> = s
-                        .files
-                        .iter()
-                        .map(|f| f.path.display().to_string())
-                        .collect();
-                    Error::input(format!("{}: {e} (source {})", files.join(", "), s.name))
-                })?,
+                .map_err(|e| count_error(s, &e))?,
         };
         s.rows = Some(n);
         if n == 0 {
@@ -418,12 +390,17 @@ async fn count_deferred(prep: &Prepared, warnings: &mut Vec<String>) -> Result<V
 }
 
 /// The row count of the `events` source and its distinct non-NULL event names, in one read:
-/// `SELECT event_name, count(*) FROM events GROUP BY event_name`.
+/// `SELECT event_name, count(*) FROM events GROUP BY event_name` — of its first `limit` rows
+/// (in file order) when given.
 async fn count_event_names(
     ctx: &SessionContext,
+    limit: Option<usize>,
 ) -> std::result::Result<(u64, BTreeSet<String>), String> {
+    let limit = limit.map(|n| format!(" LIMIT {n}")).unwrap_or_default();
     let batches = ctx
-        .sql("SELECT event_name, count(*) FROM events GROUP BY event_name")
+        .sql(&format!(
+            "SELECT event_name, count(*) FROM (SELECT event_name FROM events{limit}) GROUP BY event_name"
+        ))
         .await
         .map_err(|e| e.to_string())?
         .collect()

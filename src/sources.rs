@@ -861,52 +861,32 @@ mod tests {
         (ctx, tap, label)
     }
 
+    /// The result of `sql` on `ctx`, as a printed table.
+    async fn shown(ctx: &SessionContext, sql: &str) -> String {
+        let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+        datafusion::arrow::util::pretty::pretty_format_batches(&batches)
+            .unwrap()
+            .to_string()
+    }
+
     #[tokio::test]
     async fn counts_the_first_whole_scan_only() {
         let dir = tempfile::tempdir().unwrap();
         let (ctx, tap, _) = tapped(dir.path(), 3000, "").await;
         // The file scan is still split in two under the tap.
-        let plan = ctx
-            .sql("EXPLAIN SELECT count(b) FROM t")
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap();
-        let shown = datafusion::arrow::util::pretty::pretty_format_batches(&plan)
-            .unwrap()
-            .to_string();
-        assert!(shown.contains("TapExec: counting=true"), "{shown}");
-        assert!(shown.contains("file_groups={2 groups"), "{shown}");
+        let plan = shown(&ctx, "EXPLAIN SELECT count(b) FROM t").await;
+        assert!(plan.contains("TapExec: counting=true"), "{plan}");
+        assert!(plan.contains("file_groups={2 groups"), "{plan}");
         // A LIMIT reads part of the file: not a count.
-        ctx.sql("SELECT * FROM t LIMIT 10")
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap();
+        shown(&ctx, "SELECT * FROM t LIMIT 10").await;
         assert_eq!(tap.rows(), None);
         // A filter (applied above the scan) still reads every row: 3000 data rows, the header
         // not counted, though only 2999 rows pass `a > 0`.
-        let got = ctx
-            .sql("SELECT count(*) FROM t WHERE a > 0")
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap();
-        let shown = datafusion::arrow::util::pretty::pretty_format_batches(&got)
-            .unwrap()
-            .to_string();
-        assert!(shown.contains("| 2999 "), "{shown}");
+        let got = shown(&ctx, "SELECT count(*) FROM t WHERE a > 0").await;
+        assert!(got.contains("| 2999 "), "{got}");
         assert_eq!(tap.rows(), Some(3000));
         // A second whole scan keeps the first count.
-        ctx.sql("SELECT b FROM t")
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap();
+        shown(&ctx, "SELECT b FROM t").await;
         assert_eq!(tap.rows(), Some(3000));
     }
 
