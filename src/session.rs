@@ -150,6 +150,23 @@ pub fn build_session(opts: &SessionOptions) -> Result<SessionContext> {
             .execution
             .skip_partial_aggregation_probe_ratio_threshold = 0.3;
     }
+    // Each sort reserves `sort_spill_reservation_bytes` (DataFusion: 10 MiB) up front for
+    // merging its spills. Under a small limit two sorts' reservations took most of the pool
+    // and the next allocation failed ("Not enough memory to continue external sort"): the
+    // bundled project under `--memory-limit 40MiB` (a 28 MiB pool) failed in
+    // stg_order_touchpoints in 2 of 12 runs started with a cold page cache, and did so before
+    // this session's changes too (3 of 15). With a 32nd of the pool per sort (here 0.875 MiB)
+    // it ran 15 of 15. From a limit of about 460 MiB up DataFusion's 10 MiB stays (4 GiB:
+    // a 2.8 GiB pool).
+    // `DATAFUSION_EXECUTION_SORT_SPILL_RESERVATION_BYTES` still wins.
+    if let Some(limit) = opts.memory_limit
+        && std::env::var_os("DATAFUSION_EXECUTION_SORT_SPILL_RESERVATION_BYTES").is_none()
+    {
+        let execution = &mut config.options_mut().execution;
+        execution.sort_spill_reservation_bytes = execution
+            .sort_spill_reservation_bytes
+            .min(operator_memory(limit) / 32);
+    }
     let mut runtime = RuntimeEnvBuilder::new();
     if let Some(limit) = opts.memory_limit {
         runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(operator_memory(limit))));
@@ -228,5 +245,23 @@ mod tests {
         .unwrap();
         assert_eq!(threshold(&capped), 0.8);
         assert!(!has_rule(&capped));
+        // A sort's up-front reservation: DataFusion's 10 MiB without a limit and under a
+        // large one; a 32nd of the operators' pool under a small one — 40 MiB → a pool of
+        // 40 / 10 × 7 = 28 MiB → 28 / 32 = 0.875 MiB = 917,504 bytes.
+        let reservation = |ctx: &SessionContext| {
+            ctx.state()
+                .config()
+                .options()
+                .execution
+                .sort_spill_reservation_bytes
+        };
+        assert_eq!(reservation(&free), 10 << 20);
+        assert_eq!(reservation(&capped), 10 << 20);
+        let small = build_session(&SessionOptions {
+            memory_limit: Some(40 << 20),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(reservation(&small), 917_504);
     }
 }
