@@ -44,42 +44,82 @@
 //! integer, date or timestamp type and a value compared in place by `arg_min`
 //! (`compared_in_place`: flat types and structs of them). Every other plan is left alone.
 //!
-//! It holds its partition's input in memory and does not spill, so
-//! [`crate::session::build_session`] installs it only without `--memory-limit`; under a
-//! limit DataFusion's aggregate, which spills, runs instead. Its memory is still reserved in
-//! the session's pool (`ArgMinDedupExec[partition]`).
+//! # Under a memory limit: two passes
+//!
+//! An event export does not fit in memory at scale (100M events: about 11 GB as Arrow), but
+//! few of its rows are repeats. With [`ArgMinDedupRule::two_pass`] (set under
+//! `--memory-limit`) each partition reads its input twice:
+//!
+//! 1. **pass 1** reads the keys alone (a second, fresh copy of the input plan, projected to
+//!    the key and re-partitioned the same way) into a [`RepeatFilter`]: two bit arrays, the
+//!    bit a key's hash picks set in the first on its first sight and in the second on its
+//!    second — 2 × 128 MiB per partition at most, an eighth of its share of the pool;
+//! 2. **pass 2** reads the rows: a row whose key's bit is not in the second array was seen
+//!    once, and is output at once, in input order; the others (the repeats, and keys whose
+//!    bit another key shares) are candidates, de-duplicated as above. With 100M events 5.5%
+//!    of the rows are candidates.
+//!
+//! The output is then the unique rows in input order, followed by the candidates' survivors.
+//! Without room for the filter (a pool under 1.5 MiB per 3 partitions) the input is read
+//! once, every row a candidate.
+//!
+//! # Memory and spilling
+//!
+//! Each partition reserves what it holds in the session's pool (`ArgMinDedupExec[partition]`,
+//! a consumer that can spill: DataFusion's fair pool gives it a share). When a reservation
+//! for candidates is refused (only under a limit):
+//!
+//! 1. it de-duplicates what it holds; if that drops at least half the rows, it goes on in
+//!    memory with the survivors (an export made mostly of repeats never touches the disk);
+//! 2. otherwise it writes every candidate, held and still to come, to one of 32 spill files
+//!    (Arrow IPC, DataFusion's `SpillManager`, in the spill directory) chosen by 5 bits of
+//!    the key's hash, so that equal keys share a file;
+//! 3. then it reads the files back one at a time and de-duplicates each the same way; a file
+//!    that does not fit either spills into 32 more by the next 5 bits (grace hash
+//!    partitioning, as in a hash join that spills), down to 12 levels (60 of the 64 bits).
+//!
+//! Without a limit the pool never refuses, and nothing is written.
 //!
 //! Errors (execution): those of its input; a key or value expression that fails to evaluate;
-//! the memory pool refusing a reservation ("Resources exhausted").
+//! a spill file that cannot be written or read; "Resources exhausted" when more distinct
+//! keys than fit in the partition's share of memory share 60 bits of hash (not seen in
+//! practice: repeats of one key are always dropped down to one row).
 
 use std::cmp::Ordering;
 use std::fmt;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, BooleanArray, BooleanBufferBuilder, make_comparator,
+    Array, ArrayRef, BooleanArray, BooleanBufferBuilder, UInt32Array, make_comparator,
 };
-use datafusion::arrow::compute::filter_record_batch;
+use datafusion::arrow::buffer::BooleanBuffer;
+use datafusion::arrow::compute::{BatchCoalescer, concat_batches, filter_record_batch};
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::hash_utils::{RandomState, create_hashes};
 use datafusion::common::tree_node::{Transformed, TransformedResult, TreeNode, TreeNodeRecursion};
 use datafusion::common::{DataFusionError, Result, internal_err};
 use datafusion::config::ConfigOptions;
-use datafusion::execution::TaskContext;
-use datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
+use datafusion::execution::memory_pool::{MemoryConsumer, MemoryLimit, MemoryReservation};
+use datafusion::execution::{SpillFile, TaskContext};
 use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_expr::expressions::col;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
+use datafusion::physical_optimizer::projection_pushdown::ProjectionPushdown;
+use datafusion::physical_plan::SpillManager;
 use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode};
-use datafusion::physical_plan::execution_plan::apply_expression_roots;
-use datafusion::physical_plan::metrics::{BaselineMetrics, ExecutionPlanMetricsSet, MetricsSet};
+use datafusion::physical_plan::execution_plan::{apply_expression_roots, reset_plan_states};
+use datafusion::physical_plan::metrics::{
+    BaselineMetrics, Count, ExecutionPlanMetricsSet, MetricBuilder, MetricsSet, SpillMetrics,
+};
+use datafusion::physical_plan::projection::ProjectionExec;
 use datafusion::physical_plan::repartition::RepartitionExec;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
     SendableRecordBatchStream,
 };
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 
 use crate::sql_arg_min::{ArgMin, KEY_ORDER, compared_in_place};
 
@@ -87,16 +127,20 @@ use crate::sql_arg_min::{ArgMin, KEY_ORDER, compared_in_place};
 /// final hash aggregate of the shape listed in the [module docs](self). Runs after
 /// DataFusion's own rules (it is appended by `SessionStateBuilder::with_physical_optimizer_rule`).
 #[derive(Debug, Default)]
-pub struct ArgMinDedupRule;
+pub struct ArgMinDedupRule {
+    /// Read the input twice, first its keys only (see "Under a memory limit" in the
+    /// [module docs](self)); set by [`crate::session::build_session`] under `--memory-limit`.
+    pub two_pass: bool,
+}
 
 impl PhysicalOptimizerRule for ArgMinDedupRule {
     fn optimize(
         &self,
         plan: Arc<dyn ExecutionPlan>,
-        _config: &ConfigOptions,
+        config: &ConfigOptions,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         plan.transform_up(|node| {
-            Ok(match rewrite(&node)? {
+            Ok(match rewrite(&node, self.two_pass, config)? {
                 Some(new) => Transformed::yes(new),
                 None => Transformed::no(node),
             })
@@ -114,7 +158,11 @@ impl PhysicalOptimizerRule for ArgMinDedupRule {
 }
 
 /// The replacement of `node` when it is a final aggregate of the supported shape.
-fn rewrite(node: &Arc<dyn ExecutionPlan>) -> Result<Option<Arc<dyn ExecutionPlan>>> {
+fn rewrite(
+    node: &Arc<dyn ExecutionPlan>,
+    two_pass: bool,
+    config: &ConfigOptions,
+) -> Result<Option<Arc<dyn ExecutionPlan>>> {
     let Some(fin) = node.downcast_ref::<AggregateExec>() else {
         return Ok(None);
     };
@@ -149,8 +197,28 @@ fn rewrite(node: &Arc<dyn ExecutionPlan>) -> Result<Option<Arc<dyn ExecutionPlan
         Arc::clone(part.input()),
         Partitioning::Hash(vec![Arc::clone(&key)], n),
     )?);
+    // Pass 1 of two: the keys alone, from a fresh copy of the input (a plan is executed once),
+    // re-partitioned the same way (same hash, same partition count) so that each partition
+    // sees the keys of its own rows; projection pushdown narrows the scan to the columns the
+    // key and the filters need.
+    let keys = if two_pass {
+        let fresh = reset_plan_states(Arc::clone(part.input()))?;
+        let projected: Arc<dyn ExecutionPlan> = Arc::new(ProjectionExec::try_new(
+            [(Arc::clone(&key), "key".to_string())],
+            fresh,
+        )?);
+        let projected = ProjectionPushdown::new().optimize(projected, config)?;
+        let key_column = col("key", &projected.schema())?;
+        Some(Arc::new(RepartitionExec::try_new(
+            projected,
+            Partitioning::Hash(vec![key_column], n),
+        )?) as Arc<dyn ExecutionPlan>)
+    } else {
+        None
+    };
     Ok(Some(Arc::new(ArgMinDedupExec {
         input: repartitioned,
+        keys,
         key,
         value,
         schema: fin.schema(),
@@ -204,6 +272,8 @@ fn key_supported(t: &DataType) -> bool {
 #[derive(Debug)]
 pub struct ArgMinDedupExec {
     input: Arc<dyn ExecutionPlan>,
+    /// In two-pass mode, pass 1's plan: the keys alone, partitioned as `input`.
+    keys: Option<Arc<dyn ExecutionPlan>>,
     key: Arc<dyn PhysicalExpr>,
     value: Arc<dyn PhysicalExpr>,
     schema: SchemaRef,
@@ -213,7 +283,11 @@ pub struct ArgMinDedupExec {
 
 impl DisplayAs for ArgMinDedupExec {
     fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "ArgMinDedupExec: key={}, value={}", self.key, self.value)
+        write!(f, "ArgMinDedupExec: key={}, value={}", self.key, self.value)?;
+        if self.keys.is_some() {
+            write!(f, ", two_pass")?;
+        }
+        Ok(())
     }
 }
 
@@ -227,7 +301,7 @@ impl ExecutionPlan for ArgMinDedupExec {
     }
 
     fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
-        vec![&self.input]
+        std::iter::once(&self.input).chain(&self.keys).collect()
     }
 
     fn apply_expressions(
@@ -241,9 +315,13 @@ impl ExecutionPlan for ArgMinDedupExec {
         self: Arc<Self>,
         children: Vec<Arc<dyn ExecutionPlan>>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let [input] = children.try_into().map_err(|_| {
-            DataFusionError::Internal("ArgMinDedupExec takes one input".to_string())
-        })?;
+        let mut children = children.into_iter();
+        let (Some(input), keys, None) = (children.next(), children.next(), children.next()) else {
+            return internal_err!("ArgMinDedupExec takes one or two inputs");
+        };
+        if keys.is_some() != self.keys.is_some() {
+            return internal_err!("ArgMinDedupExec: its number of inputs changed");
+        }
         if input.properties().output_partitioning().partition_count()
             != self.cache.output_partitioning().partition_count()
         {
@@ -251,6 +329,7 @@ impl ExecutionPlan for ArgMinDedupExec {
         }
         Ok(Arc::new(Self {
             input,
+            keys,
             key: Arc::clone(&self.key),
             value: Arc::clone(&self.value),
             schema: Arc::clone(&self.schema),
@@ -264,21 +343,89 @@ impl ExecutionPlan for ArgMinDedupExec {
         partition: usize,
         context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
-        let input = self.input.execute(partition, Arc::clone(&context))?;
+        // "Can spill": the fair pool gives it a share, and a refused reservation makes it
+        // spill rather than fail.
         let reservation = MemoryConsumer::new(format!("ArgMinDedupExec[{partition}]"))
+            .with_can_spill(true)
             .register(context.memory_pool());
-        let baseline = BaselineMetrics::new(&self.metrics, partition);
-        let fut = dedup_partition(
-            input,
-            Arc::clone(&self.key),
-            Arc::clone(&self.value),
+        let spill = SpillManager::new(
+            context.runtime_env(),
+            SpillMetrics::new(&self.metrics, partition),
             Arc::clone(&self.schema),
+        )
+        .with_compression_type(context.session_config().spill_compression());
+        let partitions = self.cache.output_partitioning().partition_count();
+        let stage = match &self.keys {
+            Some(keys) => Stage::TwoPass {
+                keys: Arc::clone(keys),
+                filter_words: filter_words(context.memory_pool().memory_limit(), partitions),
+            },
+            None => Stage::Sources,
+        };
+        let work = match stage {
+            Stage::Sources => vec![Work {
+                source: Source::Input(self.input.execute(partition, Arc::clone(&context))?),
+                level: 0,
+            }],
+            _ => Vec::new(),
+        };
+        let dedup = Dedup {
+            stage,
+            work,
+            input: Arc::clone(&self.input),
+            partition,
+            context: Arc::clone(&context),
+            output: Vec::new().into_iter(),
+            key: Arc::clone(&self.key),
+            value: Arc::clone(&self.value),
+            schema: Arc::clone(&self.schema),
             reservation,
-            baseline,
-        );
-        let stream = futures::stream::once(fut)
-            .map_ok(|batches| futures::stream::iter(batches.map(Ok::<_, DataFusionError>)))
-            .try_flatten();
+            baseline: BaselineMetrics::new(&self.metrics, partition),
+            candidate_rows: MetricBuilder::new(&self.metrics).counter("candidate_rows", partition),
+            spill,
+            batch_size: context.session_config().batch_size(),
+            hashes: Vec::new(),
+        };
+        let stream = futures::stream::try_unfold(dedup, |mut d| async move {
+            loop {
+                if let Some(batch) = d.next_output()? {
+                    return Ok(Some((batch, d)));
+                }
+                match std::mem::replace(&mut d.stage, Stage::Sources) {
+                    Stage::TwoPass { keys, filter_words } => d.pass_one(keys, filter_words).await?,
+                    Stage::Filtering {
+                        mut rows,
+                        filter,
+                        filter_reservation,
+                        mut absorb,
+                    } => match rows.next().await {
+                        Some(batch) => {
+                            let unique = d.split(batch?, &filter, &mut absorb)?;
+                            d.stage = Stage::Filtering {
+                                rows,
+                                filter,
+                                filter_reservation,
+                                absorb,
+                            };
+                            if let Some(batch) = unique {
+                                return Ok(Some((batch, d)));
+                            }
+                        }
+                        None => {
+                            drop(filter);
+                            filter_reservation.free();
+                            d.finish(absorb, 0)?;
+                        }
+                    },
+                    Stage::Sources => {
+                        let Some(work) = d.work.pop() else {
+                            return Ok(None);
+                        };
+                        d.process(work).await?;
+                    }
+                }
+            }
+        });
         Ok(Box::pin(RecordBatchStreamAdapter::new(
             Arc::clone(&self.schema),
             stream,
@@ -290,6 +437,18 @@ impl ExecutionPlan for ArgMinDedupExec {
     }
 }
 
+/// Bits of the key hash that pick a spill file: 32 files per spill.
+const FANOUT_BITS: u32 = 5;
+const FANOUT: usize = 1 << FANOUT_BITS;
+/// The deepest level that can still spill: level `l` routes by hash bits
+/// `64 - 5 (l + 1) .. 64 - 5 l`, and 12 levels use 60 of the 64 bits.
+const MAX_LEVEL: u32 = 64 / FANOUT_BITS - 1;
+
+/// The spill file (0–31) of a row whose key hashes to `hash`, when rows at `level` spill.
+fn bucket(hash: u64, level: u32) -> usize {
+    ((hash >> (64 - FANOUT_BITS * (level + 1))) as usize) & (FANOUT - 1)
+}
+
 /// One retained input batch: its key and value columns.
 struct Kept {
     key: ArrayRef,
@@ -298,88 +457,521 @@ struct Kept {
     bytes: usize,
 }
 
-/// Reads one partition, finds the rows to drop, and returns the output batches, each made
-/// (and its retained input released) when the consumer asks for it.
-async fn dedup_partition(
-    mut input: SendableRecordBatchStream,
-    key_expr: Arc<dyn PhysicalExpr>,
-    value_expr: Arc<dyn PhysicalExpr>,
+/// Rows still to de-duplicate.
+enum Source {
+    /// The partition's input; the key and value expressions are still to be evaluated.
+    Input(SendableRecordBatchStream),
+    /// One spill file of `(key, value)` batches in the output schema: all rows whose key
+    /// hashes fall in one bucket.
+    Spilled(Arc<dyn SpillFile>),
+}
+
+/// A [`Source`] and its depth: the input is level 0, a file spilled from level `l` is `l + 1`.
+struct Work {
+    source: Source,
+    level: u32,
+}
+
+/// Batches held in memory with one `(hash, batch, row)` entry per row.
+#[derive(Default)]
+struct Held {
+    kept: Vec<Kept>,
+    entries: Vec<(u64, u32, u32)>,
+}
+
+impl Held {
+    /// Adds a batch and the hashes of its keys; returns the bytes it added (its arrays and
+    /// what the entry list grew by).
+    fn push(&mut self, key: ArrayRef, value: ArrayRef, hashes: &[u64]) -> usize {
+        let b = u32::try_from(self.kept.len()).expect("fewer than 2^32 batches");
+        let before = self.entries.capacity();
+        self.entries
+            .extend(hashes.iter().enumerate().map(|(r, &h)| (h, b, r as u32)));
+        let bytes = key.get_array_memory_size() + value.get_array_memory_size();
+        self.kept.push(Kept { key, value, bytes });
+        bytes + (self.entries.capacity() - before) * size_of::<(u64, u32, u32)>()
+    }
+
+    /// The bytes held: the arrays and the entry list.
+    fn bytes(&self) -> usize {
+        self.kept.iter().map(|k| k.bytes).sum::<usize>()
+            + self.entries.capacity() * size_of::<(u64, u32, u32)>()
+    }
+
+    /// Sorts the entries by hash and returns, per batch, the rows that are not the smallest
+    /// of their key; the entry list is released.
+    fn find_drops(&mut self) -> Result<Vec<Vec<u32>>> {
+        let mut entries = std::mem::take(&mut self.entries);
+        entries.sort_unstable_by_key(|e| e.0);
+        let mut dropped: Vec<Vec<u32>> = vec![Vec::new(); self.kept.len()];
+        let mut i = 0;
+        while i < entries.len() {
+            let mut j = i + 1;
+            while j < entries.len() && entries[j].0 == entries[i].0 {
+                j += 1;
+            }
+            if j - i > 1 {
+                resolve_run(&entries[i..j], &self.kept, &mut dropped)?;
+            }
+            i = j;
+        }
+        Ok(dropped)
+    }
+}
+
+/// A kept batch without its dropped rows, in the output schema (a batch without drops is
+/// passed on without a copy).
+fn without(k: Kept, drops: Vec<u32>, schema: &SchemaRef) -> Result<RecordBatch> {
+    let n = k.key.len();
+    let batch = RecordBatch::try_new(Arc::clone(schema), vec![k.key, k.value])?;
+    if drops.is_empty() {
+        return Ok(batch);
+    }
+    let mut keep = BooleanBufferBuilder::new(n);
+    keep.append_n(n, true);
+    for r in drops {
+        keep.set_bit(r as usize, false);
+    }
+    Ok(filter_record_batch(
+        &batch,
+        &BooleanArray::new(keep.finish(), None),
+    )?)
+}
+
+/// A spill file being written: `Some(batch)` appends the batch, `None` finishes the file and
+/// returns it (`None` if nothing was written). A closure around DataFusion's in-progress
+/// spill file, whose type is not public.
+type OpenFile = Box<dyn FnMut(Option<&RecordBatch>) -> Result<Option<Arc<dyn SpillFile>>> + Send>;
+
+/// Opens a spill file of `spill`'s schema.
+fn open_file(spill: &SpillManager) -> Result<OpenFile> {
+    let mut file = spill.create_in_progress_file("ArgMinDedupExec")?;
+    Ok(Box::new(move |batch| match batch {
+        Some(batch) => file.append_batch(batch).map(|_| None),
+        None => file.finish(),
+    }))
+}
+
+/// Rows on their way to 32 spill files, by 5 bits of their key hash. Each file gets batches
+/// of the session's batch size (fewer at the end, or when memory is short).
+struct Router {
+    level: u32,
+    coalescers: Vec<BatchCoalescer>,
+    files: Vec<Option<OpenFile>>,
+    /// Per bucket, the rows of the batch being routed.
+    rows: Vec<Vec<u32>>,
+}
+
+impl Router {
+    fn new(level: u32, schema: &SchemaRef, batch_size: usize) -> Self {
+        Self {
+            level,
+            coalescers: (0..FANOUT)
+                .map(|_| BatchCoalescer::new(Arc::clone(schema), batch_size))
+                .collect(),
+            files: (0..FANOUT).map(|_| None).collect(),
+            rows: vec![Vec::new(); FANOUT],
+        }
+    }
+
+    /// Sends each row of `batch` (output schema, keys hashed to `hashes`) to its bucket.
+    fn route(&mut self, spill: &SpillManager, batch: &RecordBatch, hashes: &[u64]) -> Result<()> {
+        for rows in &mut self.rows {
+            rows.clear();
+        }
+        for (r, &h) in hashes.iter().enumerate() {
+            self.rows[bucket(h, self.level)].push(r as u32);
+        }
+        for b in 0..FANOUT {
+            let rows = &self.rows[b];
+            if rows.is_empty() {
+                continue;
+            }
+            if rows.len() == batch.num_rows() {
+                self.coalescers[b].push_batch(batch.clone())?;
+            } else {
+                let indices = UInt32Array::from(rows.clone());
+                self.coalescers[b].push_batch_with_indices(batch.clone(), &indices)?;
+            }
+            self.write_completed(spill, b)?;
+        }
+        Ok(())
+    }
+
+    fn write_completed(&mut self, spill: &SpillManager, b: usize) -> Result<()> {
+        while let Some(done) = self.coalescers[b].next_completed_batch() {
+            let file = match &mut self.files[b] {
+                Some(file) => file,
+                none => none.insert(open_file(spill)?),
+            };
+            file(Some(&done))?;
+        }
+        Ok(())
+    }
+
+    /// Writes every bucket's partial batch.
+    fn flush(&mut self, spill: &SpillManager) -> Result<()> {
+        for b in 0..FANOUT {
+            self.coalescers[b].finish_buffered_batch()?;
+            self.write_completed(spill, b)?;
+        }
+        Ok(())
+    }
+
+    /// The bytes of the partial batches.
+    fn size(&self) -> usize {
+        self.coalescers.iter().map(BatchCoalescer::size).sum()
+    }
+
+    /// Flushes and closes the files; returns the ones written to.
+    fn finish(mut self, spill: &SpillManager) -> Result<Vec<Arc<dyn SpillFile>>> {
+        self.flush(spill)?;
+        let mut done = Vec::new();
+        for file in self.files.iter_mut().flatten() {
+            done.extend(file(None)?);
+        }
+        Ok(done)
+    }
+}
+
+/// Bits per array of a partition's [`RepeatFilter`] under a pool of `limit`: an eighth of
+/// the pool's share per partition for each of the two arrays, at most 2^30 bits (128 MiB),
+/// rounded down to a power of two; 0 (no filter: one pass) under 64 KiB or without a limit.
+/// With 2^30 bits and 50 million keys per partition (100M events, 2 partitions) about 5% of
+/// the unique keys share their bit with another key and go through the hash sort needlessly.
+fn filter_words(limit: MemoryLimit, partitions: usize) -> usize {
+    let MemoryLimit::Finite(limit) = limit else {
+        return 0;
+    };
+    let bytes = (limit / (8 * partitions.max(1))).min(128 << 20);
+    if bytes < 64 << 10 {
+        return 0;
+    }
+    (1usize << bytes.ilog2()) / size_of::<u64>()
+}
+
+/// Pass 1's record of the keys (of one partition): the bit that a key's hash picks is set in
+/// `seen` the first time and in `twice` the second. A key whose bit is not in `twice` was
+/// seen once: its row is unique. A bit in `twice` may come from two different keys (a false
+/// positive): such rows are only de-duplicated needlessly.
+struct RepeatFilter {
+    seen: Vec<u64>,
+    twice: Vec<u64>,
+    /// Bits per array − 1 (a power of two − 1).
+    mask: u64,
+}
+
+impl RepeatFilter {
+    fn new(words: usize) -> Self {
+        Self {
+            seen: vec![0; words],
+            twice: vec![0; words],
+            mask: (words * 64 - 1) as u64,
+        }
+    }
+
+    fn add(&mut self, hash: u64) {
+        let i = (hash & self.mask) as usize;
+        let (w, bit) = (i / 64, 1u64 << (i % 64));
+        self.twice[w] |= self.seen[w] & bit;
+        self.seen[w] |= bit;
+    }
+
+    fn maybe_repeated(&self, hash: u64) -> bool {
+        let i = (hash & self.mask) as usize;
+        self.twice[i / 64] & (1u64 << (i % 64)) != 0
+    }
+}
+
+/// What one source has taken in so far: rows held in memory, or, once they did not fit, a
+/// router to the spill files of the next level.
+#[derive(Default)]
+struct Absorb {
+    held: Held,
+    router: Option<Router>,
+}
+
+/// Where a partition is.
+enum Stage {
+    /// Two-pass mode, before pass 1: the keys' plan, and the filter's size in words (0: no
+    /// room for a filter, read once).
+    TwoPass {
+        keys: Arc<dyn ExecutionPlan>,
+        filter_words: usize,
+    },
+    /// Pass 2: the rows stream through the filter; unique rows are output as they come, the
+    /// others are taken in.
+    Filtering {
+        rows: SendableRecordBatchStream,
+        filter: RepeatFilter,
+        filter_reservation: MemoryReservation,
+        absorb: Absorb,
+    },
+    /// Working through the stack of sources.
+    Sources,
+}
+
+/// One partition's de-duplication: its stage, a stack of [`Work`], and the output of the
+/// source last de-duplicated in memory.
+struct Dedup {
+    stage: Stage,
+    work: Vec<Work>,
+    /// The rows' plan (hash-partitioned on the key), executed once.
+    input: Arc<dyn ExecutionPlan>,
+    partition: usize,
+    context: Arc<TaskContext>,
+    /// Kept batches with the rows to drop from each, emitted one by one.
+    output: std::vec::IntoIter<(Kept, Vec<u32>)>,
+    key: Arc<dyn PhysicalExpr>,
+    value: Arc<dyn PhysicalExpr>,
     schema: SchemaRef,
     reservation: MemoryReservation,
     baseline: BaselineMetrics,
-) -> Result<impl Iterator<Item = RecordBatch> + Send> {
-    // Another seed than the re-partitioning's, so the hashes of one partition spread.
-    let state = RandomState::with_seed(0x6a6f75726e6579);
-    let mut kept: Vec<Kept> = Vec::new();
-    // (hash of the key, batch, row)
-    let mut entries: Vec<(u64, u32, u32)> = Vec::new();
-    let mut hashes: Vec<u64> = Vec::new();
-    let mut kept_bytes = 0usize;
-    while let Some(batch) = input.next().await {
-        let batch = batch?;
-        if batch.num_rows() == 0 {
-            continue;
-        }
-        let _timer = baseline.elapsed_compute().timer();
-        let key = key_expr.evaluate(&batch)?.into_array(batch.num_rows())?;
-        let value = value_expr.evaluate(&batch)?.into_array(batch.num_rows())?;
-        hashes.clear();
-        hashes.resize(batch.num_rows(), 0);
-        create_hashes([&key], &state, &mut hashes)?;
-        let b = u32::try_from(kept.len()).expect("fewer than 2^32 batches");
-        let before = entries.capacity();
-        entries.extend(hashes.iter().enumerate().map(|(r, &h)| (h, b, r as u32)));
-        let bytes = key.get_array_memory_size() + value.get_array_memory_size();
-        reservation
-            .try_grow(bytes + (entries.capacity() - before) * size_of::<(u64, u32, u32)>())?;
-        kept_bytes += bytes;
-        kept.push(Kept { key, value, bytes });
-    }
-    let timer = baseline.elapsed_compute().timer();
-    entries.sort_unstable_by_key(|e| e.0);
-    // Rows to drop, per batch.
-    let mut dropped: Vec<Vec<u32>> = vec![Vec::new(); kept.len()];
-    let mut i = 0;
-    while i < entries.len() {
-        let mut j = i + 1;
-        while j < entries.len() && entries[j].0 == entries[i].0 {
-            j += 1;
-        }
-        if j - i > 1 {
-            resolve_run(&entries[i..j], &kept, &mut dropped)?;
-        }
-        i = j;
-    }
-    drop(entries);
-    timer.done();
-    let out_rows = baseline.output_rows().clone();
-    let elapsed = baseline.elapsed_compute().clone();
-    // The sort list is gone; the kept batches are released one by one as they are emitted.
-    reservation.shrink(reservation.size().saturating_sub(kept_bytes));
-    Ok(kept
-        .into_iter()
-        .zip(dropped)
-        .map(move |(k, drops)| {
+    /// Rows that pass 1 could not rule out as repeats (two-pass mode).
+    candidate_rows: Count,
+    spill: SpillManager,
+    batch_size: usize,
+    /// Hashes of the current batch's keys.
+    hashes: Vec<u64>,
+}
+
+impl Dedup {
+    /// Another seed than the re-partitioning's, so the hashes of one partition spread.
+    const STATE: RandomState = RandomState::with_seed(0x6a6f75726e6579);
+
+    /// The next non-empty output batch, releasing its memory.
+    fn next_output(&mut self) -> Result<Option<RecordBatch>> {
+        let elapsed = self.baseline.elapsed_compute().clone();
+        for (k, drops) in self.output.by_ref() {
             let _timer = elapsed.timer();
-            reservation.shrink(k.bytes.min(reservation.size()));
-            let n = k.key.len();
-            let batch = RecordBatch::try_new(Arc::clone(&schema), vec![k.key, k.value])
-                .expect("the key and value columns match the aggregate's schema");
-            let batch = if drops.is_empty() {
-                batch
-            } else {
-                let mut keep = BooleanBufferBuilder::new(n);
-                keep.append_n(n, true);
-                for r in drops {
-                    keep.set_bit(r as usize, false);
-                }
-                filter_record_batch(&batch, &BooleanArray::new(keep.finish(), None))
-                    .expect("a filter of a batch by a mask of its length")
-            };
-            out_rows.add(batch.num_rows());
-            batch
-        })
-        .filter(|b| b.num_rows() > 0))
+            self.reservation
+                .shrink(k.bytes.min(self.reservation.size()));
+            let batch = without(k, drops, &self.schema)?;
+            if batch.num_rows() > 0 {
+                self.baseline.output_rows().add(batch.num_rows());
+                return Ok(Some(batch));
+            }
+        }
+        Ok(None)
+    }
+
+    fn hash(&mut self, key: &ArrayRef) -> Result<()> {
+        self.hashes.clear();
+        self.hashes.resize(key.len(), 0);
+        create_hashes([key], &Self::STATE, &mut self.hashes)?;
+        Ok(())
+    }
+
+    /// The key and value of an input batch (evaluated) or of a spilled one (its columns).
+    fn key_value(&self, batch: &RecordBatch, evaluate: bool) -> Result<(ArrayRef, ArrayRef)> {
+        if evaluate {
+            let n = batch.num_rows();
+            Ok((
+                self.key.evaluate(batch)?.into_array(n)?,
+                self.value.evaluate(batch)?.into_array(n)?,
+            ))
+        } else {
+            Ok((Arc::clone(batch.column(0)), Arc::clone(batch.column(1))))
+        }
+    }
+
+    /// Pass 1: reads the partition's keys into a [`RepeatFilter`] and starts pass 2. Without
+    /// room for the filter, the rows go through the hash sort in one pass instead.
+    async fn pass_one(&mut self, keys: Arc<dyn ExecutionPlan>, words: usize) -> Result<()> {
+        let filter_reservation = self.reservation.new_empty();
+        if words == 0
+            || filter_reservation
+                .try_grow(2 * words * size_of::<u64>())
+                .is_err()
+        {
+            self.work.push(Work {
+                source: Source::Input(
+                    self.input
+                        .execute(self.partition, Arc::clone(&self.context))?,
+                ),
+                level: 0,
+            });
+            return Ok(());
+        }
+        let elapsed = self.baseline.elapsed_compute().clone();
+        let mut filter = RepeatFilter::new(words);
+        let mut stream = keys.execute(self.partition, Arc::clone(&self.context))?;
+        while let Some(batch) = stream.next().await {
+            let batch = batch?;
+            let _timer = elapsed.timer();
+            self.hash(batch.column(0))?;
+            for &h in &self.hashes {
+                filter.add(h);
+            }
+        }
+        filter.seen = Vec::new();
+        filter_reservation.shrink(words * size_of::<u64>());
+        self.stage = Stage::Filtering {
+            rows: self
+                .input
+                .execute(self.partition, Arc::clone(&self.context))?,
+            filter,
+            filter_reservation,
+            absorb: Absorb::default(),
+        };
+        Ok(())
+    }
+
+    /// Pass 2 on one batch: returns its rows whose key pass 1 saw once (in input order), and
+    /// takes in the others.
+    fn split(
+        &mut self,
+        batch: RecordBatch,
+        filter: &RepeatFilter,
+        absorb: &mut Absorb,
+    ) -> Result<Option<RecordBatch>> {
+        let n = batch.num_rows();
+        if n == 0 {
+            return Ok(None);
+        }
+        let elapsed = self.baseline.elapsed_compute().clone();
+        let _timer = elapsed.timer();
+        let (key, value) = self.key_value(&batch, true)?;
+        self.hash(&key)?;
+        let repeated = BooleanBuffer::collect_bool(n, |i| filter.maybe_repeated(self.hashes[i]));
+        let candidates = repeated.count_set_bits();
+        let rows = RecordBatch::try_new(Arc::clone(&self.schema), vec![key, value])?;
+        if candidates == 0 {
+            self.baseline.output_rows().add(n);
+            return Ok(Some(rows));
+        }
+        self.candidate_rows.add(candidates);
+        let taken = filter_record_batch(&rows, &BooleanArray::new(repeated.clone(), None))?;
+        self.absorb(
+            absorb,
+            Arc::clone(taken.column(0)),
+            Arc::clone(taken.column(1)),
+            0,
+        )?;
+        if candidates == n {
+            return Ok(None);
+        }
+        let unique = filter_record_batch(&rows, &BooleanArray::new(!&repeated, None))?;
+        self.baseline.output_rows().add(unique.num_rows());
+        Ok(Some(unique))
+    }
+
+    /// Takes in one batch of a source at `level`: holds it, or, when this partition's share
+    /// of memory is used up, drops repeats from what it holds (going on in memory if that
+    /// freed half of it) or else routes everything to spill files.
+    fn absorb(
+        &mut self,
+        st: &mut Absorb,
+        key: ArrayRef,
+        value: ArrayRef,
+        level: u32,
+    ) -> Result<()> {
+        self.hash(&key)?;
+        if let Some(router) = st.router.as_mut() {
+            let batch = RecordBatch::try_new(Arc::clone(&self.schema), vec![key, value])?;
+            router.route(&self.spill, &batch, &self.hashes)?;
+            if self.reservation.try_resize(router.size()).is_err() {
+                router.flush(&self.spill)?;
+                self.reservation.resize(router.size());
+            }
+            return Ok(());
+        }
+        let added = st.held.push(key, value, &self.hashes);
+        if self.reservation.try_grow(added).is_ok() {
+            return Ok(());
+        }
+        // Over this partition's share: drop repeats, and go on in memory if that freed
+        // half of what is held.
+        let rows = st.held.entries.len();
+        let drops = st.held.find_drops()?;
+        let dropped: usize = drops.iter().map(Vec::len).sum();
+        let schema = Arc::clone(&self.schema);
+        let mut batches = std::mem::take(&mut st.held.kept)
+            .into_iter()
+            .zip(drops)
+            .map(|(k, d)| without(k, d, &schema));
+        if dropped * 2 >= rows {
+            // The survivors in one batch: small filtered batches would each keep their
+            // buffers' overhead.
+            let survivors = batches.by_ref().collect::<Result<Vec<_>>>()?;
+            let batch = concat_batches(&schema, &survivors)?;
+            drop(survivors);
+            let (key, value) = (Arc::clone(batch.column(0)), Arc::clone(batch.column(1)));
+            self.hash(&key)?;
+            st.held.push(key, value, &self.hashes);
+            if self.reservation.try_resize(st.held.bytes()).is_ok() {
+                return Ok(());
+            }
+        }
+        if level > MAX_LEVEL {
+            return Err(DataFusionError::ResourcesExhausted(format!(
+                "{}: {rows} rows whose keys share {} bits of hash do not fit in memory",
+                self.reservation.consumer().name(),
+                FANOUT_BITS * (MAX_LEVEL + 1)
+            )));
+        }
+        let mut router = Router::new(level, &self.schema, self.batch_size);
+        let reduced = std::mem::take(&mut st.held.kept).into_iter().map(|k| {
+            RecordBatch::try_new(Arc::clone(&schema), vec![k.key, k.value])
+                .map_err(DataFusionError::from)
+        });
+        for batch in batches.chain(reduced) {
+            let batch = batch?;
+            self.hash(&Arc::clone(batch.column(0)))?;
+            router.route(&self.spill, &batch, &self.hashes)?;
+        }
+        st.held = Held::default();
+        self.reservation.resize(router.size());
+        st.router = Some(router);
+        Ok(())
+    }
+
+    /// Ends a source at `level`: makes the output of what it holds ready, or closes its spill
+    /// files and pushes them as work one level down.
+    fn finish(&mut self, st: Absorb, level: u32) -> Result<()> {
+        if let Some(router) = st.router {
+            let files = router.finish(&self.spill)?;
+            self.reservation.free();
+            self.work.extend(files.into_iter().map(|file| Work {
+                source: Source::Spilled(file),
+                level: level + 1,
+            }));
+            return Ok(());
+        }
+        let mut held = st.held;
+        let elapsed = self.baseline.elapsed_compute().clone();
+        let _timer = elapsed.timer();
+        let drops = held.find_drops()?;
+        // The entry list is gone; the kept batches are released one by one as emitted.
+        self.reservation.resize(held.bytes());
+        self.output = held
+            .kept
+            .into_iter()
+            .zip(drops)
+            .collect::<Vec<_>>()
+            .into_iter();
+        Ok(())
+    }
+
+    /// Reads one source through [`Dedup::absorb`] and [`Dedup::finish`].
+    async fn process(&mut self, work: Work) -> Result<()> {
+        let (mut stream, evaluate) = match work.source {
+            Source::Input(stream) => (stream, true),
+            Source::Spilled(file) => (self.spill.read_spill_as_stream(file, None)?, false),
+        };
+        let elapsed = self.baseline.elapsed_compute().clone();
+        let mut st = Absorb::default();
+        while let Some(batch) = stream.next().await {
+            let batch = batch?;
+            if batch.num_rows() == 0 {
+                continue;
+            }
+            let _timer = elapsed.timer();
+            let (key, value) = self.key_value(&batch, evaluate)?;
+            self.absorb(&mut st, key, value, work.level)?;
+        }
+        self.finish(st, work.level)
+    }
 }
 
 /// One run of entries with equal hashes: groups its rows by key equality and marks in
@@ -426,7 +1018,10 @@ mod tests {
     use datafusion::arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
     use datafusion::arrow::datatypes::{DataType, Field, Schema};
     use datafusion::datasource::MemTable;
+    use datafusion::execution::memory_pool::FairSpillPool;
+    use datafusion::execution::runtime_env::RuntimeEnvBuilder;
     use datafusion::execution::session_state::SessionStateBuilder;
+    use datafusion::physical_plan::{ExecutionPlan, collect, displayable};
     use datafusion::prelude::{SessionConfig, SessionContext};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
@@ -435,14 +1030,25 @@ mod tests {
 
     /// A session with `arg_min`, 3 partitions and batches of 100 rows, with or without the rule.
     fn ctx(rule: bool) -> SessionContext {
+        ctx_in(rule.then(ArgMinDedupRule::default), None)
+    }
+
+    /// A session with `arg_min`, 3 partitions and batches of 100 rows, `rule` as given, its
+    /// operators' memory limited to `pool` bytes (a fair spilling pool) when given.
+    fn ctx_in(rule: Option<ArgMinDedupRule>, pool: Option<usize>) -> SessionContext {
         let config = SessionConfig::new()
             .with_target_partitions(3)
             .with_batch_size(100);
+        let mut runtime = RuntimeEnvBuilder::new();
+        if let Some(bytes) = pool {
+            runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(bytes)));
+        }
         let mut state = SessionStateBuilder::new()
             .with_config(config)
+            .with_runtime_env(runtime.build_arc().unwrap())
             .with_default_features();
-        if rule {
-            state = state.with_physical_optimizer_rule(Arc::new(ArgMinDedupRule));
+        if let Some(rule) = rule {
+            state = state.with_physical_optimizer_rule(Arc::new(rule));
         }
         let ctx = SessionContext::new_with_state(state.build());
         crate::functions::register_all(&ctx);
@@ -531,17 +1137,19 @@ mod tests {
         assert_eq!(got, vec!["NULL|0|NULL|7", "a|1|y|8", "b|5|v|2", "c|4|q|5"]);
     }
 
-    #[tokio::test]
-    async fn matches_datafusions_hash_aggregate() {
-        // 3,000 rows over 400 keys (and NULL keys), with NULL fields and exact repeats: the
-        // result with the rule must be the one without it, row for row.
-        let mut rng = ChaCha8Rng::seed_from_u64(11);
+    /// `n` random rows over `keys` keys (2% NULL keys), with NULL fields and 5% exact repeats.
+    fn random_rows(
+        seed: u64,
+        n: i64,
+        keys: u32,
+    ) -> Vec<(Option<String>, Option<i64>, Option<i64>, Option<String>)> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut rows = Vec::new();
-        for i in 0..3000 {
+        for i in 0..n {
             let k = if rng.random_bool(0.02) {
                 None
             } else {
-                Some(format!("k{}", rng.random_range(0..400)))
+                Some(format!("k{}", rng.random_range(0..keys)))
             };
             let ts = if rng.random_bool(0.1) {
                 None
@@ -559,6 +1167,14 @@ mod tests {
             }
             rows.push(row);
         }
+        rows
+    }
+
+    #[tokio::test]
+    async fn matches_datafusions_hash_aggregate() {
+        // 3,000 rows over 400 keys (and NULL keys), with NULL fields and exact repeats: the
+        // result with the rule must be the one without it, row for row.
+        let rows = random_rows(11, 3000, 400);
         for sql in [
             DEDUP.to_string(),
             // an integer key
@@ -576,6 +1192,124 @@ mod tests {
             assert_eq!(a.len(), b.len(), "{sql}");
             assert_eq!(a, b, "{sql}");
         }
+    }
+
+    /// Runs `sql` and returns its sorted rows as text with, summed over the plan's
+    /// `ArgMinDedupExec`: the rows written to spill files, the spill files written and the
+    /// candidate rows of pass 2.
+    async fn run_counting_spills(
+        ctx: &SessionContext,
+        sql: &str,
+    ) -> (Vec<String>, usize, usize, usize) {
+        let plan = ctx
+            .sql(sql)
+            .await
+            .unwrap()
+            .create_physical_plan()
+            .await
+            .unwrap();
+        let batches = collect(Arc::clone(&plan), ctx.task_ctx()).await.unwrap();
+        let mut rows: Vec<String> = crate::sql_arg_min::tests::cells(&batches)
+            .into_iter()
+            .map(|cells| cells.join("|"))
+            .collect();
+        rows.sort();
+        fn spills(plan: &Arc<dyn ExecutionPlan>, acc: &mut (usize, usize, usize)) {
+            if plan.name() == "ArgMinDedupExec" {
+                let m = plan.metrics().unwrap();
+                acc.0 += m.spilled_rows().unwrap_or(0);
+                acc.1 += m.spill_count().unwrap_or(0);
+                acc.2 += m.sum_by_name("candidate_rows").map_or(0, |v| v.as_usize());
+            }
+            for child in plan.children() {
+                spills(child, acc);
+            }
+        }
+        let mut acc = (0, 0, 0);
+        spills(&plan, &mut acc);
+        assert!(
+            displayable(plan.as_ref())
+                .indent(true)
+                .to_string()
+                .contains("ArgMinDedupExec"),
+            "the rule did not apply"
+        );
+        (rows, acc.0, acc.1, acc.2)
+    }
+
+    /// `DEDUP` over `rows` under `ctx` against DataFusion's own aggregate, unlimited: the
+    /// same rows. Returns the spill and candidate counts of [`run_counting_spills`].
+    async fn check_against_datafusion(
+        ctx: &SessionContext,
+        rows: &[(Option<String>, Option<i64>, Option<i64>, Option<String>)],
+    ) -> (usize, usize, usize) {
+        register(ctx, rows);
+        let free = super::tests::ctx(false);
+        register(&free, rows);
+        let (a, spilled_rows, files, candidates) = run_counting_spills(ctx, DEDUP).await;
+        let (b, _) = run(&free, DEDUP).await;
+        assert_eq!(a.len(), b.len());
+        let differ = a.iter().zip(&b).position(|(x, y)| x != y);
+        assert!(differ.is_none(), "{:?}", differ.map(|i| (&a[i], &b[i])));
+        (spilled_rows, files, candidates)
+    }
+
+    #[tokio::test]
+    async fn spills_and_matches_datafusions_hash_aggregate() {
+        // Under a small pool the partitions spill their rows to 32 files by hash, and files
+        // that do not fit either spill again one level down: the result must still be the
+        // unlimited hash aggregate's, row for row.
+        // - 20,000 rows over 12,000 keys: few repeats, so rows go to disk (each row at least
+        //   once: spilled rows ≥ 20,000 − the rows still in memory when the first share ran
+        //   out; with a 24 KiB pool, nearly all);
+        // - 20,000 rows over 30 keys: repeats, so dropping them frees memory and nothing
+        //   needs to spill.
+        for (keys, pool, spill_expected) in [(12_000, 24 << 10, true), (30, 256 << 10, false)] {
+            let rows = random_rows(5, 20_000, keys);
+            let limited = ctx_in(Some(ArgMinDedupRule::default()), Some(pool));
+            let (spilled_rows, files, candidates) = check_against_datafusion(&limited, &rows).await;
+            assert_eq!(candidates, 0, "one pass");
+            if spill_expected {
+                assert!(
+                    spilled_rows >= 20_000,
+                    "{keys} keys: {spilled_rows} rows spilled"
+                );
+                assert!(files > 32, "{keys} keys: {files} files: no second level");
+            } else {
+                assert_eq!(spilled_rows, 0, "{keys} keys");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn two_passes_match_datafusions_hash_aggregate() {
+        let two_pass = || Some(ArgMinDedupRule { two_pass: true });
+        // 20,000 rows over a million keys: about 5% exact repeats (and a few keys drawn
+        // twice). An 8 MiB pool gives each of the 3 partitions a filter of 2 × 256 KiB
+        // (8 MiB / 24 = 341 KiB, rounded down to a power of two) = 2^21 bits per array for
+        // about 6,700 keys: few false positives. So only the repeats and a few more rows are
+        // candidates (at least the 2 × ~1,000 rows of repeated keys, at most 3,000), and
+        // nothing spills.
+        let rows = random_rows(6, 20_000, 1_000_000);
+        let (spilled, _, candidates) =
+            check_against_datafusion(&ctx_in(two_pass(), Some(8 << 20)), &rows).await;
+        assert_eq!(spilled, 0);
+        assert!(
+            (1_500..=3_000).contains(&candidates),
+            "{candidates} candidates"
+        );
+        // 60,000 rows over 36,000 keys under a 1.5 MiB pool: filters of 2 × 64 KiB
+        // (1.5 MiB / 24), most rows are candidates (their key occurs twice or more), and
+        // they do not fit: they spill.
+        let rows = random_rows(5, 60_000, 36_000);
+        let (spilled, _, candidates) =
+            check_against_datafusion(&ctx_in(two_pass(), Some(3 << 19)), &rows).await;
+        assert!(candidates > 30_000, "{candidates} candidates");
+        assert!(spilled > 0, "nothing spilled");
+        // Without a limit there is no filter: one pass.
+        let rows = random_rows(7, 3_000, 400);
+        let (_, _, candidates) = check_against_datafusion(&ctx_in(two_pass(), None), &rows).await;
+        assert_eq!(candidates, 0);
     }
 
     #[tokio::test]

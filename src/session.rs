@@ -181,15 +181,14 @@ pub fn build_session(opts: &SessionOptions) -> Result<SessionContext> {
     let runtime = runtime
         .build_arc()
         .map_err(|e| Error::internal(format!("building the DataFusion runtime: {e}")))?;
-    let mut state = SessionStateBuilder::new()
+    // De-duplication by sorted hashes; under a limit in two passes over the input.
+    let state = SessionStateBuilder::new()
         .with_config(config)
         .with_runtime_env(runtime)
-        .with_default_features();
-    // De-duplication by sorted hashes holds its input in memory: only without a limit (under
-    // one, DataFusion's aggregate, which spills, runs instead).
-    if opts.memory_limit.is_none() {
-        state = state.with_physical_optimizer_rule(Arc::new(crate::arg_min_exec::ArgMinDedupRule));
-    }
+        .with_default_features()
+        .with_physical_optimizer_rule(Arc::new(crate::arg_min_exec::ArgMinDedupRule {
+            two_pass: opts.memory_limit.is_some(),
+        }));
     let state = state.build();
     let ctx = SessionContext::new_with_state(state);
     crate::functions::register_all(&ctx);
@@ -216,10 +215,9 @@ mod tests {
         assert!([1000, 100, 10_000].contains(&get(MI_OPTION_PURGE_DELAY)));
     }
 
-    /// Without a limit: the partial-aggregation skip threshold is 0.3 and de-duplication by
-    /// sorted hashes is a physical optimizer rule; under `--memory-limit`, DataFusion's
-    /// defaults (0.8, no such rule). (Unless the environment sets the threshold, as no test
-    /// does.)
+    /// Without a limit the partial-aggregation skip threshold is 0.3, under `--memory-limit`
+    /// DataFusion's 0.8 (unless the environment sets it, as no test does); de-duplication by
+    /// sorted hashes is a physical optimizer rule in both.
     #[test]
     fn settings_without_and_with_a_memory_limit() {
         let threshold = |ctx: &SessionContext| {
@@ -244,7 +242,7 @@ mod tests {
         })
         .unwrap();
         assert_eq!(threshold(&capped), 0.8);
-        assert!(!has_rule(&capped));
+        assert!(has_rule(&capped));
         // A sort's up-front reservation: DataFusion's 10 MiB without a limit and under a
         // large one; a 32nd of the operators' pool under a small one — 40 MiB → a pool of
         // 40 / 10 × 7 = 28 MiB → 28 / 32 = 0.875 MiB = 917,504 bytes.

@@ -1114,9 +1114,13 @@ pub(crate) mod tests {
 
     /// Every cell of the result as text (`NULL` for nulls), row by row.
     pub(crate) async fn query(ctx: &SessionContext, sql: &str) -> Vec<Vec<String>> {
-        let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+        cells(&ctx.sql(sql).await.unwrap().collect().await.unwrap())
+    }
+
+    /// The rows of `batches`, each cell as text (`NULL` for null).
+    pub(crate) fn cells(batches: &[RecordBatch]) -> Vec<Vec<String>> {
         let mut out = Vec::new();
-        for b in &batches {
+        for b in batches {
             for r in 0..b.num_rows() {
                 out.push(
                     b.columns()
