@@ -1223,6 +1223,11 @@ mod tests {
         }
     }
 
+    async fn physical_plan(ctx: &SessionContext, sql: &str) -> Arc<dyn ExecutionPlan> {
+        let df = ctx.sql(sql).await.unwrap();
+        df.create_physical_plan().await.unwrap()
+    }
+
     /// Runs `sql` and returns its sorted rows as text with, summed over the plan's
     /// `ArgMinDedupExec`: the rows written to spill files, the spill files written and the
     /// candidate rows of pass 2.
@@ -1230,13 +1235,7 @@ mod tests {
         ctx: &SessionContext,
         sql: &str,
     ) -> (Vec<String>, usize, usize, usize) {
-        let plan = ctx
-            .sql(sql)
-            .await
-            .unwrap()
-            .create_physical_plan()
-            .await
-            .unwrap();
+        let plan = physical_plan(ctx, sql).await;
         let batches = collect(Arc::clone(&plan), ctx.task_ctx()).await.unwrap();
         let mut rows: Vec<String> = crate::sql_arg_min::tests::cells(&batches)
             .into_iter()
@@ -1343,13 +1342,7 @@ mod tests {
         ] {
             let c = ctx_in(two_pass(), Some(8 << 20));
             register(&c, &rows);
-            let plan = c
-                .sql(sql)
-                .await
-                .unwrap()
-                .create_physical_plan()
-                .await
-                .unwrap();
+            let plan = physical_plan(&c, sql).await;
             let shown = displayable(plan.as_ref()).indent(true).to_string();
             assert!(shown.contains("ArgMinDedupExec"), "{sql}");
             assert!(!shown.contains("two_pass"), "{sql}");
