@@ -295,9 +295,10 @@ fn key_supported(t: &DataType) -> bool {
 }
 
 /// `GROUP BY key` with `arg_min(value)` by sorting key hashes (see the [module docs](self)).
-/// Input: any batches, hash-partitioned on `key`. Output: the replaced aggregate's schema —
-/// the key, then the value of the group's smallest row — one row per group, in the
-/// replaced aggregate's partitioning.
+/// Inputs: the rows (any columns `key` and `value` are evaluated on), hash-partitioned on
+/// `key`; in two-pass mode a second child, the keys alone (one column), partitioned the same
+/// way. Output: the replaced aggregate's schema — the key, then the value of the group's
+/// smallest row — one row per group, in the replaced aggregate's partitioning.
 #[derive(Debug)]
 pub struct ArgMinDedupExec {
     input: Arc<dyn ExecutionPlan>,
