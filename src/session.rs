@@ -188,8 +188,8 @@ pub fn build_session(opts: &SessionOptions) -> Result<SessionContext> {
         .with_default_features()
         .with_physical_optimizer_rule(Arc::new(crate::arg_min_exec::ArgMinDedupRule {
             two_pass: opts.memory_limit.is_some(),
-        }));
-    let state = state.build();
+        }))
+        .build();
     let ctx = SessionContext::new_with_state(state);
     crate::functions::register_all(&ctx);
     Ok(ctx)
