@@ -76,11 +76,27 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 ///   a peak RSS of 3.3–3.4 GB instead of 2.8–2.9 GB (never giving memory back measured the
 ///   same as 10 s).
 ///
+/// The environment variable `MIMALLOC_PURGE_DELAY` (milliseconds; mimalloc reads it itself
+/// at start-up) wins over both.
+///
 /// Has no effect where mimalloc is not the global allocator (the library's tests).
 pub fn tune_allocator(memory_limit: Option<usize>) {
-    let delay_ms = if memory_limit.is_some() { 100 } else { 10_000 };
-    // SAFETY: mi_option_set only stores the value in mimalloc's option table.
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, delay_ms) };
+    let from_env = std::env::var_os("MIMALLOC_PURGE_DELAY").is_some();
+    if let Some(delay_ms) = purge_delay_ms(memory_limit, from_env) {
+        // SAFETY: mi_option_set only stores the value in mimalloc's option table.
+        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, delay_ms) };
+    }
+}
+
+/// The purge delay [`tune_allocator`] sets, in milliseconds: `None` (leave mimalloc's own)
+/// when the environment sets `MIMALLOC_PURGE_DELAY`, else 100 under a memory limit and
+/// 10,000 without.
+fn purge_delay_ms(memory_limit: Option<usize>, set_in_environment: bool) -> Option<i64> {
+    match (set_in_environment, memory_limit) {
+        (true, _) => None,
+        (false, Some(_)) => Some(100),
+        (false, None) => Some(10_000),
+    }
 }
 
 /// Builds the session with journey-report's functions registered, after
@@ -137,13 +153,15 @@ pub fn build_session(opts: &SessionOptions) -> Result<SessionContext> {
     // events by session (stg_sessions: 39% of the rows left after the partial step) or by
     // customer and day hashed most rows twice. 10M events, five runs each, alternating:
     // operator compute (elapsed_compute summed over `--profile-dir`) median 26.2 s → 23.4 s,
-    // wall median 18.2 s → 16.7 s, peak RSS 3.0–3.2 GB → 2.75–2.9 GB, same data files. Not
-    // under `--memory-limit`, where the spilling final aggregate would get all the rows
-    // (not measured at 100M). `DATAFUSION_EXECUTION_SKIP_PARTIAL_AGGREGATION_PROBE_RATIO_THRESHOLD`
-    // still wins.
-    if opts.memory_limit.is_none()
-        && std::env::var_os("DATAFUSION_EXECUTION_SKIP_PARTIAL_AGGREGATION_PROBE_RATIO_THRESHOLD")
-            .is_none()
+    // wall median 18.2 s → 16.7 s, peak RSS 3.0–3.2 GB → 2.75–2.9 GB, same data files.
+    // Under `--memory-limit` too: at 100M events (4 GiB) the partial step of stg_sessions
+    // merged 99.5M rows into 32.7M in 27.7 s of compute and the spilling final aggregate
+    // still took 39.7 s (69.7 s in all); skipping the partial step, the model's compute was
+    // 43.9–59.0 s and its wall time 39.4–50.5 s instead of 54.3–57.1 s (three runs each on a
+    // noisy machine), same data files (bench/RESULTS.md).
+    // `DATAFUSION_EXECUTION_SKIP_PARTIAL_AGGREGATION_PROBE_RATIO_THRESHOLD` still wins.
+    if std::env::var_os("DATAFUSION_EXECUTION_SKIP_PARTIAL_AGGREGATION_PROBE_RATIO_THRESHOLD")
+        .is_none()
     {
         config
             .options_mut()
@@ -204,6 +222,16 @@ mod tests {
     /// (deprecated_eager_commit_delay 1, use_numa_nodes 0, disallow_os_alloc 0, os_tag 100,
     /// max_errors 32), so 15 is purge_delay. It holds its default (1000) or a value that
     /// `tune_allocator` sets, 100 or 10,000 (tests run in parallel and build sessions).
+    /// `MIMALLOC_PURGE_DELAY` in the environment wins; otherwise 100 ms under a limit and
+    /// 10 s without.
+    #[test]
+    fn purge_delay_follows_the_limit_unless_the_environment_sets_it() {
+        assert_eq!(purge_delay_ms(Some(4 << 30), false), Some(100));
+        assert_eq!(purge_delay_ms(None, false), Some(10_000));
+        assert_eq!(purge_delay_ms(Some(4 << 30), true), None);
+        assert_eq!(purge_delay_ms(None, true), None);
+    }
+
     #[test]
     fn purge_delay_is_the_option_we_think() {
         // SAFETY: reading mimalloc's option table.
@@ -215,8 +243,8 @@ mod tests {
         assert!([1000, 100, 10_000].contains(&get(MI_OPTION_PURGE_DELAY)));
     }
 
-    /// Without a limit the partial-aggregation skip threshold is 0.3, under `--memory-limit`
-    /// DataFusion's 0.8 (unless the environment sets it, as no test does); de-duplication by
+    /// The partial-aggregation skip threshold is 0.3 with or without `--memory-limit`
+    /// (unless the environment sets it, as no test does); de-duplication by
     /// sorted hashes is a physical optimizer rule in both.
     #[test]
     fn settings_without_and_with_a_memory_limit() {
@@ -241,7 +269,7 @@ mod tests {
             ..Default::default()
         })
         .unwrap();
-        assert_eq!(threshold(&capped), 0.8);
+        assert_eq!(threshold(&capped), 0.3);
         assert!(has_rule(&capped));
         // A sort's up-front reservation: DataFusion's 10 MiB without a limit and under a
         // large one; a 32nd of the operators' pool under a small one — 40 MiB → a pool of
