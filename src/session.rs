@@ -217,11 +217,6 @@ pub fn build_session(opts: &SessionOptions) -> Result<SessionContext> {
 mod tests {
     use super::*;
 
-    /// The option index is right: positions 14 and 16–19 of `mi_option_e` hold options
-    /// nothing here sets, with the defaults of mimalloc v3's options.c
-    /// (deprecated_eager_commit_delay 1, use_numa_nodes 0, disallow_os_alloc 0, os_tag 100,
-    /// max_errors 32), so 15 is purge_delay. It holds its default (1000) or a value that
-    /// `tune_allocator` sets, 100 or 10,000 (tests run in parallel and build sessions).
     /// `MIMALLOC_PURGE_DELAY` in the environment wins; otherwise 100 ms under a limit and
     /// 10 s without.
     #[test]
@@ -232,6 +227,11 @@ mod tests {
         assert_eq!(purge_delay_ms(None, true), None);
     }
 
+    /// The option index is right: positions 14 and 16–19 of `mi_option_e` hold options
+    /// nothing here sets, with the defaults of mimalloc v3's options.c
+    /// (deprecated_eager_commit_delay 1, use_numa_nodes 0, disallow_os_alloc 0, os_tag 100,
+    /// max_errors 32), so 15 is purge_delay. It holds its default (1000) or a value that
+    /// `tune_allocator` sets, 100 or 10,000 (tests run in parallel and build sessions).
     #[test]
     fn purge_delay_is_the_option_we_think() {
         // SAFETY: reading mimalloc's option table.
