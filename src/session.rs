@@ -157,8 +157,8 @@ pub fn build_session(opts: &SessionOptions) -> Result<SessionContext> {
     // Under `--memory-limit` too: at 100M events (4 GiB) the partial step of stg_sessions
     // merged 99.5M rows into 32.7M in 27.7 s of compute and the spilling final aggregate
     // still took 39.7 s (69.7 s in all); skipping the partial step, the model's compute was
-    // 43.9–59.0 s and its wall time 39.4–50.5 s instead of 54.3–57.1 s (three runs each on a
-    // noisy machine), same data files (bench/RESULTS.md).
+    // 43.9–59.0 s and its wall time 39.4–50.5 s instead of 54.3–56.0 s (two runs
+    // under 4 GiB; 57.1 s under 16 GiB; a noisy machine), same data files (bench/RESULTS.md).
     // `DATAFUSION_EXECUTION_SKIP_PARTIAL_AGGREGATION_PROBE_RATIO_THRESHOLD` still wins.
     if std::env::var_os("DATAFUSION_EXECUTION_SKIP_PARTIAL_AGGREGATION_PROBE_RATIO_THRESHOLD")
         .is_none()
