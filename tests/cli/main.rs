@@ -1990,3 +1990,10 @@ fn a_memory_limit_moves_staging_models_to_work_files_and_changes_no_number() {
     assert!(plan.starts_with("-- stg_events ("), "{plan}");
     assert!(plan.contains("output_rows="), "{plan}");
 }
+
+// The tests of each concern live in their own file; they share the helpers above (a child
+// module sees its crate root's private items).
+mod data_files;
+mod delivery;
+mod operations;
+mod trust;

@@ -1,0 +1,4 @@
+//! E-mail and delivery: readable PNG charts, the digest, links, Message-ID, idempotent sending.
+
+#[allow(unused_imports)]
+use super::*;
