@@ -538,9 +538,32 @@ pub struct Manifest {
     pub warnings: Vec<String>,
 }
 
+/// Whether a written report holds every analysis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Every model ran and every page was drawn (exit 0).
+    Complete,
+    /// The folder was written, but some analyses are unavailable for this data; each says
+    /// why on its page and in `manifest.json` (exit [`crate::error::EXIT_PARTIAL`]).
+    Partial,
+}
+
+impl RunStatus {
+    /// The process exit code of a run that ended with this status.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            RunStatus::Complete => 0,
+            RunStatus::Partial => crate::error::EXIT_PARTIAL,
+        }
+    }
+}
+
 /// What a successful run wrote.
 #[derive(Debug)]
 pub struct RunSummary {
+    /// Complete, or partial (some analyses unavailable).
+    pub status: RunStatus,
     /// The report folder.
     pub folder: PathBuf,
     /// Pages written (index first).
@@ -1044,6 +1067,7 @@ async fn build_folder(
         serde_json::to_string_pretty(&manifest).map_err(|e| Error::internal(e.to_string()))?;
     std::fs::write(&file, text).map_err(|e| Error::io(&file, e))?;
     Ok(RunSummary {
+        status: RunStatus::Complete,
         folder: staging.to_path_buf(),
         pages,
         models: results.runs.len(),

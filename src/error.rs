@@ -10,10 +10,16 @@
 //! | 3 | [`ErrorKind::Input`] | an input export (missing file or column, unparseable value) |
 //! | 4 | [`ErrorKind::Model`] | a SQL model (syntax, unknown table or column, cycle, runtime failure) |
 //! | 5 | [`ErrorKind::Delivery`] | sending the reports |
+//! | 6 | [`EXIT_PARTIAL`] (not an error) | the report was written, but some analyses are unavailable |
 //!
 //! Exit code 99 is never used: Airflow reads it as "skipped".
 
 use std::fmt;
+
+/// Exit code of a run that wrote its report folder while some analyses could not be made
+/// for the data (each unavailable analysis says why on its page and in `manifest.json`).
+/// Airflow and cron read it as a failure, so someone looks; the report is there to read.
+pub const EXIT_PARTIAL: u8 = 6;
 
 /// Who is at fault for an [`Error`]; decides the process exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
