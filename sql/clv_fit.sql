@@ -14,10 +14,18 @@
 --
 -- Columns: r, alpha, a, b, bg_nbd_log_likelihood (DOUBLE), bg_nbd_customers (BIGINT),
 -- bg_nbd_converged (BOOLEAN), bg_nbd_message (VARCHAR); p, q, v, gamma_gamma_log_likelihood,
--- gamma_gamma_customers, gamma_gamma_converged, gamma_gamma_message (same types).
+-- gamma_gamma_customers, gamma_gamma_converged, gamma_gamma_message (same types);
+-- gamma_gamma_excluded (BIGINT: repeat buyers left out of the Gamma-Gamma fit because their
+-- repeat purchases have no positive mean spend).
 WITH fits AS (
     SELECT bg_nbd_fit(frequency, recency, t) AS bg,
-           gamma_gamma_fit(frequency, monetary_value) AS gg
+           -- Gamma-Gamma models positive spend: repeat buyers whose repeat purchases total
+           -- nothing (free orders) are left out of the fit and counted, as lifetimes' users
+           -- must do (its fit refuses non-positive values).
+           gamma_gamma_fit(frequency, monetary_value)
+               FILTER (WHERE frequency > 0 AND COALESCE(monetary_value > 0, false)) AS gg,
+           count(*) FILTER (WHERE frequency > 0 AND NOT COALESCE(monetary_value > 0, false))
+               AS gamma_gamma_excluded
     FROM clv_summary
 )
 SELECT
@@ -30,5 +38,6 @@ SELECT
     gg['log_likelihood'] AS gamma_gamma_log_likelihood,
     gg['customers'] AS gamma_gamma_customers,
     gg['converged'] AS gamma_gamma_converged,
-    gg['message'] AS gamma_gamma_message
+    gg['message'] AS gamma_gamma_message,
+    gamma_gamma_excluded
 FROM fits

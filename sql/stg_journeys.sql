@@ -4,9 +4,11 @@
 -- Converting journeys: one per completed order of the report period — its customer's
 -- touchpoints (sessions) in the $lookback_days days before the order (stg_order_touchpoints;
 -- an order without a touchpoint in the window has the path ['(no touchpoint)']).
--- Non-converting journeys: one per customer with sessions in the report period and no
--- completed order in it — their sessions in the $lookback_days days before the end of the
--- as-of day.
+-- Non-converting journeys: one per customer with no completed order in the report period
+-- and sessions in the $non_converting_window_days days up to the end of the as-of day (by
+-- default the report period) — those sessions. (The lookback window of converting journeys,
+-- $lookback_days before each order, is a different window: a non-converting journey has no
+-- order to look back from.)
 --
 -- Columns: journey_id (VARCHAR: the order_id, or the customer_id of a non-converting
 -- journey), customer_id, path (LIST<VARCHAR>: channels of the touchpoints in time order,
@@ -31,8 +33,8 @@ non_converting AS (
            false AS converted,
            0.0 AS revenue
     FROM stg_sessions s
-    WHERE s.session_start >= $period_start
-      AND date_part('epoch', $as_of_end) - date_part('epoch', s.session_start) <= $lookback_days * 86400
+    WHERE s.session_start < $as_of_end
+      AND date_part('epoch', $as_of_end) - date_part('epoch', s.session_start) <= $non_converting_window_days * 86400
       AND s.customer_id NOT IN (SELECT customer_id FROM buyers)
     GROUP BY s.customer_id
 )

@@ -16,6 +16,7 @@ use serde_json::json;
 
 use crate::config::{Config, ParamValue};
 use crate::error::{Error, Result};
+use crate::freshness::{SourceFreshness, Verdict};
 use crate::models::{self, Model, ModelRun};
 use crate::render;
 use crate::session::{SessionOptions, build_session};
@@ -53,6 +54,8 @@ pub struct Prepared {
     pub warnings: Vec<String>,
     /// The as-of date.
     pub as_of: NaiveDate,
+    /// Freshness and coverage of each source (filled in by `run` and `check`).
+    pub freshness: Vec<SourceFreshness>,
 }
 
 /// A documented default of a parameter of the bundled SQL models.
@@ -112,6 +115,18 @@ pub const DEFAULT_PARAMS: &[(&str, DefaultParam)] = &[
     ("clv_holdout_days", DefaultParam::Int(90)),
 ];
 
+/// The parameters computed from `--as-of`: never declared, never overridden.
+pub const COMPUTED_PARAMS: &[&str] = &[
+    "as_of",
+    "as_of_end",
+    "period_start",
+    "previous_period_start",
+];
+
+/// The days before the end of the as-of day whose sessions make a non-converting journey
+/// (the attribution models' journeys without an order); default: `period_days`.
+pub const NON_CONVERTING_WINDOW: &str = "non_converting_window_days";
+
 /// Resolves the parameters: [`DEFAULT_PARAMS`], `[params]`, then `--param`, then the
 /// computed ones:
 ///
@@ -121,7 +136,11 @@ pub const DEFAULT_PARAMS: &[(&str, DefaultParam)] = &[
 /// - `period_start` / `previous_period_start` (TIMESTAMP, UTC): midnight in `report_tz`
 ///   starting the last `period_days` days up to as-of, and the `period_days` before them.
 ///
-/// Errors (exit 2): a bad `--param` value, an unknown `report_tz`.
+/// `[params]` and `--param` values are read alike and must fit the type of the default
+/// ([`ParamValue::coerce`]); `non_converting_window_days` defaults to `period_days`.
+///
+/// Errors (exit 2): a `--param` naming no declared or default parameter, a value of the
+/// wrong type, a computed parameter set, an unknown `report_tz`.
 pub fn resolve_params(
     cfg: &Config,
     overrides: &[(String, String)],
@@ -132,18 +151,30 @@ pub fn resolve_params(
         params.insert(name.to_string(), value.to_param());
     }
     for (k, v) in &cfg.params {
-        params.insert(k.clone(), ParamValue::from_toml(k, v)?);
+        if COMPUTED_PARAMS.contains(&k.as_str()) {
+            return Err(Error::config(format!(
+                "journey.toml: [params] {k} is computed from --as-of; do not declare it"
+            )));
+        }
+        let val = ParamValue::from_toml(k, v)?
+            .coerce(k, params.get(k))
+            .map_err(|e| Error::config(format!("journey.toml: [params] {}", e.message)))?;
+        params.insert(k.clone(), val);
     }
     for (k, v) in overrides {
-        if matches!(
-            k.as_str(),
-            "as_of" | "as_of_end" | "period_start" | "previous_period_start"
-        ) {
+        if COMPUTED_PARAMS.contains(&k.as_str()) {
             return Err(Error::config(format!(
                 "--param {k}: computed from --as-of; pass --as-of instead"
             )));
         }
-        let val = ParamValue::parse_like(k, v, params.get(k))?;
+        if !params.contains_key(k) && k != NON_CONVERTING_WINDOW {
+            let known: Vec<_> = params.keys().map(String::as_str).collect();
+            return Err(Error::config(format!(
+                "--param {k}: no such parameter (declare it under [params] in journey.toml)\n  parameters: {}",
+                known.join(", ")
+            )));
+        }
+        let val = ParamValue::parse_cli(k, v, params.get(k))?;
         params.insert(k.clone(), val);
     }
     let tz_name = match params.get("report_tz") {
@@ -172,6 +203,10 @@ pub fn resolve_params(
     };
     params
         .entry("period_days".into())
+        .or_insert(ParamValue::Int(period_days as i64));
+    // Non-converting journeys span the report period unless set otherwise.
+    params
+        .entry(NON_CONVERTING_WINDOW.into())
         .or_insert(ParamValue::Int(period_days as i64));
     let as_of =
         as_of.unwrap_or_else(|| chrono::Utc::now().with_timezone(&tz).date_naive() - Days::new(1));
@@ -248,11 +283,30 @@ pub async fn prepare(args: &ProjectArgs, count_now: bool) -> Result<(Prepared, V
         register_sources(&ctx, &args.project, &config, &args.sources).await;
     let optional = crate::sources::register_missing_optional(&ctx, &config)?;
     let mut warnings = Vec::new();
+    // Event names the project relies on: the funnel stages', and every text parameter whose
+    // name ends in `_event` (conversion_event, path_start_event, …).
+    // Those the project sets (in [params] or with --param) must occur; a default that does
+    // not occur only warns (a project without, say, purchase events).
+    let set_here: BTreeSet<&str> = config
+        .params
+        .keys()
+        .map(String::as_str)
+        .chain(args.params.iter().map(|(k, _)| k.as_str()))
+        .collect();
+    let event_params: Vec<(&String, &String)> = params
+        .iter()
+        .filter(|(k, _)| k.ends_with("_event"))
+        .filter_map(|(k, v)| match v {
+            ParamValue::Text(t) => Some((k, t)),
+            _ => None,
+        })
+        .collect();
     let stage_events: BTreeSet<&String> = config
         .funnel
         .stages
         .iter()
         .flat_map(|s| &s.events)
+        .chain(event_params.iter().map(|(_, e)| *e))
         .collect();
     // Funnel stages must name events that occur: usually all of them occur early on.
     let sampled = !count_now
@@ -304,6 +358,26 @@ pub async fn prepare(args: &ProjectArgs, count_now: bool) -> Result<(Prepared, V
                 }
             }
         }
+        for (k, e) in &event_params {
+            if !names.contains(*e) {
+                let mut known: Vec<_> = names.iter().cloned().collect();
+                known.truncate(30);
+                let text = format!(
+                    "parameter {k} = {e:?} names an event that no event in the events source has\n  event names found: {}",
+                    known.join(", ")
+                );
+                if set_here.contains(k.as_str()) {
+                    problems.push(Error::config(text));
+                } else {
+                    let w = format!(
+                        "{} (the default of {k}; set it in [params])",
+                        text.replace("\n ", ";")
+                    );
+                    tracing::warn!("{w}");
+                    warnings.push(w);
+                }
+            }
+        }
     }
     let mut tables: BTreeSet<String> = ["funnel_stages".to_string()].into_iter().collect();
     for name in config.sources.keys() {
@@ -313,6 +387,9 @@ pub async fn prepare(args: &ProjectArgs, count_now: bool) -> Result<(Prepared, V
     tables.extend(optional);
     let (models, model_problems) =
         models::load_models(&ctx, &args.project, &config, &params, &tables);
+    if model_problems.is_empty() {
+        problems.extend(unread_params(&args.project, &config, &models)?);
+    }
     problems.extend(model_problems);
     Ok((
         Prepared {
@@ -323,9 +400,41 @@ pub async fn prepare(args: &ProjectArgs, count_now: bool) -> Result<(Prepared, V
             models,
             warnings,
             as_of,
+            freshness: Vec::new(),
         },
         problems,
     ))
+}
+
+/// `[params]` entries that no model (`$name`) and no template (`params.name`) reads: a
+/// misspelled parameter would otherwise change nothing without a word.
+///
+/// Errors (exit 1): a template file that cannot be read.
+fn unread_params(project: &Path, config: &Config, models: &[Model]) -> Result<Vec<Error>> {
+    let templates = render::template_sources(project)?;
+    let mut problems = Vec::new();
+    for k in config.params.keys() {
+        let default = DEFAULT_PARAMS.iter().any(|(n, _)| n == k) || k == NON_CONVERTING_WINDOW;
+        let in_sql = models.iter().any(|m| m.params.contains(k));
+        let needle = format!("params.{k}");
+        let in_templates = templates.values().any(|t| {
+            t.match_indices(&needle).any(|(i, _)| {
+                !t[i + needle.len()..]
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+            })
+        });
+        if !default && !in_sql && !in_templates {
+            let mut known: Vec<_> = DEFAULT_PARAMS.iter().map(|(n, _)| *n).collect();
+            known.sort_by_key(|n| strsim::levenshtein(n, k));
+            problems.push(Error::config(format!(
+                "journey.toml: [params] {k} is read by no model ($ {k}) and no template (params.{k}); did you mean {}?",
+                known[0]
+            ).replace("$ ", "$")));
+        }
+    }
+    Ok(problems)
 }
 
 async fn count_rows(ctx: &SessionContext, table: &str) -> std::result::Result<u64, String> {
@@ -427,16 +536,45 @@ async fn count_event_names(
     Ok((rows, names))
 }
 
-/// `check`: every problem in the project, planning each model without running it.
+/// `check`: every problem in the project without running a model: the config, every source
+/// read in full through its typed view, its freshness and coverage against the as-of day,
+/// every model planned, and every page rendered against the planned models' columns.
 pub async fn check(args: &ProjectArgs) -> Result<Vec<Error>> {
-    let (prep, mut problems) = prepare(args, true).await?;
+    let (mut prep, mut problems) = prepare(args, true).await?;
+    // A model reading a model with an error is not planned (it would only fail with "table
+    // not found"): it is listed once as skipped.
+    let mut failed = BTreeSet::new();
+    let mut skipped = Vec::new();
     for m in &prep.models {
+        if m.deps.iter().any(|d| failed.contains(d)) {
+            failed.insert(m.name.clone());
+            skipped.push(m.name.clone());
+            continue;
+        }
         if let Err(e) = models::plan_as_view(&prep.ctx, &args.project, m, &prep.sources).await {
             problems.push(e);
+            failed.insert(m.name.clone());
         }
     }
-    if let Err(e) = render::build_tera(&args.project, &prep.config.project.currency) {
-        problems.push(e);
+    if !skipped.is_empty() {
+        skipped.sort();
+        problems.push(Error::model(format!(
+            "skipped, as they read a model with an error: {}",
+            skipped.join(", ")
+        )));
+    }
+    match check_freshness(&mut prep).await {
+        Ok(stale) => problems.extend(stale.into_iter().map(Error::input)),
+        Err(e) => problems.push(e),
+    }
+    // Pages are checked against the planned models: only when every model was planned.
+    let models_sound = !problems
+        .iter()
+        .any(|p| p.kind == crate::error::ErrorKind::Model);
+    match render::build_tera(&args.project, &prep.config.project.currency) {
+        Ok(tera) if models_sound => problems.extend(check_templates(&prep, &tera).await),
+        Ok(_) => {}
+        Err(e) => problems.push(e),
     }
     for r in &prep.config.reports {
         let t = r.template_name();
@@ -507,6 +645,9 @@ pub struct RunArgs {
     pub reports: Vec<String>,
     /// Deliver the e-mails over SMTP after the folder is written (`--send`).
     pub send: bool,
+    /// A model failing on the data fails the run (exit 4) instead of marking its analyses
+    /// unavailable (`--fail-fast`, or `[project] fail_fast = true`).
+    pub fail_fast: bool,
 }
 
 /// `manifest.json`.
@@ -536,6 +677,12 @@ pub struct Manifest {
     pub emails: Vec<serde_json::Value>,
     /// Warnings.
     pub warnings: Vec<String>,
+    /// `complete`, or `partial` when some analyses are unavailable.
+    pub status: RunStatus,
+    /// Freshness and coverage of every source against the as-of day.
+    pub freshness: Vec<SourceFreshness>,
+    /// Models that failed on this data or were skipped, with the reason.
+    pub unavailable: BTreeMap<String, String>,
 }
 
 /// Whether a written report holds every analysis.
@@ -564,6 +711,8 @@ impl RunStatus {
 pub struct RunSummary {
     /// Complete, or partial (some analyses unavailable).
     pub status: RunStatus,
+    /// Models that failed on this data or were skipped, with the reason.
+    pub unavailable: BTreeMap<String, String>,
     /// The report folder.
     pub folder: PathBuf,
     /// Pages written (index first).
@@ -584,9 +733,17 @@ pub struct RunSummary {
 pub async fn run(args: &RunArgs) -> Result<RunSummary> {
     let t0 = Instant::now();
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let (prep, problems) = prepare(&args.project, false).await?;
+    let (mut prep, problems) = prepare(&args.project, false).await?;
     if let Some(p) = problems.into_iter().next() {
         return Err(p);
+    }
+    // Stale or uncovered inputs stop the run before anything is written.
+    let stale = check_freshness(&mut prep).await?;
+    if !stale.is_empty() {
+        return Err(Error::input(format!(
+            "{}\n  nothing was written: the previous report folder, if any, is unchanged (thresholds: [sources.<name>] max_age_hours in journey.toml)",
+            stale.join("\n  ")
+        )));
     }
     tracing::info!(
         seconds = format!("{:.2}", t0.elapsed().as_secs_f64()),
@@ -619,8 +776,7 @@ pub async fn run(args: &RunArgs) -> Result<RunSummary> {
     replace_dir(&staging, &final_dir)?;
     drop(guard);
     if args.send {
-        // The folder is in place either way; only fresh inputs reach executives.
-        check_fresh(&prep).await?;
+        // Stale inputs never get here: the freshness check failed the run before the swap.
         summary.sent = crate::email::send_all(&summary.emails)?;
     }
     summary.folder = final_dir;
@@ -628,49 +784,71 @@ pub async fn run(args: &RunArgs) -> Result<RunSummary> {
     Ok(summary)
 }
 
-/// Refuses delivery when the newest event is more than `[email] max_input_age_hours` older
-/// than the end of the as-of day (a stale export), or when there are no events at all.
+/// Checks every source's freshness and coverage against the as-of day
+/// ([`crate::freshness`]): fills in `prep.freshness` and the row counts of the sources it
+/// reads, adds a warning for each stale or partly covering source (and for an empty one it
+/// counted), and returns the messages of the sources past their error threshold.
 ///
-/// Errors (exit 3): stale or empty inputs, naming the newest event time and the limit.
-async fn check_fresh(prep: &Prepared) -> Result<()> {
-    let Some(ParamValue::Timestamp(end)) = prep.params.get("as_of_end") else {
-        return Err(Error::internal("as_of_end is not set"));
+/// Errors (exit 3): a value of a freshness column that cannot be read; (exit 2) a
+/// `freshness_column` that is not a column of its source.
+pub async fn check_freshness(prep: &mut Prepared) -> Result<Vec<String>> {
+    let ts = |k: &str| match prep.params.get(k) {
+        Some(ParamValue::Timestamp(t)) => Ok(*t),
+        _ => Err(Error::internal(format!("{k} is not set"))),
     };
-    let end = *end;
-    let df = prep
-        .ctx
-        .sql(&format!("SELECT CAST(max(event_time) AS VARCHAR) FROM events WHERE event_time < CAST('{}' AS TIMESTAMP)", end.format("%Y-%m-%dT%H:%M:%S")))
-        .await
-        .map_err(|e| Error::input(format!("--send: checking the newest event: {}", models::clean_error(&e))))?;
-    let batches = df.collect().await.map_err(|e| {
-        Error::input(format!(
-            "--send: checking the newest event: {}",
-            models::clean_error(&e)
-        ))
-    })?;
-    let newest = batches.first().filter(|b| b.num_rows() > 0).and_then(|b| {
-        // The text may come back as Utf8 or Utf8View: normalise before reading it.
-        let col = datafusion::arrow::compute::cast(b.column(0), &DataType::Utf8).ok()?;
-        let a = col.as_any().downcast_ref::<StringArray>()?;
-        (!a.is_null(0)).then(|| a.value(0).to_string())
-    });
-    let limit = prep.config.email.max_input_age_hours;
-    let Some(newest) = newest else {
-        return Err(Error::input(
-            "--send: the events source has no events up to the as-of day; nothing was sent",
-        ));
+    let window = crate::freshness::Window {
+        as_of: prep.as_of,
+        as_of_end: ts("as_of_end")?,
+        previous_period_start: ts("previous_period_start")?,
     };
-    let t = chrono::NaiveDateTime::parse_from_str(&newest, "%Y-%m-%dT%H:%M:%S%.f")
-        .or_else(|_| chrono::NaiveDateTime::parse_from_str(&newest, "%Y-%m-%d %H:%M:%S%.f"))
-        .map_err(|e| Error::internal(format!("newest event time {newest:?}: {e}")))?;
-    let age_hours = (end - t).num_seconds() as f64 / 3600.0;
-    if age_hours > limit {
-        return Err(Error::input(format!(
-            "--send: the inputs are stale: the newest event ({newest} UTC) is {age_hours:.1} h before the end of {} (limit [email] max_input_age_hours = {limit}); the report folder was written, nothing was sent",
-            prep.as_of
-        )));
+    let uncounted: BTreeSet<String> = prep
+        .sources
+        .iter()
+        .filter(|s| s.rows.is_none())
+        .map(|s| s.name.clone())
+        .collect();
+    prep.freshness =
+        crate::freshness::check_sources(&prep.ctx, &prep.config, &mut prep.sources, &window)
+            .await?;
+    for s in &prep.sources {
+        if s.rows == Some(0) && uncounted.contains(&s.name) {
+            let w = empty_source_warning(s);
+            tracing::warn!("{w}");
+            prep.warnings.push(w);
+        }
     }
-    Ok(())
+    let mut errors = Vec::new();
+    for f in &prep.freshness {
+        match (f.verdict, &f.message) {
+            (Verdict::Error, Some(m)) => errors.push(m.clone()),
+            (Verdict::Warn, Some(m)) => {
+                tracing::warn!("{m}");
+                prep.warnings.push(m.clone());
+            }
+            _ => {}
+        }
+    }
+    Ok(errors)
+}
+
+/// The last day with data, in the report's time zone, when a source with a freshness
+/// threshold is past it: what the page header says instead of "data up to <as-of>".
+fn data_through(prep: &Prepared) -> Option<NaiveDate> {
+    let tz: chrono_tz::Tz = match prep.params.get("report_tz") {
+        Some(ParamValue::Text(t)) => t.parse().ok()?,
+        _ => chrono_tz::UTC,
+    };
+    prep.freshness
+        .iter()
+        .filter(|f| {
+            f.verdict != Verdict::Fresh
+                && f.age_hours
+                    .zip(f.warn_after_hours.or(f.error_after_hours))
+                    .is_some_and(|(age, limit)| age > limit)
+        })
+        .filter_map(|f| f.newest)
+        .map(|t| tz.from_utc_datetime(&t).date_naive())
+        .min()
 }
 
 /// Folders a run is writing that must not survive it; see [`Scratch`] and [`remove_scratch`].
@@ -840,6 +1018,132 @@ async fn write_data_files(prep: &Prepared, m: &Model, data_dir: &Path, work: &Pa
     Ok(())
 }
 
+/// The Tera context every page is rendered with (see the README, "Adding a report"):
+/// `project`, `as_of`, `generated_at`, `version`, `params`, `reports` (the navigation),
+/// `models` (rows per model), `model_info` (rows, truncated, columns), `funnel_stages`,
+/// `warnings`, `unavailable` (model → why it is unavailable; its rows are an empty list),
+/// `freshness` (per source, see [`crate::freshness`]) and `data_through` (the last day with
+/// data when a source is stale, else the as-of day).
+fn page_context(
+    prep: &Prepared,
+    selected: &[&crate::config::ReportConfig],
+    models: serde_json::Map<String, serde_json::Value>,
+    model_info: serde_json::Map<String, serde_json::Value>,
+    warnings: &[String],
+    unavailable: &BTreeMap<String, String>,
+    generated_at: &str,
+) -> tera::Context {
+    let mut ctx = tera::Context::new();
+    let nav: Vec<_> = selected.iter().map(|r| json!({"name": r.name, "title": r.title, "summary": r.summary, "href": format!("{}.html", r.name)})).collect();
+    let stages: Vec<_> = prep
+        .config
+        .funnel
+        .stages
+        .iter()
+        .enumerate()
+        .map(|(i, s)| json!({"index": i + 1, "name": s.name, "events": s.events}))
+        .collect();
+    ctx.insert(
+        "project",
+        &json!({"title": prep.config.project.title, "currency": prep.config.project.currency}),
+    );
+    ctx.insert("as_of", &prep.as_of.to_string());
+    ctx.insert("generated_at", generated_at);
+    ctx.insert("version", env!("CARGO_PKG_VERSION"));
+    ctx.insert("params", &prep.params);
+    ctx.insert("reports", &nav);
+    ctx.insert("models", &models);
+    ctx.insert("model_info", &model_info);
+    ctx.insert("funnel_stages", &stages);
+    ctx.insert("unavailable", unavailable);
+    ctx.insert("freshness", &prep.freshness);
+    ctx.insert(
+        "data_through",
+        &data_through(prep).map_or_else(|| prep.as_of.to_string(), |d| d.to_string()),
+    );
+    ctx.insert("warnings", warnings);
+    ctx
+}
+
+/// A stand-in value of an Arrow type, as a page sees it ([`render::scalar_to_json`]): 1 for
+/// numbers, `"x"` for text, the as-of day for dates and timestamps, an empty list, a struct
+/// of stand-ins.
+fn stand_in(t: &DataType, as_of: NaiveDate) -> serde_json::Value {
+    match t {
+        DataType::Boolean => json!(true),
+        t if t.is_numeric() => json!(1),
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => json!("x"),
+        DataType::Date32 | DataType::Date64 => json!(as_of.to_string()),
+        DataType::Timestamp(..) => json!(format!("{as_of} 00:00:00")),
+        DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..) => json!([]),
+        DataType::Struct(fields) => serde_json::Value::Object(
+            fields
+                .iter()
+                .map(|f| (f.name().clone(), stand_in(f.data_type(), as_of)))
+                .collect(),
+        ),
+        _ => serde_json::Value::Null,
+    }
+}
+
+/// `check`: renders every page (the summary and each report) against the planned models
+/// (each registered as a view by [`models::plan_as_view`]), one row of stand-in values per
+/// model: a template reading a model, column, filter or function that does not exist fails
+/// here as it would after every model ran.
+async fn check_templates(prep: &Prepared, tera: &tera::Tera) -> Vec<Error> {
+    let mut rows = serde_json::Map::new();
+    let mut info = serde_json::Map::new();
+    for m in &prep.models {
+        let Ok(df) = prep.ctx.table(m.name.as_str()).await else {
+            continue;
+        };
+        let row: serde_json::Map<_, _> = df
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| (f.name().clone(), stand_in(f.data_type(), prep.as_of)))
+            .collect();
+        let columns: Vec<_> = df
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        rows.insert(m.name.clone(), json!([row]));
+        info.insert(
+            m.name.clone(),
+            json!({"rows": 1, "truncated": false, "columns": columns}),
+        );
+    }
+    let selected: Vec<_> = prep.config.reports.iter().collect();
+    let mut ctx = page_context(prep, &selected, rows, info, &[], &BTreeMap::new(), "check");
+    let mut problems = Vec::new();
+    let pages = std::iter::once((None, "index.html".to_string()))
+        .chain(selected.iter().map(|r| (Some(*r), r.template_name())));
+    for (report, template) in pages {
+        match report {
+            Some(r) => ctx.insert(
+                "report",
+                &json!({"name": r.name, "title": r.title, "summary": r.summary, "unavailable": []}),
+            ),
+            None => {
+                ctx.remove("report");
+            }
+        }
+        // A missing template is reported by check itself.
+        // With stand-in values a chart may refuse its data (a value not among its labels):
+        // only a name that does not exist — a model, column, variable, filter, function or
+        // template — is the template's fault.
+        if tera.get_template_names().any(|n| n == template)
+            && let Err(e) = render::render(tera, &template, &ctx)
+            && e.message.contains("not found")
+        {
+            problems.push(e);
+        }
+    }
+    problems
+}
+
 async fn build_folder(
     prep: &Prepared,
     args: &RunArgs,
@@ -863,6 +1167,7 @@ async fn build_folder(
         &prep.sources,
         &progress,
         &args.project.session,
+        args.fail_fast || prep.config.project.fail_fast,
         |m| {
             let cfg = prep.config.models.get(&m.name);
             let data_file = cfg.map(|c| c.data_file).unwrap_or_default();
@@ -881,7 +1186,6 @@ async fn build_folder(
     );
     let t_pages = Instant::now();
     // Template context.
-    let mut ctx = tera::Context::new();
     let mut rows = serde_json::Map::new();
     let mut info = serde_json::Map::new();
     let mut warnings = prep.warnings.clone();
@@ -904,29 +1208,15 @@ async fn build_folder(
         .iter()
         .filter(|r| args.reports.is_empty() || args.reports.contains(&r.name))
         .collect();
-    let nav: Vec<_> = selected.iter().map(|r| json!({"name": r.name, "title": r.title, "summary": r.summary, "href": format!("{}.html", r.name)})).collect();
-    let stages: Vec<_> = prep
-        .config
-        .funnel
-        .stages
-        .iter()
-        .enumerate()
-        .map(|(i, s)| json!({"index": i + 1, "name": s.name, "events": s.events}))
-        .collect();
-    ctx.insert(
-        "project",
-        &json!({"title": prep.config.project.title, "currency": prep.config.project.currency}),
+    let ctx = page_context(
+        prep,
+        &selected,
+        rows,
+        info,
+        &warnings,
+        &results.unavailable,
+        started_at,
     );
-    ctx.insert("as_of", &prep.as_of.to_string());
-    ctx.insert("generated_at", started_at);
-    ctx.insert("version", env!("CARGO_PKG_VERSION"));
-    ctx.insert("params", &prep.params);
-    ctx.insert("reports", &nav);
-    ctx.insert("models", &rows);
-    ctx.insert("model_info", &info);
-    ctx.insert("funnel_stages", &stages);
-    // Pages, each with its e-mail form.
-    ctx.insert("warnings", &warnings);
     // (name, title, template, recipients, the `report` variable; None for the index).
     let mut page_list: Vec<(
         String,
@@ -941,13 +1231,29 @@ async fn build_folder(
         Vec::new(),
         None,
     )];
+    let sources = render::template_sources(project)?;
     for r in &selected {
+        // A page that reads an unavailable model says so instead of showing empty charts.
+        let missing: Vec<_> = render::models_read(&sources, &r.template_name())
+            .into_iter()
+            .filter_map(|m| {
+                results
+                    .unavailable
+                    .get(&m)
+                    .map(|why| json!({"model": m, "reason": why}))
+            })
+            .collect();
+        let template = if missing.is_empty() {
+            r.template_name()
+        } else {
+            "unavailable.html".to_string()
+        };
         page_list.push((
             r.name.clone(),
             r.title.clone(),
-            r.template_name(),
+            template,
             r.recipients.clone(),
-            Some(json!({"name": r.name, "title": r.title, "summary": r.summary})),
+            Some(json!({"name": r.name, "title": r.title, "summary": r.summary, "unavailable": missing})),
         ));
     }
     // Pages are independent: drawing their charts (the e-mails' PNGs above all) is spread
@@ -1037,6 +1343,11 @@ async fn build_folder(
         seconds = format!("{:.2}", t_pages.elapsed().as_secs_f64()),
         "pages and e-mails rendered"
     );
+    let status = if results.unavailable.is_empty() {
+        RunStatus::Complete
+    } else {
+        RunStatus::Partial
+    };
     let manifest = Manifest {
         journey_report_version: env!("CARGO_PKG_VERSION"),
         datafusion_version: datafusion::DATAFUSION_VERSION,
@@ -1061,13 +1372,17 @@ async fn build_folder(
             .map(|e| json!({"file": format!("email/{}.eml", e.report), "html_bytes": e.html_bytes, "images": e.images, "message_bytes": e.message.formatted().len()}))
             .collect(),
         warnings: warnings.clone(),
+        status,
+        freshness: prep.freshness.clone(),
+        unavailable: results.unavailable.clone(),
     };
     let file = staging.join("manifest.json");
     let text =
         serde_json::to_string_pretty(&manifest).map_err(|e| Error::internal(e.to_string()))?;
     std::fs::write(&file, text).map_err(|e| Error::io(&file, e))?;
     Ok(RunSummary {
-        status: RunStatus::Complete,
+        status,
+        unavailable: results.unavailable.clone(),
         folder: staging.to_path_buf(),
         pages,
         models: results.runs.len(),

@@ -15,7 +15,8 @@ use crate::session::SessionOptions;
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 success; 1 internal error; 2 usage or configuration error (also: another run holds
-the output folder's lock); 3 invalid input data; 4 a SQL model failed; 5 delivery failed;
+the output folder's lock); 3 invalid or stale input data; 4 a SQL model failed; 5 delivery
+failed; 6 report written but some analyses unavailable (partial);
 143 / 130 stopped by SIGTERM / Ctrl-C (no folder written or replaced). Never 99. Logs go to
 stderr (RUST_LOG=debug for more, --log-format json); the one summary line goes to stdout.";
 
@@ -130,6 +131,10 @@ struct RunCmd {
     /// JOURNEY_SMTP_PASSWORD). Nothing is sent if a model failed or the inputs are stale.
     #[arg(long)]
     send: bool,
+    /// Fail the run (exit 4) when a model fails on the data, instead of marking the analyses
+    /// that read it unavailable and exiting 6 with the rest of the report written.
+    #[arg(long)]
+    fail_fast: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -286,7 +291,7 @@ pub fn main() -> ExitCode {
         }
     });
     match outcome {
-        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Ok(code)) => ExitCode::from(code),
         Ok(Err(e)) => {
             report(&e);
             ExitCode::from(e.exit_code())
@@ -303,7 +308,9 @@ pub fn main() -> ExitCode {
     }
 }
 
-async fn dispatch(cmd: Command) -> Result<()> {
+/// Runs one command; returns its exit code when it did not fail (0, or
+/// [`crate::error::EXIT_PARTIAL`] for a partial report).
+async fn dispatch(cmd: Command) -> Result<u8> {
     match cmd {
         Command::Run(c) => {
             let mut args = RunArgs {
@@ -311,6 +318,7 @@ async fn dispatch(cmd: Command) -> Result<()> {
                 out: c.out,
                 reports: c.reports,
                 send: c.send,
+                fail_fast: c.fail_fast,
             };
             let (Some(from), Some(to)) = (c.from, c.to) else {
                 let s = app::run(&args).await?;
@@ -319,15 +327,21 @@ async fn dispatch(cmd: Command) -> Result<()> {
                 } else {
                     String::new()
                 };
+                let partial = match s.status {
+                    app::RunStatus::Partial => {
+                        format!(", partial: {} analyses unavailable", s.unavailable.len())
+                    }
+                    app::RunStatus::Complete => String::new(),
+                };
                 println!(
-                    "journey-report: wrote {} ({} pages, {} models, {} warnings{sent}) in {:.1} s",
+                    "journey-report: wrote {} ({} pages, {} models, {} warnings{sent}{partial}) in {:.1} s",
                     s.folder.display(),
                     s.pages.len(),
                     s.models,
                     s.warnings.len(),
                     s.seconds
                 );
-                return Ok(());
+                return Ok(s.status.exit_code());
             };
             if from > to {
                 return Err(Error::config(format!("--from {from} is after --to {to}")));
@@ -336,26 +350,39 @@ async fn dispatch(cmd: Command) -> Result<()> {
             // folders already written stay, each whole).
             let t0 = std::time::Instant::now();
             let (mut days, mut warnings, mut parent) = (0, 0, PathBuf::new());
+            let mut partial = Vec::new();
             for day in from.iter_days().take_while(|d| *d <= to) {
                 args.project.as_of = Some(day);
                 let s = app::run(&args).await?;
+                if s.status == app::RunStatus::Partial {
+                    partial.push(day.to_string());
+                }
                 tracing::info!(as_of = %day, folder = %s.folder.display(), seconds = format!("{:.1}", s.seconds), "report written");
                 days += 1;
                 warnings += s.warnings.len();
                 parent = s.folder.parent().map(PathBuf::from).unwrap_or_default();
             }
+            let note = if partial.is_empty() {
+                String::new()
+            } else {
+                format!(", partial: {}", partial.join(", "))
+            };
             println!(
-                "journey-report: wrote {days} report folders {from}..{to} under {} ({warnings} warnings) in {:.1} s",
+                "journey-report: wrote {days} report folders {from}..{to} under {} ({warnings} warnings{note}) in {:.1} s",
                 parent.display(),
                 t0.elapsed().as_secs_f64()
             );
-            Ok(())
+            Ok(if partial.is_empty() {
+                0
+            } else {
+                crate::error::EXIT_PARTIAL
+            })
         }
         Command::Check(p) => {
             let problems = app::check(&p.resolve()).await?;
             if problems.is_empty() {
                 println!("journey-report: check passed: {}", p.project.display());
-                return Ok(());
+                return Ok(0);
             }
             let n = problems.len();
             let mut iter = problems.into_iter();
@@ -389,7 +416,7 @@ async fn dispatch(cmd: Command) -> Result<()> {
                     }
                 }
             }
-            Ok(())
+            Ok(0)
         }
         Command::Sample(s) => {
             let opts = SampleOptions {
@@ -413,7 +440,7 @@ async fn dispatch(cmd: Command) -> Result<()> {
                 s.out.display(),
                 t0.elapsed().as_secs_f64()
             );
-            Ok(())
+            Ok(0)
         }
     }
 }

@@ -79,17 +79,16 @@ pub struct EmailConfig {
     /// when set, each e-mail links to `<base_url>/<as-of>/<report>.html`.
     #[serde(default)]
     pub base_url: Option<String>,
-    /// `run --send` sends nothing (exit 3) when the newest event is more than this many hours
-    /// older than the end of the as-of day: a stale export must not reach executives.
-    #[serde(default = "default_max_age")]
-    pub max_input_age_hours: f64,
+    /// Deprecated: the error threshold of the events source's freshness (use
+    /// `[sources.events] max_age_hours = { error = … }`). When set, and the events source sets
+    /// no `max_age_hours` of its own, a run whose newest event is more than this many hours
+    /// older than the end of the as-of day fails with exit 3.
+    #[serde(default)]
+    pub max_input_age_hours: Option<f64>,
 }
 
 fn default_from() -> String {
     "journey-report <journey-report@localhost>".into()
-}
-fn default_max_age() -> f64 {
-    36.0
 }
 
 impl Default for EmailConfig {
@@ -98,7 +97,7 @@ impl Default for EmailConfig {
             from: default_from(),
             to: Vec::new(),
             base_url: None,
-            max_input_age_hours: default_max_age(),
+            max_input_age_hours: None,
         }
     }
 }
@@ -116,6 +115,11 @@ pub struct ProjectSection {
     /// Folder (relative to the project) under which `run` writes `<as-of>/`.
     #[serde(default = "default_output")]
     pub output_dir: PathBuf,
+    /// `true`: a model that fails on the data fails the run (exit 4), as `run --fail-fast`
+    /// does. `false` (default): its analyses are marked unavailable with the reason, the rest
+    /// of the report is written, and the run exits 6 (partial).
+    #[serde(default)]
+    pub fail_fast: bool,
 }
 
 fn default_title() -> String {
@@ -134,6 +138,7 @@ impl Default for ProjectSection {
             title: default_title(),
             currency: default_currency(),
             output_dir: default_output(),
+            fail_fast: false,
         }
     }
 }
@@ -177,6 +182,76 @@ pub struct SourceConfig {
     /// Field delimiter of a CSV file (default `,`).
     #[serde(default = "default_delimiter")]
     pub delimiter: char,
+    /// Freshness thresholds, in hours between the newest row up to the end of the as-of day
+    /// and that end (as dbt's source freshness `warn_after` / `error_after`). Unset: the
+    /// defaults of [`default_max_age`]. `max_age_hours = { warn = 36, error = 168 }`; leave
+    /// one out to check only the other; `{}` checks nothing (the newest row is still
+    /// recorded in the manifest).
+    #[serde(default)]
+    pub max_age_hours: Option<MaxAge>,
+    /// The timestamp column whose newest value decides freshness (a canonical name). Default:
+    /// the contract's time column (`event_time`, `order_time`, `signup_at`, `date`); a source
+    /// outside the contract has none unless this is set.
+    #[serde(default)]
+    pub freshness_column: Option<String>,
+}
+
+/// `max_age_hours` of a source: how old its newest row may be, in hours before the end of
+/// the as-of day, before the run warns (banner on every page and e-mail, exit 0) or fails
+/// (exit 3, the previous report folder left in place).
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct MaxAge {
+    /// Past this many hours: a warning banner.
+    #[serde(default)]
+    pub warn: Option<f64>,
+    /// Past this many hours: the run fails with exit 3.
+    #[serde(default)]
+    pub error: Option<f64>,
+}
+
+/// The freshness thresholds of a contract source when `max_age_hours` is not set: events
+/// warn after 36 h and fail after 168 h (7 days; a nightly export a day late warns, a week
+/// late stops the report); orders warn after 168 h (a small shop can go days without one);
+/// the CRM and the spend export are not checked (sign-ups and spend rows can be sparse).
+pub fn default_max_age(source: &str) -> MaxAge {
+    match source {
+        "events" => MaxAge {
+            warn: Some(36.0),
+            error: Some(168.0),
+        },
+        "transactions" => MaxAge {
+            warn: Some(168.0),
+            error: None,
+        },
+        _ => MaxAge::default(),
+    }
+}
+
+/// The canonical timestamp column of a contract source that freshness is measured on.
+pub fn default_freshness_column(source: &str) -> Option<&'static str> {
+    match source {
+        "events" => Some("event_time"),
+        "transactions" => Some("order_time"),
+        "customers" => Some("signup_at"),
+        "spend" => Some("date"),
+        _ => None,
+    }
+}
+
+impl SourceConfig {
+    /// The freshness column and thresholds of source `name`: its own settings, else the
+    /// contract's defaults.
+    pub fn freshness(&self, name: &str) -> (Option<String>, MaxAge) {
+        let column = self
+            .freshness_column
+            .clone()
+            .or_else(|| default_freshness_column(name).map(String::from));
+        (
+            column,
+            self.max_age_hours.unwrap_or_else(|| default_max_age(name)),
+        )
+    }
 }
 
 fn default_ts_format() -> String {
@@ -359,32 +434,80 @@ impl ParamValue {
         })
     }
 
-    /// Parses a `--param NAME=VALUE` value as the same type as `like` (the declared one).
-    pub fn parse_like(name: &str, text: &str, like: Option<&ParamValue>) -> Result<Self> {
-        let err = |what: &str| Error::config(format!("--param {name}={text}: expected {what}"));
-        Ok(match like {
-            Some(ParamValue::Int(_)) => {
-                ParamValue::Int(text.parse().map_err(|_| err("a whole number"))?)
+    /// Reads a `--param NAME=VALUE` value with the TOML value syntax that `[params]` uses
+    /// (`14`, `0.5`, `true`, `2026-10-31`, `"text"`); anything that is not a TOML value is
+    /// text (`Europe/Berlin`, `purchase`). Then [`ParamValue::coerce`]s it like a `[params]`
+    /// value, so both places accept the same values.
+    ///
+    /// Errors (exit 2): as [`ParamValue::coerce`].
+    pub fn parse_cli(name: &str, text: &str, like: Option<&ParamValue>) -> Result<Self> {
+        let value = toml::from_str::<toml::Table>(&format!("v = {text}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .filter(|v| !matches!(v, toml::Value::Array(_) | toml::Value::Table(_)))
+            .unwrap_or_else(|| toml::Value::String(text.to_string()));
+        let v = ParamValue::from_toml(name, &value)
+            .map_err(|e| Error::config(format!("--param {name}={text}: {}", e.message)))?;
+        v.coerce(name, like)
+            .map_err(|e| Error::config(format!("--param {name}={text}: {}", e.message)))
+    }
+
+    /// Checks a value against the type of the parameter's default or declaration `like`: a
+    /// whole number where a number is expected becomes DOUBLE, a number where a whole number
+    /// is expected stays DOUBLE (`conversion_window_days = 0.5`), a value where text is
+    /// expected is its text; any other mismatch is an error.
+    ///
+    /// Errors (exit 2): e.g. text where a number is expected (`lookback_days = "two weeks"`).
+    pub fn coerce(self, name: &str, like: Option<&ParamValue>) -> Result<Self> {
+        use ParamValue::*;
+        let err = |what: &str| {
+            Error::config(format!(
+                "parameter {name}: expected {what}, got {}",
+                self.type_name()
+            ))
+        };
+        Ok(match (like, &self) {
+            (None, _) => self,
+            (Some(Int(_)), Int(_) | Float(_)) | (Some(Float(_)), Float(_)) => self,
+            (Some(Float(_)), Int(i)) => Float(*i as f64),
+            (Some(Int(_)), _) => return Err(err("a whole number")),
+            (Some(Float(_)), _) => return Err(err("a number")),
+            (Some(Bool(_)), Bool(_)) => self,
+            (Some(Bool(_)), _) => return Err(err("true or false")),
+            (Some(Date(_)), Date(_)) => self,
+            (Some(Date(_)), _) => return Err(err("a date such as 2026-10-31")),
+            (Some(Timestamp(_)), _) => {
+                return Err(Error::config(format!(
+                    "parameter {name} is computed from --as-of and cannot be set"
+                )));
             }
-            Some(ParamValue::Float(_)) => {
-                ParamValue::Float(text.parse().map_err(|_| err("a number"))?)
-            }
-            Some(ParamValue::Bool(_)) => {
-                ParamValue::Bool(text.parse().map_err(|_| err("true or false"))?)
-            }
-            Some(ParamValue::Date(_)) => {
-                ParamValue::Date(text.parse().map_err(|_| err("a date such as 2026-10-31"))?)
-            }
-            Some(ParamValue::Timestamp(_)) => return Err(err("no override (computed parameter)")),
-            Some(ParamValue::Text(_)) | None => {
-                if let Ok(i) = text.parse::<i64>() {
-                    if like.is_none() {
-                        return Ok(ParamValue::Int(i));
-                    }
-                }
-                ParamValue::Text(text.to_string())
-            }
+            (Some(Text(_)), Text(_)) => self,
+            (Some(Text(_)), other) => Text(other.text()),
         })
+    }
+
+    /// The name of this value's type, for messages.
+    fn type_name(&self) -> String {
+        match self {
+            ParamValue::Int(i) => format!("the whole number {i}"),
+            ParamValue::Float(f) => format!("the number {f}"),
+            ParamValue::Text(t) => format!("the text {t:?}"),
+            ParamValue::Date(d) => format!("the date {d}"),
+            ParamValue::Timestamp(t) => format!("the timestamp {t}"),
+            ParamValue::Bool(b) => format!("{b}"),
+        }
+    }
+
+    /// The value as plain text (as a template shows it).
+    fn text(&self) -> String {
+        match self {
+            ParamValue::Int(i) => i.to_string(),
+            ParamValue::Float(f) => f.to_string(),
+            ParamValue::Text(t) => t.clone(),
+            ParamValue::Date(d) => d.to_string(),
+            ParamValue::Timestamp(t) => t.to_string(),
+            ParamValue::Bool(b) => b.to_string(),
+        }
     }
 
     /// The SQL literal expression text for this value (strings quoted with `'` doubled).

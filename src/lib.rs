@@ -19,6 +19,7 @@ pub mod clv;
 pub mod config;
 pub mod email;
 pub mod error;
+pub mod freshness;
 pub mod functions;
 pub mod models;
 pub mod render;

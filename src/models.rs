@@ -43,6 +43,8 @@ pub struct Model {
     pub deps: BTreeSet<String>,
     /// Every table this one reads (models, sources, registered tables).
     pub tables: BTreeSet<String>,
+    /// The `$parameters` it reads (names without `$`).
+    pub params: BTreeSet<String>,
     /// How the result is kept.
     pub materialize: Materialize,
     /// SHA-256 of the file, for the manifest.
@@ -110,10 +112,12 @@ pub fn parse_model(
         )));
     };
     let mut problem: Option<Error> = None;
+    let mut used = BTreeSet::new();
     let _ = visit_expressions_mut(ast.as_mut(), |expr| {
         if let SqlExpr::Value(v) = expr {
             if let Value::Placeholder(ph) = &v.value {
                 let key = ph.trim_start_matches(['$', ':', '@']).to_string();
+                used.insert(key.clone());
                 let line = v.span.start.line;
                 match params.get(&key) {
                     Some(val) => match Parser::new(&GenericDialect {})
@@ -158,6 +162,7 @@ pub fn parse_model(
         statement,
         deps: BTreeSet::new(),
         tables,
+        params: used,
         materialize,
         sha256,
     })
@@ -277,6 +282,25 @@ pub fn load_models(
         }
     }
     order.retain(|m| !broken.contains(&m.name));
+    // What waits on a broken model (not on a cycle) is listed once.
+    let mut skipped: Vec<_> = waiting
+        .keys()
+        .filter(|k| !reported.contains(*k))
+        .cloned()
+        .collect();
+    skipped.extend(
+        order
+            .iter()
+            .filter(|m| m.deps.iter().any(|d| broken.contains(d)))
+            .map(|m| m.name.clone()),
+    );
+    if !skipped.is_empty() {
+        skipped.sort();
+        problems.push(Error::model(format!(
+            "skipped, as they read a model with an error: {}",
+            skipped.join(", ")
+        )));
+    }
     (order, problems)
 }
 
@@ -335,12 +359,42 @@ pub fn clean_error(e: &DataFusionError) -> String {
 pub struct ModelRun {
     /// Model name.
     pub name: String,
-    /// Rows in the result.
+    /// Whether it ran, failed for the data, or was skipped.
+    pub status: ModelStatus,
+    /// Rows in the result (0 unless `ok`).
     pub rows: u64,
     /// Wall time in seconds (plan + execute + store).
     pub seconds: f64,
     /// How the result was kept.
     pub materialize: Materialize,
+    /// Why it failed or was skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The outcome of one model in a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelStatus {
+    /// Computed.
+    Ok,
+    /// Planned, but its execution failed on this data (a fit that cannot be made, a value
+    /// a function rejects): the analyses reading it are unavailable.
+    Failed,
+    /// Not run: it reads a model that failed or was skipped.
+    Skipped,
+}
+
+/// A model that could not be computed, as [`run_one`] reports it: the error, and whether
+/// the failure came from executing the plan on this data (the analysis can be marked
+/// unavailable while the rest of the report is written) rather than from the SQL, an
+/// unreadable input value or the machine (which stop the run).
+#[derive(Debug)]
+pub struct ModelFailure {
+    /// The error, naming the model file.
+    pub error: Error,
+    /// True when the plan was sound and its execution failed on the data.
+    pub for_the_data: bool,
 }
 
 /// Results of a run: per model its run record, its columns, and the in-memory results for
@@ -354,6 +408,8 @@ pub struct RunResults {
     /// Results of models kept in memory; of a released staging model, its first
     /// [`crate::render::MAX_TEMPLATE_ROWS`] + 1 rows (see [`run_models`]).
     pub batches: BTreeMap<String, Vec<RecordBatch>>,
+    /// Models that failed on the data or were skipped, with the reason, in run order.
+    pub unavailable: BTreeMap<String, String>,
 }
 
 fn model_error(project: &Path, m: &Model, e: &DataFusionError, sources: &[SourceInfo]) -> Error {
@@ -415,9 +471,16 @@ pub type AfterModel<'a> = futures::future::BoxFuture<'a, Result<()>>;
 /// (rows, compute time, memory, spills per operator — what EXPLAIN ANALYZE prints) goes to
 /// `<dir>/<model>.txt`. [`RunResults::runs`] is in the order of `models`.
 ///
-/// Errors: exit 4 naming the model file; exit 3 when the failure is an unreadable input value
-/// (naming the export file, line and column); exit 1 when a profile cannot be written; the
-/// error of a follow-up job. On the first error the models still running are stopped.
+/// A model whose execution fails on the data ([`ModelFailure::for_the_data`]) does not stop
+/// the run unless `fail_fast`: it is recorded as failed, every model reading it (directly or
+/// not) is skipped without being planned, and both are listed in
+/// [`RunResults::unavailable`] with the reason.
+///
+/// Errors: exit 4 naming the model file (a SQL error, or any model failure with
+/// `fail_fast`); exit 3 when the failure is an unreadable input value (naming the export
+/// file, line and column); exit 1 when a profile cannot be written; the error of a
+/// follow-up job. On such an error the models still running are stopped.
+#[allow(clippy::too_many_arguments)]
 pub async fn run_models<'a>(
     ctx: &'a SessionContext,
     project: &'a Path,
@@ -426,6 +489,7 @@ pub async fn run_models<'a>(
     sources: &'a [SourceInfo],
     progress: &indicatif::ProgressBar,
     session: &'a crate::session::SessionOptions,
+    fail_fast: bool,
     after: impl Fn(&'a Model) -> Option<AfterModel<'a>>,
 ) -> Result<RunResults> {
     use futures::stream::FuturesUnordered;
@@ -464,7 +528,7 @@ pub async fn run_models<'a>(
         held: shared,
     };
     enum Done<'m> {
-        Model(&'m Model, Result<OneRun>),
+        Model(&'m Model, std::result::Result<OneRun, ModelFailure>),
         After(&'m Model, Result<()>),
     }
     let mut out = RunResults::default();
@@ -489,6 +553,25 @@ pub async fn run_models<'a>(
     loop {
         let mut i = 0;
         while models_running < jobs && i < pending.len() {
+            if let Some(bad) = pending[i]
+                .deps
+                .iter()
+                .find(|d| out.unavailable.contains_key(d.as_str()))
+            {
+                // Reads an unavailable model: skipped, and so are the models reading it.
+                let m = pending.remove(i);
+                let reason = format!("skipped: it reads {bad}, which is unavailable");
+                tracing::warn!(model = %m.name, "{reason}");
+                out.unavailable.insert(m.name.clone(), reason.clone());
+                out.runs
+                    .push(unavailable_run(m, ModelStatus::Skipped, reason));
+                done.insert(m.name.as_str());
+                for d in &m.deps {
+                    release.one_user_done(ctx, d, &mut out)?;
+                }
+                i = 0;
+                continue;
+            }
             if pending[i].deps.iter().all(|d| done.contains(d.as_str())) {
                 let m = pending.remove(i);
                 let held = held.clone();
@@ -520,7 +603,25 @@ pub async fn run_models<'a>(
         match next {
             Done::Model(m, result) => {
                 models_running -= 1;
-                let (run, batches, columns, bytes) = result?;
+                let (run, batches, columns, bytes) = match result {
+                    Ok(r) => r,
+                    Err(f) if f.for_the_data && !fail_fast => {
+                        let reason = f.error.message.clone();
+                        tracing::warn!(model = %m.name, "unavailable: {reason}");
+                        out.unavailable.insert(m.name.clone(), reason.clone());
+                        out.runs
+                            .push(unavailable_run(m, ModelStatus::Failed, reason));
+                        // A view is registered before it is counted: take it away.
+                        let _ = ctx.deregister_table(m.name.as_str());
+                        done.insert(m.name.as_str());
+                        progress.inc(1);
+                        for d in &m.deps {
+                            release.one_user_done(ctx, d, &mut out)?;
+                        }
+                        continue;
+                    }
+                    Err(f) => return Err(f.error),
+                };
                 release.held_bytes.insert(m.name.clone(), bytes);
                 if progress.is_hidden() {
                     tracing::info!(model = %m.name, rows = run.rows, seconds = format!("{:.2}", run.seconds), "model done");
@@ -566,6 +667,18 @@ pub async fn run_models<'a>(
     out.runs
         .sort_by_key(|r| order.get(r.name.as_str()).copied().unwrap_or(usize::MAX));
     Ok(out)
+}
+
+/// The run record of a model that failed or was skipped.
+fn unavailable_run(m: &Model, status: ModelStatus, reason: String) -> ModelRun {
+    ModelRun {
+        name: m.name.clone(),
+        status,
+        rows: 0,
+        seconds: 0.0,
+        materialize: m.materialize,
+        error: Some(reason),
+    }
 }
 
 /// What [`run_models`] needs to release staging models once nothing needs them any more.
@@ -649,13 +762,30 @@ async fn run_one(
     session: &crate::session::SessionOptions,
     auto_budget: usize,
     held: Option<Arc<std::sync::atomic::AtomicUsize>>,
-) -> Result<OneRun> {
+) -> std::result::Result<OneRun, ModelFailure> {
     use datafusion::logical_expr::LogicalPlanBuilder;
     let profile_dir = session.profile_dir.as_deref();
     let mut kept_batches = None;
     let mut held_here = 0usize;
     let t0 = Instant::now();
-    let err = |e: DataFusionError| model_error(project, m, &e, sources);
+    // Planning errors are the SQL's; errors while the plan executes are the data's, unless
+    // they are an unreadable input value (exit 3) or the machine's (exit 1).
+    let err = |e: DataFusionError| ModelFailure {
+        error: model_error(project, m, &e, sources),
+        for_the_data: false,
+    };
+    let exec = |e: DataFusionError| {
+        let error = model_error(project, m, &e, sources);
+        let for_the_data = error.kind == crate::error::ErrorKind::Model;
+        ModelFailure {
+            error,
+            for_the_data,
+        }
+    };
+    let io = |path: &Path, e: std::io::Error| ModelFailure {
+        error: Error::io(path, e),
+        for_the_data: false,
+    };
     let plan = ctx
         .state()
         .statement_to_plan(m.statement.clone())
@@ -690,7 +820,7 @@ async fn run_one(
             let file = work_dir.join(format!("{}.parquet", m.name));
             let mut over_budget = false;
             while let Some(batch) = stream.next().await {
-                let batch = batch.map_err(err)?;
+                let batch = batch.map_err(exec)?;
                 count += batch.num_rows() as u64;
                 bytes += new_buffer_bytes(&batch, &mut seen);
                 kept.push(batch);
@@ -704,7 +834,7 @@ async fn run_one(
             }
             if over_budget {
                 tracing::debug!(model = %m.name, bytes, "over the memory budget: streaming to a work file");
-                std::fs::create_dir_all(work_dir).map_err(|e| Error::io(work_dir, e))?;
+                std::fs::create_dir_all(work_dir).map_err(|e| io(work_dir, e))?;
                 // The batches so far, then the rest of the stream.
                 let rest = futures::stream::iter(std::mem::take(&mut kept).into_iter().map(Ok))
                     .chain(stream);
@@ -716,7 +846,7 @@ async fn run_one(
                 );
                 rows = write_work_file(ctx, &m.name, df_task.clone(), rest, &file)
                     .await
-                    .map_err(err)?;
+                    .map_err(exec)?;
             } else {
                 rows = count;
                 let table = MemTable::try_new(schema, vec![kept.clone()]).map_err(err)?;
@@ -733,7 +863,7 @@ async fn run_one(
             physical = plan;
         }
         Materialize::Parquet => {
-            std::fs::create_dir_all(work_dir).map_err(|e| Error::io(work_dir, e))?;
+            std::fs::create_dir_all(work_dir).map_err(|e| io(work_dir, e))?;
             let file = work_dir.join(format!("{}.parquet", m.name));
             let task = Arc::new(df.task_ctx());
             let plan = df.create_physical_plan().await.map_err(err)?;
@@ -741,7 +871,7 @@ async fn run_one(
                 .map_err(err)?;
             rows = write_work_file(ctx, &m.name, task, stream, &file)
                 .await
-                .map_err(err)?;
+                .map_err(exec)?;
             physical = plan;
         }
         Materialize::View => {
@@ -759,7 +889,7 @@ async fn run_one(
             let plan = state.create_physical_plan(&count).await.map_err(err)?;
             let batches = datafusion::physical_plan::collect(plan.clone(), state.task_ctx())
                 .await
-                .map_err(err)?;
+                .map_err(exec)?;
             rows = batches
                 .first()
                 .and_then(|b| {
@@ -784,13 +914,15 @@ async fn run_one(
             .indent(true)
         );
         let file = dir.join(format!("{}.txt", m.name));
-        std::fs::write(&file, text).map_err(|e| Error::io(&file, e))?;
+        std::fs::write(&file, text).map_err(|e| io(&file, e))?;
     }
     let run = ModelRun {
         name: m.name.clone(),
+        status: ModelStatus::Ok,
         rows,
         seconds,
         materialize: m.materialize,
+        error: None,
     };
     Ok((run, kept_batches, columns, held_here))
 }

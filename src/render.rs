@@ -28,7 +28,7 @@
 //! NULL as 0). Functions:
 //! `bar_chart`, `line_chart`, `funnel_chart`, `heatmap_chart` (see [`crate::charts`]).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -57,6 +57,10 @@ pub const EMBEDDED_TEMPLATES: &[(&str, &str)] = &[
     ("heatmap.html", include_str!("../templates/heatmap.html")),
     ("channels.html", include_str!("../templates/channels.html")),
     ("email.html", include_str!("../templates/email.html")),
+    (
+        "unavailable.html",
+        include_str!("../templates/unavailable.html"),
+    ),
 ];
 
 /// Most rows of one model handed to templates.
@@ -86,6 +90,25 @@ pub fn build_email_tera(
 }
 
 fn load_templates(project: &Path, currency: &str) -> Result<Tera> {
+    let sources = template_sources(project)?;
+    let mut tera = Tera::default();
+    tera.autoescape_on(vec![".html"]);
+    tera.add_raw_templates(
+        sources
+            .iter()
+            .map(|(n, t)| (n.as_str(), t.as_str()))
+            .collect::<Vec<_>>(),
+    )
+    .map_err(|e| Error::config(format!("templates/: {}", tera_error(&e))))?;
+    register_filters(&mut tera, currency);
+    Ok(tera)
+}
+
+/// The text of every template a project's pages can use, by file name: the bundled ones,
+/// overridden or extended by `<project>/templates/*.html`.
+///
+/// Errors (exit 1): a template file that cannot be read.
+pub fn template_sources(project: &Path) -> Result<BTreeMap<String, String>> {
     let mut sources: BTreeMap<String, String> = EMBEDDED_TEMPLATES
         .iter()
         .map(|(n, t)| (n.to_string(), t.to_string()))
@@ -106,17 +129,44 @@ fn load_templates(project: &Path, currency: &str) -> Result<Tera> {
             }
         }
     }
-    let mut tera = Tera::default();
-    tera.autoescape_on(vec![".html"]);
-    tera.add_raw_templates(
-        sources
-            .iter()
-            .map(|(n, t)| (n.as_str(), t.as_str()))
-            .collect::<Vec<_>>(),
-    )
-    .map_err(|e| Error::config(format!("templates/: {}", tera_error(&e))))?;
-    register_filters(&mut tera, currency);
-    Ok(tera)
+    Ok(sources)
+}
+
+/// The models a template's text reads (`models.<name>` or `model_info.<name>`), following
+/// `{% extends %}`, `{% include %}` and `{% import %}` of other templates in `sources`.
+pub fn models_read(sources: &BTreeMap<String, String>, template: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut todo = vec![template.to_string()];
+    let mut seen = BTreeSet::new();
+    while let Some(t) = todo.pop() {
+        if !seen.insert(t.clone()) {
+            continue;
+        }
+        let Some(text) = sources.get(&t) else {
+            continue;
+        };
+        for prefix in ["models.", "model_info."] {
+            for (i, _) in text.match_indices(prefix) {
+                let before = text[..i].chars().next_back();
+                if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
+                    continue;
+                }
+                let name: String = text[i + prefix.len()..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                if !name.is_empty() {
+                    out.insert(name);
+                }
+            }
+        }
+        for other in sources.keys() {
+            if other != &t && text.contains(&format!("\"{other}\"")) {
+                todo.push(other.clone());
+            }
+        }
+    }
+    out
 }
 
 /// A Tera error with its causes on one line.

@@ -619,11 +619,7 @@ fn check_lists_every_problem() {
         .replace("\"add_to_cart\"", "\"add_to_basket\"");
     let p = tiny_with("journey.toml", &toml);
     std::fs::write(p.path().join("sql/broken.sql"), "SELEC 1").unwrap();
-    std::fs::write(
-        p.path().join("sql/unknown.sql"),
-        "SELECT nope FROM stg_orders",
-    )
-    .unwrap();
+    std::fs::write(p.path().join("sql/unknown.sql"), "SELECT nope FROM events").unwrap();
     std::fs::remove_file(p.path().join("transactions.csv")).unwrap();
     let o = bin()
         .args(["check", "--project"])
@@ -646,6 +642,7 @@ fn check_lists_every_problem() {
     let o = bin()
         .args(["check", "--project"])
         .arg(p.path())
+        .args(["--as-of", "2026-10-31"])
         .output()
         .unwrap();
     ok(&o);
@@ -1218,7 +1215,7 @@ fn send_delivers_every_report_over_smtp_and_refuses_stale_inputs() {
             .map(|r| r.flatten().map(|e| e.path()).collect())
             .unwrap_or_default()
     };
-    // 2026-10-31: the newest event up to the end of the day is e9 (10-29 20:00 UTC), 28 h
+    // 2026-10-31: the newest event up to the end of the day is e9 (10-29 20:00 UTC), 52 h
     // before 11-01 00:00 UTC — within the fixture's 72 h limit: all 8 e-mails (index and the
     // seven reports) go out.
     let o = send("2026-10-31");
@@ -1269,16 +1266,16 @@ fn send_delivers_every_report_over_smtp_and_refuses_stale_inputs() {
             "rfm"
         ]
     );
-    // 2026-11-05: the newest event is e14 (11-01 10:00 UTC), 110 h before 11-06 00:00 UTC,
-    // over the 72 h limit: the folder is written, nothing is sent, exit 3.
+    // 2026-11-05: the newest event is e14 (11-01 10:00 UTC), 110 h = 4.6 days before 11-06
+    // 00:00 UTC, over the fixture's 72 h limit: nothing is written, nothing is sent, exit 3.
     let o = send("2026-11-05");
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("stale") && stderr(&o).contains("110.0 h"),
+        stderr(&o).contains("stale") && stderr(&o).contains("4.6 days"),
         "{}",
         stderr(&o)
     );
-    assert!(p.path().join("reports/2026-11-05/index.html").is_file());
+    assert!(!p.path().join("reports/2026-11-05").exists());
     std::thread::sleep(std::time::Duration::from_millis(300));
     assert_eq!(received().len(), 8, "a stale report was sent");
     let _ = server.kill();
@@ -1764,6 +1761,16 @@ fn sessionization_splits_on_gap_and_on_a_change_of_source() {
         e8,c3,2026-10-12T09:00:00Z,checkout_start,direct,,tablet,s8\n\
         e9,c3,2026-10-12T09:01:00Z,purchase,direct,,tablet,s8\n";
     let p = tiny_with("events.csv", events);
+    // These events end on 10-12, 19.6 days before the end of the as-of day: not checked for
+    // freshness here (the freshness tests are in trust.rs).
+    let toml = std::fs::read_to_string(p.path().join("journey.toml"))
+        .unwrap()
+        .replace(
+            "[sources.events]\npath = \"events.csv\"",
+            "[sources.events]\npath = \"events.csv\"\nmax_age_hours = {}",
+        )
+        .replace("max_input_age_hours = 72\n", "");
+    std::fs::write(p.path().join("journey.toml"), toml).unwrap();
     let sessions = |extra: &[&str]| {
         ok(&run(p.path(), extra));
         read_csv(&report_dir(p.path()).join("data/sessions.csv"))
