@@ -1021,7 +1021,8 @@ async fn write_data_files(prep: &Prepared, m: &Model, data_dir: &Path, work: &Pa
 /// The Tera context every page is rendered with (see the README, "Adding a report"):
 /// `project`, `as_of`, `generated_at`, `version`, `params`, `reports` (the navigation),
 /// `models` (rows per model), `model_info` (rows, truncated, columns), `funnel_stages`,
-/// `warnings`, `unavailable` (model → why it is unavailable; its rows are an empty list),
+/// `warnings` (all; `other_warnings`: those not about freshness), `unavailable` (model → why
+/// it is unavailable; its rows are an empty list),
 /// `freshness` (per source, see [`crate::freshness`]) and `data_through` (the last day with
 /// data when a source is stale, else the as-of day).
 fn page_context(
@@ -1062,6 +1063,17 @@ fn page_context(
         &data_through(prep).map_or_else(|| prep.as_of.to_string(), |d| d.to_string()),
     );
     ctx.insert("warnings", warnings);
+    // The warnings that are not already in a freshness banner.
+    let banners: BTreeSet<&str> = prep
+        .freshness
+        .iter()
+        .filter_map(|f| f.message.as_deref())
+        .collect();
+    let others: Vec<&String> = warnings
+        .iter()
+        .filter(|w| !banners.contains(w.as_str()))
+        .collect();
+    ctx.insert("other_warnings", &others);
     ctx
 }
 
