@@ -738,7 +738,12 @@ pub async fn run(args: &RunArgs) -> Result<RunSummary> {
         return Err(p);
     }
     // Stale or uncovered inputs stop the run before anything is written.
+    let t_fresh = Instant::now();
     let stale = check_freshness(&mut prep).await?;
+    tracing::info!(
+        seconds = format!("{:.2}", t_fresh.elapsed().as_secs_f64()),
+        "freshness and coverage checked"
+    );
     if !stale.is_empty() {
         return Err(Error::input(format!(
             "{}\n  nothing was written: the previous report folder, if any, is unchanged (thresholds: [sources.<name>] max_age_hours in journey.toml)",
