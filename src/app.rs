@@ -625,7 +625,7 @@ pub async fn run(args: &RunArgs) -> Result<RunSummary> {
     // One atomic exchange; refused once a stop was requested.
     let (_, left) = crate::output::swap_into_place(&staging, &final_dir)?;
     summary.warnings.extend(left);
-    summary.warnings.extend(guard.finish());
+    guard.finish();
     if args.send {
         // The folder is in place either way; only fresh inputs reach executives.
         check_fresh(&prep).await?;

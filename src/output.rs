@@ -271,18 +271,17 @@ impl Scratch {
         Scratch(paths)
     }
 
-    /// The run succeeded: deletes what is left of the scratch folders and unlists them.
-    /// Returns the warnings of folders that could not be deleted.
-    pub fn finish(mut self) -> Vec<String> {
+    /// The run succeeded: deletes what is left of the scratch folders (an old report that
+    /// [`swap_into_place`] could not delete has had its warning; the next run removes it) and
+    /// unlists them.
+    pub fn finish(mut self) {
         let paths = std::mem::take(&mut self.0);
-        let warnings = paths
-            .iter()
-            .filter_map(|p| remove_leftover(p, "a work folder"))
-            .collect();
+        for p in &paths {
+            let _ = std::fs::remove_dir_all(p);
+        }
         if let Ok(mut list) = SCRATCH.lock() {
             list.retain(|p| !paths.contains(p));
         }
-        warnings
     }
 }
 
