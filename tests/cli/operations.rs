@@ -296,31 +296,34 @@ fn sigterm_while_pages_are_drawn_stops_the_run_and_replaces_nothing() {
     let manifest = report_dir(p.path()).join("manifest.json");
     let before = std::fs::read(&manifest).unwrap();
     let child = spawn_run(p.path(), &[], &[]);
-    // Pages are being drawn once the partial folder holds one.
-    let partial = || {
-        entries(&reports)
+    // The stop is sent while the slow page is being drawn: every other page is in the partial
+    // folder, the slow one is not, so the run cannot have finished.
+    let drawing_the_slow_page = || {
+        let Some(d) = entries(&reports)
             .into_iter()
             .find(|n| n.contains(".partial-"))
-            .map(|n| reports.join(n))
+        else {
+            return false;
+        };
+        let d = reports.join(d);
+        [
+            "index",
+            "funnel",
+            "paths",
+            "attribution",
+            "rfm",
+            "channels",
+            "clv",
+        ]
+        .iter()
+        .all(|n| d.join(format!("{n}.html")).exists())
+            && !d.join("heatmap.html").exists()
     };
-    let drawing = wait_for(60, || {
-        partial().is_some_and(|d| {
-            std::fs::read_dir(d)
-                .map(|r| {
-                    r.flatten()
-                        .any(|e| e.file_name().to_string_lossy().ends_with(".html"))
-                })
-                .unwrap_or(false)
-        })
-    });
-    assert!(drawing, "the run never started drawing pages");
-    kill("-TERM", child.id());
-    // The slow page was not yet written when the stop was sent: the run cannot have finished.
-    let slow = partial().map(|d| d.join("heatmap.html"));
     assert!(
-        slow.is_some_and(|f| !f.exists()),
-        "the slow page was already drawn: make it slower"
+        wait_for(60, drawing_the_slow_page),
+        "never saw the run drawing the slow page"
     );
+    kill("-TERM", child.id());
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr).to_string();
     assert_eq!(out.status.code(), Some(143), "{err}");
