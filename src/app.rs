@@ -683,6 +683,10 @@ pub struct Manifest {
     pub freshness: Vec<SourceFreshness>,
     /// Models that failed on this data or were skipped, with the reason.
     pub unavailable: BTreeMap<String, String>,
+    /// Pages a `--report` run did not draw but kept from the previous folder of the same
+    /// as-of date (with their e-mails): `{"page": "funnel.html", "drawn_at": <started_at of
+    /// the run that drew it>}`.
+    pub carried_pages: Vec<serde_json::Value>,
 }
 
 /// Whether a written report holds every analysis.
@@ -751,7 +755,7 @@ pub async fn run(args: &RunArgs) -> Result<RunSummary> {
         )));
     }
     tracing::info!(
-        seconds = format!("{:.2}", t0.elapsed().as_secs_f64()),
+        seconds = crate::logging::secs(t0.elapsed()),
         "sources checked and models planned"
     );
     for r in &args.reports {
@@ -770,16 +774,20 @@ pub async fn run(args: &RunArgs) -> Result<RunSummary> {
         .unwrap_or_else(|| args.project.project.join(&prep.config.project.output_dir));
     std::fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
     let _lock = lock_output(&parent)?;
+    // What runs killed without cleaning up (kill -9, the OOM killer) left; see remove_stale.
+    prep.warnings.extend(crate::output::remove_stale(&parent));
     let final_dir = parent.join(prep.as_of.to_string());
     let staging = parent.join(format!(".{}.partial-{}", prep.as_of, std::process::id()));
     let work = parent.join(format!(".work-{}", std::process::id()));
     // Removes the partial folder and work files however this function ends: error, or the
     // future being dropped when the job is stopped (SIGTERM).
-    let guard = Scratch::new(vec![staging.clone(), work.clone()]);
+    let guard = crate::output::Scratch::new(vec![staging.clone(), work.clone()]);
     let mut summary = build_folder(&prep, args, &tera, &staging, &work, &started_at, t0).await?;
     let _ = std::fs::remove_dir_all(&work);
-    replace_dir(&staging, &final_dir)?;
-    drop(guard);
+    // One atomic exchange; refused once a stop was requested.
+    let (_, left) = crate::output::swap_into_place(&staging, &final_dir)?;
+    summary.warnings.extend(left);
+    guard.finish();
     if args.send {
         // Stale inputs never get here: the freshness check failed the run before the swap.
         summary.sent = crate::email::send_all(&summary.emails)?;
@@ -856,43 +864,6 @@ fn data_through(prep: &Prepared) -> Option<NaiveDate> {
         .min()
 }
 
-/// Folders a run is writing that must not survive it; see [`Scratch`] and [`remove_scratch`].
-static SCRATCH: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
-
-/// Removes its folders when dropped (a failed or cancelled run), and keeps a process-wide
-/// list of them so that [`remove_scratch`] can clean up after a signal stopped the runtime.
-struct Scratch(Vec<PathBuf>);
-
-impl Scratch {
-    fn new(paths: Vec<PathBuf>) -> Self {
-        if let Ok(mut list) = SCRATCH.lock() {
-            list.extend(paths.iter().cloned());
-        }
-        Scratch(paths)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        for p in &self.0 {
-            let _ = std::fs::remove_dir_all(p);
-        }
-        if let Ok(mut list) = SCRATCH.lock() {
-            list.retain(|p| !self.0.contains(p));
-        }
-    }
-}
-
-/// Removes every partial folder of runs still under way: called once the async runtime has
-/// stopped after SIGTERM or Ctrl-C, so no task can write into them any more.
-pub fn remove_scratch() {
-    if let Ok(list) = SCRATCH.lock() {
-        for p in list.iter() {
-            let _ = std::fs::remove_dir_all(p);
-        }
-    }
-}
-
 /// Takes the exclusive lock `<parent>/.journey-report.lock` for the whole run, so two runs
 /// never write the same output folder. Released when the returned file is dropped (also when
 /// the process dies).
@@ -934,6 +905,9 @@ fn progress_bar(len: u64) -> indicatif::ProgressBar {
 }
 
 /// The XXH3-64 checksum of a file, as 16 hex digits (fast enough for multi-GB exports).
+///
+/// Errors: exit 1 when the file cannot be read, or when a stop was requested meanwhile
+/// ([`crate::output::check_stop`], checked after every MiB).
 pub fn file_checksum(path: &Path) -> Result<String> {
     use std::io::Read;
     let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
@@ -945,36 +919,10 @@ pub fn file_checksum(path: &Path) -> Result<String> {
             break;
         }
         hasher.update(&buf[..n]);
+        // A multi-GB export takes seconds: a stop must not wait for it.
+        crate::output::check_stop()?;
     }
     Ok(format!("{:016x}", hasher.digest()))
-}
-
-/// Moves `staging` to `target`, replacing a previous folder: the old one is renamed aside,
-/// the new one renamed into place, then the old one removed.
-fn replace_dir(staging: &Path, target: &Path) -> Result<()> {
-    let old = target.with_file_name(format!(
-        ".{}.old-{}",
-        target
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("report"),
-        std::process::id()
-    ));
-    let had_old = target.exists();
-    if had_old {
-        std::fs::rename(target, &old).map_err(|e| Error::io(target, e))?;
-    }
-    if let Err(e) = std::fs::rename(staging, target) {
-        if had_old {
-            let _ = std::fs::rename(&old, target);
-        }
-        let _ = std::fs::remove_dir_all(staging);
-        return Err(Error::io(target, e));
-    }
-    if had_old {
-        let _ = std::fs::remove_dir_all(&old);
-    }
-    Ok(())
 }
 
 /// Writes the data files of model `m` into `data_dir`: `data/<model>.csv` or `.parquet` as its
@@ -1032,7 +980,7 @@ async fn write_data_files(prep: &Prepared, m: &Model, data_dir: &Path, work: &Pa
 /// data when a source is stale, else the as-of day).
 fn page_context(
     prep: &Prepared,
-    selected: &[&crate::config::ReportConfig],
+    nav: &[&crate::config::ReportConfig],
     models: serde_json::Map<String, serde_json::Value>,
     model_info: serde_json::Map<String, serde_json::Value>,
     warnings: &[String],
@@ -1040,7 +988,7 @@ fn page_context(
     generated_at: &str,
 ) -> tera::Context {
     let mut ctx = tera::Context::new();
-    let nav: Vec<_> = selected.iter().map(|r| json!({"name": r.name, "title": r.title, "summary": r.summary, "href": format!("{}.html", r.name)})).collect();
+    let nav: Vec<_> = nav.iter().map(|r| json!({"name": r.name, "title": r.title, "summary": r.summary, "href": format!("{}.html", r.name)})).collect();
     let stages: Vec<_> = prep
         .config
         .funnel
@@ -1198,7 +1146,7 @@ async fn build_folder(
     .await?;
     progress.finish_and_clear();
     tracing::info!(
-        seconds = format!("{:.2}", t_models.elapsed().as_secs_f64()),
+        seconds = crate::logging::secs(t_models.elapsed()),
         "models run and data files written"
     );
     let t_pages = Instant::now();
@@ -1225,9 +1173,25 @@ async fn build_folder(
         .iter()
         .filter(|r| args.reports.is_empty() || args.reports.contains(&r.name))
         .collect();
+    // `--report`: the previous folder's other pages stay (see output::carried_pages).
+    let previous = staging.with_file_name(prep.as_of.to_string());
+    let others: Vec<String> = prep
+        .config
+        .reports
+        .iter()
+        .filter(|r| !selected.iter().any(|s| s.name == r.name))
+        .map(|r| r.name.clone())
+        .collect();
+    let carried = crate::output::carried_pages(&previous, prep.as_of, &others);
+    let nav: Vec<_> = prep
+        .config
+        .reports
+        .iter()
+        .filter(|r| selected.iter().any(|s| s.name == r.name) || carried.contains(&r.name))
+        .collect();
     let ctx = page_context(
         prep,
-        &selected,
+        &nav,
         rows,
         info,
         &warnings,
@@ -1297,7 +1261,8 @@ async fn build_folder(
                     crate::email::EMAIL_WIDTH - 40,
                 );
                 let mut c = ctx.clone();
-                loop {
+                // A stop requested by a signal is seen between pages.
+                while crate::output::stop_requested().is_none() {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some((name, title, template, recipients, report)) = page_list.get(i) else {
                         break;
@@ -1337,6 +1302,7 @@ async fn build_folder(
             });
         }
     });
+    crate::output::check_stop()?;
     let mut pages = Vec::new();
     let mut emails = Vec::new();
     for ((name, ..), slot) in page_list.iter().zip(rendered) {
@@ -1357,7 +1323,7 @@ async fn build_folder(
     }
     warnings.dedup();
     tracing::info!(
-        seconds = format!("{:.2}", t_pages.elapsed().as_secs_f64()),
+        seconds = crate::logging::secs(t_pages.elapsed()),
         "pages and e-mails rendered"
     );
     let status = if results.unavailable.is_empty() {
@@ -1365,6 +1331,7 @@ async fn build_folder(
     } else {
         RunStatus::Partial
     };
+    let carried = crate::output::carry_pages(&previous, staging, &carried)?;
     let manifest = Manifest {
         journey_report_version: env!("CARGO_PKG_VERSION"),
         datafusion_version: datafusion::DATAFUSION_VERSION,
@@ -1392,7 +1359,9 @@ async fn build_folder(
         status,
         freshness: prep.freshness.clone(),
         unavailable: results.unavailable.clone(),
+        carried_pages: carried,
     };
+    crate::output::check_stop()?;
     let file = staging.join("manifest.json");
     let text =
         serde_json::to_string_pretty(&manifest).map_err(|e| Error::internal(e.to_string()))?;

@@ -4,12 +4,14 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::app::{self, ProjectArgs, RunArgs};
+use crate::app::{self, ProjectArgs, RunArgs, RunStatus};
 use crate::error::{Error, Result};
+use crate::logging;
 use crate::sample::{SampleFormat, SampleOptions};
 use crate::session::SessionOptions;
 
@@ -18,7 +20,9 @@ Exit codes: 0 success; 1 internal error; 2 usage or configuration error (also: a
 the output folder's lock); 3 invalid or stale input data; 4 a SQL model failed; 5 delivery
 failed; 6 report written but some analyses unavailable (partial);
 143 / 130 stopped by SIGTERM / Ctrl-C (no folder written or replaced). Never 99. Logs go to
-stderr (RUST_LOG=debug for more, --log-format json); the one summary line goes to stdout.";
+stderr (RUST_LOG=debug for more, --log-format json), colour only on a terminal; the last one is
+the final status event (event=\"finished\" status=… exit_code=…); the one summary line goes
+to stdout.";
 
 /// Customer-journey analytics reports from CRM, event and order exports.
 ///
@@ -32,7 +36,8 @@ stderr (RUST_LOG=debug for more, --log-format json); the one summary line goes t
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
-    /// Log format on stderr: `human` lines, or `json` (one object per line, for log shippers).
+    /// Log format on stderr: `human` lines, or `json` (one object per line, for log shippers;
+    /// the final error and the final status event too, numbers as JSON numbers).
     #[arg(long, global = true, value_enum, default_value = "human")]
     log_format: LogFormat,
 }
@@ -229,22 +234,12 @@ impl ProjectOpts {
     }
 }
 
-fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("journey_report=info,warn"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false);
-    let _ = match format {
-        LogFormat::Human => builder.try_init(),
-        LogFormat::Json => builder.json().try_init(),
-    };
-}
-
-/// Resolves when the process receives SIGTERM (how cron wrappers, systemd and Airflow stop a
-/// job) or SIGINT (Ctrl-C); yields the exit code to use: 143 or 130 (128 + signal number).
-async fn stop_signal() -> u8 {
+/// Listens for SIGTERM (how cron wrappers, systemd and Airflow stop a job) and SIGINT
+/// (Ctrl-C) on a runtime worker thread: the first one records the stop
+/// ([`crate::output::request_stop`] with 143 or 130, 128 + the signal number), which the page
+/// workers and the swap check even while the main thread is busy, then wakes `stopped`. The
+/// handlers are installed before this returns, so a signal is never the default "terminate".
+fn spawn_stop_listener(stopped: Arc<tokio::sync::Notify>) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
@@ -252,65 +247,116 @@ async fn stop_signal() -> u8 {
             signal(SignalKind::terminate()),
             signal(SignalKind::interrupt()),
         ) else {
-            return std::future::pending().await;
+            tracing::warn!("cannot listen for SIGTERM and SIGINT: a stop will not clean up");
+            return;
         };
-        tokio::select! {
-            _ = term.recv() => 143,
-            _ = int.recv() => 130,
-        }
+        tokio::spawn(async move {
+            let code = tokio::select! {
+                _ = term.recv() => 143,
+                _ = int.recv() => 130,
+            };
+            crate::output::request_stop(code);
+            stopped.notify_one();
+        });
     }
     #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-        130
-    }
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            crate::output::request_stop(130);
+            stopped.notify_one();
+        }
+    });
 }
 
 fn report(e: &Error) {
-    eprintln!("journey-report: error: {}", e.message.replace('\n', "\n  "));
+    logging::error(&e.message, e.exit_code());
 }
 
-/// Parses the command line, runs the command and returns the documented exit code.
+/// How a command that returned without error ended, for its exit code and final status event.
+struct Finished {
+    /// Complete or partial (exit 0 or [`crate::error::EXIT_PARTIAL`]).
+    status: RunStatus,
+    /// The report folder written (the parent folder of a backfill's folders); none for
+    /// `check`, `query`, `sample`.
+    folder: Option<PathBuf>,
+}
+
+impl Finished {
+    fn done() -> Self {
+        Finished {
+            status: RunStatus::Complete,
+            folder: None,
+        }
+    }
+}
+
+/// Parses the command line, runs the command and returns the documented exit code. The last
+/// line on stderr is the final status event ([`logging::finished`]).
 pub fn main() -> ExitCode {
+    let t0 = std::time::Instant::now();
     let cli = Cli::parse();
-    init_logging(cli.log_format);
+    logging::init(cli.log_format == LogFormat::Json);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("journey-report: error: starting the async runtime: {e}");
+            logging::error(&format!("starting the async runtime: {e}"), 1);
+            logging::finished("failed", 1, t0.elapsed().as_secs_f64(), None);
             return ExitCode::from(1);
         }
     };
     let outcome = rt.block_on(async {
+        let stopped = Arc::new(tokio::sync::Notify::new());
+        spawn_stop_listener(stopped.clone());
         tokio::select! {
-            r = dispatch(cli.command) => Ok(r),
-            code = stop_signal() => Err(code),
+            // A command that finished wins over a stop that came after its last step.
+            biased;
+            r = dispatch(cli.command) => Some(r),
+            () = stopped.notified() => None,
         }
     });
-    match outcome {
-        Ok(Ok(code)) => ExitCode::from(code),
-        Ok(Err(e)) => {
+    // Stop every task and wait for the blocking writes still under way (a Parquet write hands
+    // its I/O to blocking threads, which recreate missing folders), then remove what a failed
+    // or stopped run was writing: nothing can bring it back any more.
+    rt.shutdown_timeout(std::time::Duration::from_secs(10));
+    let (status, code, folder) = match outcome {
+        Some(Ok(f)) => {
+            let code = f.status.exit_code();
+            let status = match f.status {
+                RunStatus::Complete => "complete",
+                RunStatus::Partial => "partial",
+            };
+            (status, code, f.folder)
+        }
+        Some(Err(e)) if crate::output::stop_requested().is_none() => {
+            crate::output::remove_scratch();
             report(&e);
-            ExitCode::from(e.exit_code())
+            ("failed", e.exit_code(), None)
         }
-        Err(code) => {
-            // The run's future is dropped: stop every task, then remove what it was writing.
-            rt.shutdown_timeout(std::time::Duration::from_secs(5));
-            app::remove_scratch();
-            eprintln!(
-                "journey-report: stopped by a signal; no report folder was written or replaced"
-            );
-            ExitCode::from(code)
+        // Stopped: by dropping the command's future, or by its own check of the stop.
+        _ => {
+            crate::output::remove_scratch();
+            let replaced = crate::output::replaced_folders();
+            if replaced.is_empty() {
+                logging::notice("stopped by a signal; no report folder was written or replaced");
+            } else {
+                let list: Vec<_> = replaced.iter().map(|p| p.display().to_string()).collect();
+                logging::notice(&format!(
+                    "stopped by a signal after {} had been put in place, each complete; nothing else was written or replaced",
+                    list.join(", ")
+                ));
+            }
+            let code = crate::output::stop_requested().unwrap_or(143);
+            ("stopped", code, replaced.last().cloned())
         }
-    }
+    };
+    logging::finished(status, code, t0.elapsed().as_secs_f64(), folder.as_deref());
+    ExitCode::from(code)
 }
 
-/// Runs one command; returns its exit code when it did not fail (0, or
-/// [`crate::error::EXIT_PARTIAL`] for a partial report).
-async fn dispatch(cmd: Command) -> Result<u8> {
+async fn dispatch(cmd: Command) -> Result<Finished> {
     match cmd {
         Command::Run(c) => {
             let mut args = RunArgs {
@@ -341,7 +387,10 @@ async fn dispatch(cmd: Command) -> Result<u8> {
                     s.warnings.len(),
                     s.seconds
                 );
-                return Ok(s.status.exit_code());
+                return Ok(Finished {
+                    status: s.status,
+                    folder: Some(s.folder),
+                });
             };
             if from > to {
                 return Err(Error::config(format!("--from {from} is after --to {to}")));
@@ -350,14 +399,16 @@ async fn dispatch(cmd: Command) -> Result<u8> {
             // folders already written stay, each whole).
             let t0 = std::time::Instant::now();
             let (mut days, mut warnings, mut parent) = (0, 0, PathBuf::new());
+            let mut status = RunStatus::Complete;
             let mut partial = Vec::new();
             for day in from.iter_days().take_while(|d| *d <= to) {
                 args.project.as_of = Some(day);
                 let s = app::run(&args).await?;
-                if s.status == app::RunStatus::Partial {
+                tracing::info!(as_of = %day, folder = %s.folder.display(), seconds = logging::round2(s.seconds), "report written");
+                if s.status == RunStatus::Partial {
+                    status = RunStatus::Partial;
                     partial.push(day.to_string());
                 }
-                tracing::info!(as_of = %day, folder = %s.folder.display(), seconds = format!("{:.1}", s.seconds), "report written");
                 days += 1;
                 warnings += s.warnings.len();
                 parent = s.folder.parent().map(PathBuf::from).unwrap_or_default();
@@ -372,17 +423,16 @@ async fn dispatch(cmd: Command) -> Result<u8> {
                 parent.display(),
                 t0.elapsed().as_secs_f64()
             );
-            Ok(if partial.is_empty() {
-                0
-            } else {
-                crate::error::EXIT_PARTIAL
+            Ok(Finished {
+                status,
+                folder: Some(parent),
             })
         }
         Command::Check(p) => {
             let problems = app::check(&p.resolve()).await?;
             if problems.is_empty() {
                 println!("journey-report: check passed: {}", p.project.display());
-                return Ok(0);
+                return Ok(Finished::done());
             }
             let n = problems.len();
             let mut iter = problems.into_iter();
@@ -416,7 +466,7 @@ async fn dispatch(cmd: Command) -> Result<u8> {
                     }
                 }
             }
-            Ok(0)
+            Ok(Finished::done())
         }
         Command::Sample(s) => {
             let opts = SampleOptions {
@@ -440,7 +490,7 @@ async fn dispatch(cmd: Command) -> Result<u8> {
                 s.out.display(),
                 t0.elapsed().as_secs_f64()
             );
-            Ok(0)
+            Ok(Finished::done())
         }
     }
 }

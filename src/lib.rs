@@ -7,6 +7,8 @@
 //! - [`session`]: the one DataFusion session builder; [`functions`]: our SQL functions;
 //! - [`sources`]: exports → typed tables; [`models`]: `sql/*.sql` ordered and run;
 //! - [`render`] and [`charts`]: Tera pages with inline SVG charts; [`app`]: the commands;
+//! - [`output`]: the report folder's lock, scratch, stop and atomic swap; [`logging`]: logs
+//!   and the final status event;
 //! - [`sample`]: the synthetic export generator.
 #![warn(missing_docs)]
 
@@ -21,7 +23,9 @@ pub mod email;
 pub mod error;
 pub mod freshness;
 pub mod functions;
+pub mod logging;
 pub mod models;
+pub mod output;
 pub mod render;
 pub mod sample;
 pub mod session;

@@ -624,7 +624,7 @@ pub async fn run_models<'a>(
                 };
                 release.held_bytes.insert(m.name.clone(), bytes);
                 if progress.is_hidden() {
-                    tracing::info!(model = %m.name, rows = run.rows, seconds = format!("{:.2}", run.seconds), "model done");
+                    tracing::info!(model = %m.name, rows = run.rows, seconds = crate::logging::round2(run.seconds), "model done");
                 } else {
                     progress.set_message(m.name.clone());
                     progress.inc(1);

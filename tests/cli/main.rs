@@ -985,53 +985,6 @@ fn sigterm_mid_run_leaves_the_previous_report_intact() {
     );
 }
 
-#[test]
-fn the_documented_airflow_command_runs() {
-    // The BashOperator's command from examples/airflow_dag.py, with Airflow's {{ ds }} and
-    // the project path filled in as Airflow and a deployment would.
-    let dag = std::fs::read_to_string(repo().join("examples/airflow_dag.py")).unwrap();
-    let cmd = dag
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("bash_command=\""))
-        .and_then(|l| l.strip_suffix("\","))
-        .expect("bash_command in the DAG");
-    assert_eq!(
-        cmd,
-        "journey-report run --project /srv/journeys --as-of {{ ds }}"
-    );
-    let p = tiny();
-    let line = cmd
-        .replace("{{ ds }}", "2026-10-31")
-        .replace("/srv/journeys", &p.path().display().to_string());
-    let bin_dir = PathBuf::from(env!("CARGO_BIN_EXE_journey-report"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let path = format!(
-        "{}:{}",
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let o = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(&line)
-        .env("PATH", path)
-        .output()
-        .unwrap();
-    ok(&o);
-    let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(
-        stdout
-            .trim_end()
-            .lines()
-            .last()
-            .unwrap()
-            .starts_with("journey-report: wrote"),
-        "the last stdout line (XCom) is the summary: {stdout}"
-    );
-    assert!(report_dir(p.path()).join("index.html").is_file());
-}
-
 /// Parts of a parsed message: (content type, Content-ID, body bytes).
 fn mime_parts(
     raw: &[u8],
