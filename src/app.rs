@@ -745,7 +745,7 @@ pub async fn run(args: &RunArgs) -> Result<RunSummary> {
     let t_fresh = Instant::now();
     let stale = check_freshness(&mut prep).await?;
     tracing::info!(
-        seconds = format!("{:.2}", t_fresh.elapsed().as_secs_f64()),
+        seconds = crate::logging::secs(t_fresh.elapsed()),
         "freshness and coverage checked"
     );
     if !stale.is_empty() {
