@@ -6,6 +6,7 @@
 //! - [`config`]: `journey.toml`;
 //! - [`session`]: the one DataFusion session builder; [`functions`]: our SQL functions;
 //! - [`sources`]: exports → typed tables; [`models`]: `sql/*.sql` ordered and run;
+//!   [`data_files`]: the defined row order of their data files;
 //! - [`render`] and [`charts`]: Tera pages with inline SVG charts; [`app`]: the commands;
 //! - [`sample`]: the synthetic export generator.
 #![warn(missing_docs)]
@@ -15,6 +16,7 @@ pub mod arg_min_exec;
 pub mod attribution;
 pub mod charts;
 pub mod cli;
+pub mod data_files;
 pub mod clv;
 pub mod config;
 pub mod email;
