@@ -13,18 +13,24 @@
 -- model attribution_markov_transitions.
 --
 -- Columns: channel (VARCHAR), removal_effect (DOUBLE, 0–1), markov_conversions,
--- markov_revenue (DOUBLE; revenue in currency units).
-WITH result AS (
-    SELECT unnest(markov_attribution(
-               path,
-               CASE WHEN converted THEN 1.0 ELSE 0.0 END,
-               CASE WHEN converted THEN 0.0 ELSE 1.0 END,
-               revenue,
-               $markov_order)) AS r
+-- markov_revenue (DOUBLE; revenue in currency units). One row per channel, ordered by channel.
+WITH journeys AS (
+    -- One row per distinct path with its revenue added up exactly (DECIMAL), so the result
+    -- does not depend on the order in which the journeys arrive.
+    SELECT path,
+           sum(CASE WHEN converted THEN 1.0 ELSE 0.0 END) AS conversions,
+           sum(CASE WHEN converted THEN 0.0 ELSE 1.0 END) AS nulls,
+           CAST(sum(CAST(revenue AS DECIMAL(38, 6))) AS DOUBLE) AS revenue
     FROM stg_journeys
+    GROUP BY path
+),
+result AS (
+    SELECT unnest(markov_attribution(path, conversions, nulls, revenue, $markov_order)) AS r
+    FROM journeys
 )
 SELECT r['channel'] AS channel,
        r['removal_effect'] AS removal_effect,
        r['conversions'] AS markov_conversions,
        r['revenue'] AS markov_revenue
 FROM result
+ORDER BY channel

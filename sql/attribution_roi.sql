@@ -12,7 +12,7 @@
 -- currency units), has_spend (BOOLEAN: cost > 0), conversions (DOUBLE), revenue (DOUBLE), cac (DOUBLE, currency units per
 -- conversion), roas (DOUBLE, revenue per unit of cost).
 WITH cost AS (
-    SELECT channel, sum(cost) AS cost
+    SELECT channel, CAST(sum(CAST(cost AS DECIMAL(38, 6))) AS DOUBLE) AS cost
     FROM spend
     WHERE date >= $period_start AND date < $as_of_end
     GROUP BY channel

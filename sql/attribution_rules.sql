@@ -23,7 +23,12 @@
 --
 -- Columns: channel (VARCHAR), then <model>_conversions and <model>_revenue (DOUBLE; revenue
 -- in currency units) for model in first_touch, last_touch, last_non_direct, linear,
--- time_decay, position_based.
+-- time_decay, position_based. One row per channel, ordered by channel.
+--
+-- Deterministic: each touchpoint's credit is rounded to 12 decimals (DECIMAL(38, 12)) and the
+-- credits add up exactly as DECIMAL, so a sum does not depend on the order in which the rows
+-- arrive (DOUBLE sums in parallel do: 39256.81 or 39256.810000000005); an order's
+-- time-decay weights add up in the order of its touchpoints.
 WITH touches AS (
     SELECT
         order_id, channel, position, touches, amount,
@@ -42,7 +47,10 @@ credits AS (
         CASE WHEN position = touches THEN 1.0 ELSE 0.0 END AS last_touch,
         CASE WHEN position = last_non_direct_position THEN 1.0 ELSE 0.0 END AS last_non_direct,
         1.0 / touches AS linear,
-        decay_weight / sum(decay_weight) OVER (PARTITION BY order_id) AS time_decay,
+        decay_weight / sum(decay_weight) OVER (
+            PARTITION BY order_id ORDER BY position
+            ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+        ) AS time_decay,
         CASE
             WHEN touches = 1 THEN 1.0
             WHEN touches = 2 THEN 0.5
@@ -53,17 +61,18 @@ credits AS (
 )
 SELECT
     channel,
-    sum(first_touch) AS first_touch_conversions,
-    sum(first_touch * amount) AS first_touch_revenue,
-    sum(last_touch) AS last_touch_conversions,
-    sum(last_touch * amount) AS last_touch_revenue,
-    sum(last_non_direct) AS last_non_direct_conversions,
-    sum(last_non_direct * amount) AS last_non_direct_revenue,
-    sum(linear) AS linear_conversions,
-    sum(linear * amount) AS linear_revenue,
-    sum(time_decay) AS time_decay_conversions,
-    sum(time_decay * amount) AS time_decay_revenue,
-    sum(position_based) AS position_based_conversions,
-    sum(position_based * amount) AS position_based_revenue
+    CAST(sum(CAST(first_touch AS DECIMAL(38, 12))) AS DOUBLE) AS first_touch_conversions,
+    CAST(sum(CAST(first_touch * amount AS DECIMAL(38, 12))) AS DOUBLE) AS first_touch_revenue,
+    CAST(sum(CAST(last_touch AS DECIMAL(38, 12))) AS DOUBLE) AS last_touch_conversions,
+    CAST(sum(CAST(last_touch * amount AS DECIMAL(38, 12))) AS DOUBLE) AS last_touch_revenue,
+    CAST(sum(CAST(last_non_direct AS DECIMAL(38, 12))) AS DOUBLE) AS last_non_direct_conversions,
+    CAST(sum(CAST(last_non_direct * amount AS DECIMAL(38, 12))) AS DOUBLE) AS last_non_direct_revenue,
+    CAST(sum(CAST(linear AS DECIMAL(38, 12))) AS DOUBLE) AS linear_conversions,
+    CAST(sum(CAST(linear * amount AS DECIMAL(38, 12))) AS DOUBLE) AS linear_revenue,
+    CAST(sum(CAST(time_decay AS DECIMAL(38, 12))) AS DOUBLE) AS time_decay_conversions,
+    CAST(sum(CAST(time_decay * amount AS DECIMAL(38, 12))) AS DOUBLE) AS time_decay_revenue,
+    CAST(sum(CAST(position_based AS DECIMAL(38, 12))) AS DOUBLE) AS position_based_conversions,
+    CAST(sum(CAST(position_based * amount AS DECIMAL(38, 12))) AS DOUBLE) AS position_based_revenue
 FROM credits
 GROUP BY channel
+ORDER BY channel

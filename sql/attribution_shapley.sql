@@ -11,15 +11,21 @@
 -- approximation beyond, flagged in the column approximate).
 --
 -- Columns: channel (VARCHAR), shapley_value (DOUBLE), shapley_conversions, shapley_revenue
--- (DOUBLE; revenue in currency units), approximate (BOOLEAN).
-WITH result AS (
-    SELECT unnest(shapley_attribution(
-               path,
-               CASE WHEN converted THEN 1.0 ELSE 0.0 END,
-               CASE WHEN converted THEN 0.0 ELSE 1.0 END,
-               revenue,
-               'conversions')) AS r
+-- (DOUBLE; revenue in currency units), approximate (BOOLEAN). One row per channel, ordered by
+-- channel.
+WITH journeys AS (
+    -- One row per distinct path with its revenue added up exactly (DECIMAL), so the result
+    -- does not depend on the order in which the journeys arrive.
+    SELECT path,
+           sum(CASE WHEN converted THEN 1.0 ELSE 0.0 END) AS conversions,
+           sum(CASE WHEN converted THEN 0.0 ELSE 1.0 END) AS nulls,
+           CAST(sum(CAST(revenue AS DECIMAL(38, 6))) AS DOUBLE) AS revenue
     FROM stg_journeys
+    GROUP BY path
+),
+result AS (
+    SELECT unnest(shapley_attribution(path, conversions, nulls, revenue, 'conversions')) AS r
+    FROM journeys
 )
 SELECT r['channel'] AS channel,
        r['shapley_value'] AS shapley_value,
@@ -27,3 +33,4 @@ SELECT r['channel'] AS channel,
        r['revenue'] AS shapley_revenue,
        r['approximate'] AS approximate
 FROM result
+ORDER BY channel

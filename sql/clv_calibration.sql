@@ -53,7 +53,8 @@ SELECT
     CASE WHEN frequency >= 7 THEN '7+' ELSE CAST(CAST(frequency AS BIGINT) AS VARCHAR) END AS calibration_frequency,
     CAST(LEAST(frequency, 7.0) AS BIGINT) AS frequency_order,
     count(*) AS customers,
-    avg(predicted) AS predicted_purchases,
+    -- an exact DECIMAL sum: the mean does not depend on the order the rows arrive in
+    CAST(sum(CAST(predicted AS DECIMAL(38, 12))) AS DOUBLE) / count(predicted) AS predicted_purchases,
     avg(actual) AS actual_purchases,
     CAST($clv_holdout_days AS BIGINT) AS holdout_days,
     bool_and(converged) AS converged

@@ -16,7 +16,8 @@ SELECT
     e.lo AS lower,
     e.hi AS upper,
     count(c.customer_id) AS customers,
-    COALESCE(sum(c.predicted_clv), 0.0) AS predicted_clv
+    -- an exact DECIMAL sum: it does not depend on the order the rows arrive in
+    COALESCE(CAST(sum(CAST(c.predicted_clv AS DECIMAL(38, 6))) AS DOUBLE), 0.0) AS predicted_clv
 FROM edges e
 LEFT JOIN clv c
   ON c.predicted_clv >= e.lo AND (e.hi IS NULL OR c.predicted_clv < e.hi)

@@ -23,7 +23,9 @@ WITH b AS (
     FROM clv
 )
 SELECT frequency_bucket, frequency_order, recency_bucket, recency_order,
-       count(*) AS customers, avg(p_alive) AS avg_p_alive
+       count(*) AS customers,
+       -- an exact DECIMAL sum: the mean does not depend on the order the rows arrive in
+       CAST(sum(CAST(p_alive AS DECIMAL(38, 12))) AS DOUBLE) / count(p_alive) AS avg_p_alive
 FROM b
 GROUP BY frequency_bucket, frequency_order, recency_bucket, recency_order
 ORDER BY frequency_order, recency_order

@@ -13,7 +13,7 @@
 --
 -- Columns: customer_id, frequency, recency, t, monetary_value, historical_revenue (DOUBLE;
 -- money in currency units), first_purchase_day, last_purchase_day (DATE),
--- days_since_last_purchase (BIGINT).
+-- days_since_last_purchase (BIGINT). One row per customer, ordered by customer_id.
 -- Amounts add up as DECIMAL(38, 6) (exact to a millionth of a currency unit), so a sum does
 -- not depend on the order rows are added in, and neither does churn_risk's revenue rank.
 WITH days AS (
@@ -44,3 +44,4 @@ SELECT
     last_purchase_day,
     CAST(CAST($as_of AS INT) - CAST(last_purchase_day AS INT) AS BIGINT) AS days_since_last_purchase
 FROM per_customer
+ORDER BY customer_id

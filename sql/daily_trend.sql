@@ -16,7 +16,9 @@ s AS (
     FROM stg_sessions GROUP BY 1
 ),
 o AS (
-    SELECT order_day AS day, count(*) AS orders, sum(amount) AS revenue
+    -- revenue adds up exactly as DECIMAL: it does not depend on the order the rows arrive in
+    SELECT order_day AS day, count(*) AS orders,
+           CAST(sum(CAST(amount AS DECIMAL(38, 6))) AS DOUBLE) AS revenue
     FROM stg_orders WHERE completed GROUP BY 1
 )
 SELECT d.day,

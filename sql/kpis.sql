@@ -13,9 +13,10 @@
 --   new_customers:           CRM sign-ups (customers.signup_at)
 --   refund_rate:             refunded / (completed + refunded) orders
 WITH o AS (
+    -- revenue adds up exactly as DECIMAL: it does not depend on the order the rows arrive in
     SELECT
-        sum(CASE WHEN completed AND order_time >= $period_start THEN amount ELSE 0 END) AS revenue,
-        sum(CASE WHEN completed AND order_time < $period_start THEN amount ELSE 0 END) AS revenue_prev,
+        CAST(sum(CASE WHEN completed AND order_time >= $period_start THEN CAST(amount AS DECIMAL(38, 6)) ELSE CAST(0 AS DECIMAL(38, 6)) END) AS DOUBLE) AS revenue,
+        CAST(sum(CASE WHEN completed AND order_time < $period_start THEN CAST(amount AS DECIMAL(38, 6)) ELSE CAST(0 AS DECIMAL(38, 6)) END) AS DOUBLE) AS revenue_prev,
         sum(CASE WHEN completed AND order_time >= $period_start THEN 1 ELSE 0 END) AS orders,
         sum(CASE WHEN completed AND order_time < $period_start THEN 1 ELSE 0 END) AS orders_prev,
         count(DISTINCT CASE WHEN completed AND order_time >= $period_start THEN customer_id END) AS buyers,

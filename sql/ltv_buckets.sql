@@ -23,7 +23,8 @@ SELECT
     b.lo + (k.bucket - 1) * (b.hi - b.lo) / $ltv_buckets AS lower,
     b.lo + k.bucket * (b.hi - b.lo) / $ltv_buckets AS upper,
     count(a.monetary) AS customers,
-    COALESCE(sum(a.monetary), 0.0) AS revenue,
+    -- an exact DECIMAL sum: it does not depend on the order the rows arrive in
+    COALESCE(CAST(sum(CAST(a.monetary AS DECIMAL(38, 6))) AS DOUBLE), 0.0) AS revenue,
     CAST(CAST(round(b.lo + (k.bucket - 1) * (b.hi - b.lo) / $ltv_buckets) AS BIGINT) AS VARCHAR)
         || '–' || CAST(CAST(round(b.lo + k.bucket * (b.hi - b.lo) / $ltv_buckets) AS BIGINT) AS VARCHAR) AS label
 FROM buckets k

@@ -11,7 +11,9 @@ WITH journeys AS (
     FROM stg_journeys
 ),
 conv AS (
-    SELECT path, count(*) AS conversions, sum(revenue) AS revenue
+    -- revenue adds up exactly as DECIMAL: it does not depend on the order the rows arrive in
+    SELECT path, count(*) AS conversions,
+           CAST(sum(CAST(revenue AS DECIMAL(38, 6))) AS DOUBLE) AS revenue
     FROM journeys WHERE converted GROUP BY path
 ),
 nonconv AS (

@@ -9,9 +9,12 @@ SELECT
     CAST(count(*) AS DOUBLE) / sum(count(*)) OVER () AS share_of_customers,
     avg(recency_days) AS avg_recency_days,
     avg(frequency) AS avg_frequency,
-    avg(monetary) AS avg_monetary,
-    sum(monetary) AS revenue,
-    sum(monetary) / sum(sum(monetary)) OVER () AS share_of_revenue
+    -- money adds up exactly as DECIMAL: sums and means do not depend on the order the rows
+    -- arrive in
+    CAST(sum(CAST(monetary AS DECIMAL(38, 6))) AS DOUBLE) / count(monetary) AS avg_monetary,
+    CAST(sum(CAST(monetary AS DECIMAL(38, 6))) AS DOUBLE) AS revenue,
+    CAST(sum(CAST(monetary AS DECIMAL(38, 6))) AS DOUBLE)
+      / CAST(sum(sum(CAST(monetary AS DECIMAL(38, 6)))) OVER () AS DOUBLE) AS share_of_revenue
 FROM rfm
 GROUP BY segment
-ORDER BY revenue DESC
+ORDER BY revenue DESC, segment

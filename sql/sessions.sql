@@ -20,7 +20,9 @@ SELECT dimension, value,
        count(*) AS sessions,
        count(DISTINCT customer_id) AS customers,
        CAST(count(*) AS DOUBLE) / count(DISTINCT customer_id) AS sessions_per_customer,
-       avg(duration_seconds) AS avg_duration_seconds,
+       -- durations add up exactly as DECIMAL (to the microsecond): the mean does not depend
+       -- on the order the rows arrive in
+       CAST(sum(CAST(duration_seconds AS DECIMAL(38, 6))) AS DOUBLE) / count(duration_seconds) AS avg_duration_seconds,
        median(duration_seconds) AS median_duration_seconds,
        avg(CAST(events AS DOUBLE)) AS events_per_session,
        avg(CASE WHEN events = 1 THEN 1.0 ELSE 0.0 END) AS bounce_rate,

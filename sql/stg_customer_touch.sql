@@ -7,6 +7,8 @@
 --
 -- Columns: period (VARCHAR), customer_id (VARCHAR), first_touch_channel (VARCHAR), device
 -- (VARCHAR; NULL when the customer had no session in the period).
+-- Rows ordered by customer_id, period ((customer_id, period) is unique): its data file is the
+-- same on every run.
 WITH touch AS (
     SELECT customer_id,
            arg_min(channel, session_start, session_id) AS first_touch_channel
@@ -25,3 +27,4 @@ SELECT p.period, t.customer_id, t.first_touch_channel, d.device
 FROM touch t
 CROSS JOIN (SELECT 'current' AS period UNION ALL SELECT 'previous') p
 LEFT JOIN device d ON d.customer_id = t.customer_id AND d.period = p.period
+ORDER BY customer_id, period

@@ -20,6 +20,8 @@
 -- the period), signup_cohort (DATE: first day of the sign-up month in the report time zone;
 -- NULL when the customer is missing from the CRM). The first touch and the device come from
 -- stg_customer_touch.
+-- Rows ordered by period, customer_id ((period, customer_id) is unique): its data file is the
+-- same on every run.
 WITH events AS (
     SELECT CASE WHEN e.event_time >= $period_start THEN 'current' ELSE 'previous' END AS period,
            e.customer_id, e.event_time, f.stage_index
@@ -40,3 +42,4 @@ SELECT p.period, p.customer_id, CAST(cardinality(p.stage_times) AS BIGINT) AS le
 FROM per_customer p
 LEFT JOIN stg_customer_touch t ON t.customer_id = p.customer_id AND t.period = p.period
 LEFT JOIN customers c ON c.customer_id = p.customer_id
+ORDER BY period, customer_id

@@ -14,6 +14,8 @@
 -- journey), customer_id, path (LIST<VARCHAR>: channels of the touchpoints in time order,
 -- repeats kept; equal start times ordered by session_id), converted (BOOLEAN), revenue
 -- (DOUBLE, currency units; 0 for a non-converting journey).
+-- Rows ordered by converted DESC, journey_id ((converted, journey_id) is unique): its data
+-- file is the same on every run.
 WITH converting AS (
     SELECT order_id AS journey_id,
            max(customer_id) AS customer_id,
@@ -41,3 +43,4 @@ non_converting AS (
 SELECT journey_id, customer_id, path, converted, revenue FROM converting
 UNION ALL
 SELECT journey_id, customer_id, path, converted, revenue FROM non_converting
+ORDER BY converted DESC, journey_id

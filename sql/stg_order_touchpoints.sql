@@ -6,6 +6,8 @@
 -- Columns: order_id, customer_id, order_time, amount (DOUBLE), touch_time (TIMESTAMP or
 -- NULL), channel, campaign, position (BIGINT, 1 = first touch), touches (BIGINT, touchpoints
 -- of the order), seconds_before_order (DOUBLE).
+-- Rows ordered by order_id, position ((order_id, position) is unique): its data file is the
+-- same on every run.
 WITH orders AS (
     SELECT order_id, customer_id, order_time, amount
     FROM stg_orders
@@ -34,3 +36,4 @@ SELECT o.order_id, o.customer_id, o.order_time, o.amount, CAST(NULL AS TIMESTAMP
        CAST(1 AS BIGINT), CAST(1 AS BIGINT), CAST(NULL AS DOUBLE)
 FROM orders o
 WHERE NOT EXISTS (SELECT 1 FROM touches t WHERE t.order_id = o.order_id)
+ORDER BY order_id, position

@@ -8,6 +8,7 @@
 --
 -- Columns: order_id, customer_id, order_time (TIMESTAMP, UTC), amount (DOUBLE, currency
 -- units), currency, status, completed (BOOLEAN), order_day (DATE in the report time zone).
+-- Rows ordered by order_id (order_id is unique): its data file is the same on every run.
 WITH firsts AS (
     SELECT order_id,
            arg_min(named_struct('customer_id', customer_id, 'order_time', order_time,
@@ -29,3 +30,4 @@ SELECT
     o['status'] = 'completed' AS completed,
     local_date(o['order_time'], $report_tz) AS order_day
 FROM firsts
+ORDER BY order_id

@@ -8,6 +8,7 @@
 -- Events without a name are left out.
 --
 -- Columns: session_id (VARCHAR), names (LIST of VARCHAR, newest first).
+-- Rows ordered by session_id (session_id is unique): its data file is the same on every run.
 WITH ends AS (
     SELECT session_id, min(event_time) AS t_end
     FROM stg_events
@@ -18,3 +19,4 @@ SELECT s.session_id,
        path_collapse(array_reverse(path_agg(e.event_name, e.event_time, e.event_id))) AS names
 FROM stg_events e JOIN ends s ON s.session_id = e.session_id AND e.event_time <= s.t_end
 GROUP BY s.session_id
+ORDER BY session_id

@@ -7,6 +7,7 @@
 -- without a name are left out. Built once here, read by both path models.
 --
 -- Columns: session_id (VARCHAR), names (LIST of VARCHAR: names[1] is $path_start_event).
+-- Rows ordered by session_id (session_id is unique): its data file is the same on every run.
 WITH starts AS (
     SELECT session_id, min(event_time) AS t0
     FROM stg_events
@@ -17,3 +18,4 @@ SELECT s.session_id,
        path_collapse(path_agg(e.event_name, e.event_time, e.event_id)) AS names
 FROM stg_events e JOIN starts s ON s.session_id = e.session_id AND e.event_time >= s.t0
 GROUP BY s.session_id
+ORDER BY session_id

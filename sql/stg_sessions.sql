@@ -6,6 +6,8 @@
 -- session holds a $conversion_event event), session_inferred (BOOLEAN).
 -- arg_min (a journey-report function) takes the first event's attributes in one pass, as
 -- first_value(… ORDER BY event_time, event_id) would.
+-- Rows ordered by customer_id, session_start, session_id ((customer_id, session_id) is
+-- unique): its data file is the same on every run.
 WITH grouped AS (
     SELECT
         customer_id,
@@ -33,3 +35,4 @@ SELECT
     converted,
     session_inferred
 FROM grouped
+ORDER BY customer_id, session_start, session_id

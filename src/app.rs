@@ -312,7 +312,7 @@ pub async fn prepare(args: &ProjectArgs, count_now: bool) -> Result<(Prepared, V
     let sampled = !count_now
         && !stage_events.is_empty()
         && sources.iter().any(|s| s.name == "events")
-        && count_event_names(&ctx, Some(STAGE_SAMPLE_ROWS))
+        && count_event_names(&ctx, Some(STAGE_SAMPLE_ROWS), false)
             .await
             .is_ok_and(|(_, names)| stage_events.iter().all(|e| names.contains(*e)));
     // Row counts (for the manifest) and empty sources. The events source is read once for
@@ -321,15 +321,25 @@ pub async fn prepare(args: &ProjectArgs, count_now: bool) -> Result<(Prepared, V
     let check_stages = !stage_events.is_empty() && !sampled;
     let mut event_names = None;
     for s in &mut sources {
+        // `check` (count_now) reads every value as `run` would: conversions forced.
         let counted = if s.name == "events" && check_stages {
-            count_event_names(&ctx, None).await.map(|(n, names)| {
-                event_names = Some(names);
-                n
-            })
+            count_event_names(&ctx, None, count_now)
+                .await
+                .map(|(n, names)| {
+                    event_names = Some(names);
+                    n
+                })
+                .map_err(|e| crate::sources::count_failed(s, &e))
         } else if !count_now && s.tap.is_some() {
             continue;
+        } else if count_now {
+            crate::sources::count_typed(&ctx, &s.name)
+                .await
+                .map_err(|e| crate::sources::count_failed(s, &e))
         } else {
-            count_rows(&ctx, &format!("raw_{}", s.name)).await
+            count_rows(&ctx, &format!("raw_{}", s.name))
+                .await
+                .map_err(|e| count_error(s, &e))
         };
         match counted {
             Ok(n) => {
@@ -340,7 +350,7 @@ pub async fn prepare(args: &ProjectArgs, count_now: bool) -> Result<(Prepared, V
                     warnings.push(w);
                 }
             }
-            Err(e) => problems.push(count_error(s, &e)),
+            Err(e) => problems.push(e),
         }
     }
     if let Some(names) = event_names.filter(|n| !n.is_empty()) {
@@ -500,32 +510,34 @@ async fn count_deferred(prep: &Prepared, warnings: &mut Vec<String>) -> Result<V
 
 /// The row count of the `events` source and its distinct non-NULL event names, in one read:
 /// `SELECT event_name, count(*) FROM events GROUP BY event_name` — of its first `limit` rows
-/// (in file order) when given.
+/// (in file order) when given. With `force`, every column is read and converted as the
+/// models would ([`crate::sources::count_typed`]).
 async fn count_event_names(
     ctx: &SessionContext,
     limit: Option<usize>,
-) -> std::result::Result<(u64, BTreeSet<String>), String> {
+    force: bool,
+) -> datafusion::error::Result<(u64, BTreeSet<String>)> {
     let limit = limit.map(|n| format!(" LIMIT {n}")).unwrap_or_default();
+    let (columns, forced) = match force {
+        true => ("*", crate::sources::forcing_counts(ctx, "events").await?),
+        false => ("event_name", String::new()),
+    };
     let batches = ctx
         .sql(&format!(
-            "SELECT event_name, count(*) FROM (SELECT event_name FROM events{limit}) GROUP BY event_name"
+            "SELECT event_name, count(*){forced} FROM (SELECT {columns} FROM events{limit}) GROUP BY event_name"
         ))
-        .await
-        .map_err(|e| e.to_string())?
+        .await?
         .collect()
-        .await
-        .map_err(|e| models::clean_error(&e))?;
+        .await?;
     let mut rows = 0u64;
     let mut names = BTreeSet::new();
     for b in &batches {
         // The text may come back as Utf8 or Utf8View: normalise before reading it.
-        let name = datafusion::arrow::compute::cast(b.column(0), &DataType::Utf8)
-            .map_err(|e| e.to_string())?;
+        let name = datafusion::arrow::compute::cast(b.column(0), &DataType::Utf8)?;
         let name = name.as_string::<i32>();
-        let count = b
-            .column(1)
-            .as_primitive_opt::<Int64Type>()
-            .ok_or("count(*) is not Int64")?;
+        let count = b.column(1).as_primitive_opt::<Int64Type>().ok_or_else(|| {
+            datafusion::error::DataFusionError::Internal("count(*) is not Int64".into())
+        })?;
         for i in 0..b.num_rows() {
             rows += count.value(i) as u64;
             if name.is_valid(i) {
@@ -926,38 +938,43 @@ pub fn file_checksum(path: &Path) -> Result<String> {
 }
 
 /// Writes the data files of model `m` into `data_dir`: `data/<model>.csv` or `.parquet` as its
-/// `data_file` says (a Parquet work file is hard-linked, not rewritten), and the split CSVs
-/// of `split_csv_by`.
+/// `data_file` says (a Parquet work file of a model with its own `ORDER BY` is hard-linked, not
+/// rewritten), and the split CSVs of `split_csv_by`; rows in the order of
+/// [`crate::data_files`].
 ///
 /// Errors: exit 1 for I/O; exit 2 when a split value names another model (its file would be
 /// overwritten); exit 4 when the split column is not a column of the model.
 async fn write_data_files(prep: &Prepared, m: &Model, data_dir: &Path, work: &Path) -> Result<()> {
     let cfg = prep.config.models.get(&m.name);
+    // Rows in the model's own order, or sorted by every column (crate::output).
+    let ordered = crate::data_files::has_order_by(m);
     match cfg.map(|c| c.data_file).unwrap_or_default() {
         crate::config::DataFile::Csv => {
             models::write_csv(
                 &prep.ctx,
                 &m.name,
                 &data_dir.join(format!("{}.csv", m.name)),
+                ordered,
             )
             .await?;
         }
         crate::config::DataFile::Parquet => {
             let dest = data_dir.join(format!("{}.parquet", m.name));
             let work_file = work.join(format!("{}.parquet", m.name));
-            if m.materialize != crate::config::Materialize::View && work_file.exists() {
+            // A work file holds the rows in the model's order: kept when that order is defined.
+            if ordered && m.materialize != crate::config::Materialize::View && work_file.exists() {
                 // Same filesystem (both under the output folder): a hard link, no copy.
                 if std::fs::hard_link(&work_file, &dest).is_err() {
                     std::fs::copy(&work_file, &dest).map_err(|e| Error::io(&dest, e))?;
                 }
             } else {
-                models::write_parquet(&prep.ctx, &m.name, &dest).await?;
+                models::write_parquet(&prep.ctx, &m.name, &dest, ordered).await?;
             }
         }
         crate::config::DataFile::None => {}
     }
     if let Some(column) = cfg.and_then(|c| c.split_csv_by.as_deref()) {
-        let files = models::write_split_csv(&prep.ctx, &m.name, column, data_dir).await?;
+        let files = models::write_split_csv(&prep.ctx, &m.name, column, data_dir, ordered).await?;
         for f in &files {
             let stem = f.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
             if prep.models.iter().any(|o| o.name == stem) {

@@ -352,7 +352,9 @@ pub enum DataFile {
     Csv,
     /// `data/<model>.parquet`: for staging models with millions of rows, where a CSV would
     /// be gigabytes that no spreadsheet opens and take longer to write than the model to
-    /// compute. With `materialize = "parquet"` the work file itself is kept (no second write).
+    /// compute. With `materialize = "parquet"` the work file itself is kept (no second write)
+    /// when the model's query has its own `ORDER BY` (else the file is written sorted by all
+    /// columns, see [`crate::data_files`]).
     Parquet,
     /// No file: an intermediate step nobody reads on its own (it can still be queried with
     /// `journey-report query`).
@@ -529,7 +531,9 @@ impl Config {
     /// Reads and validates `<project>/journey.toml`.
     ///
     /// Errors (exit 2): the file is missing or not valid TOML, an unknown key (with its line),
-    /// a funnel stage without events, an event name in two stages, duplicate report names.
+    /// a funnel stage without events, an event name in two stages, duplicate report names, a
+    /// source's `timestamp_format` that is neither a named format nor a valid strftime
+    /// pattern, or an unknown `timezone`.
     pub fn load(project: &Path) -> Result<Config> {
         let path = project.join("journey.toml");
         let text = std::fs::read_to_string(&path).map_err(|e| {
@@ -585,6 +589,12 @@ impl Config {
                     "{p}: [sources.{name}]: a source name must be letters, digits and _"
                 )));
             }
+            if let Err(why) = check_timestamp_format(&src.timestamp_format) {
+                return Err(Error::config(format!(
+                    "{p}: [sources.{name}] timestamp_format {:?}: {why}\n  expected rfc3339, unix_seconds, unix_millis or a strftime pattern such as \"%Y-%m-%d %H:%M:%S\" (chrono's specifiers: https://docs.rs/chrono/latest/chrono/format/strftime/)",
+                    src.timestamp_format
+                )));
+            }
             if src.timezone.parse::<chrono_tz::Tz>().is_err() {
                 return Err(Error::config(format!(
                     "{p}: [sources.{name}] timezone {:?} is not an IANA time zone",
@@ -597,6 +607,30 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// Checks a source's `timestamp_format`: one of the named formats (`rfc3339`, `iso8601`,
+/// `unix_seconds`, `unix_millis`), or a strftime pattern chrono can read.
+///
+/// Errors: what is wrong with the pattern, in words (an unknown or incomplete specifier such
+/// as `%Q` or a trailing `%`), for the configuration error (exit 2) of [`Config::load`].
+pub fn check_timestamp_format(format: &str) -> std::result::Result<(), String> {
+    use chrono::format::{Item, StrftimeItems};
+    if matches!(
+        format,
+        "rfc3339" | "iso8601" | "unix_seconds" | "unix_millis"
+    ) {
+        return Ok(());
+    }
+    if StrftimeItems::new(format).any(|i| matches!(i, Item::Error)) {
+        return Err(
+            "not a strftime pattern chrono can read (an unknown or incomplete % specifier)".into(),
+        );
+    }
+    if !format.contains('%') {
+        return Err("neither a named format nor a strftime pattern (no % specifier)".into());
+    }
+    Ok(())
 }
 
 /// The input contract: per known source, (canonical column, type, required).
@@ -643,3 +677,32 @@ pub fn contract(source: &str) -> &'static [(&'static str, ColumnType, bool)] {
 /// with its canonical columns, so the bundled models that read it still run (an empty
 /// marketing-spend export gives no CAC or ROAS, not an error).
 pub const OPTIONAL_SOURCES: &[&str] = &["spend"];
+
+#[cfg(test)]
+mod tests {
+    use super::check_timestamp_format;
+
+    /// Named formats and patterns chrono reads pass; an unknown specifier, a lone `%` at the
+    /// end and text without any specifier are refused when journey.toml is read.
+    #[test]
+    fn timestamp_formats_are_checked_when_the_file_is_read() {
+        for ok in [
+            "rfc3339",
+            "unix_seconds",
+            "unix_millis",
+            "%Y-%m-%d %H:%M:%S",
+            "%d/%m/%Y %H:%M%z",
+        ] {
+            assert_eq!(check_timestamp_format(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "%Y-%m-%d %Q",
+            "%Y-%m-%d %",
+            "%Y-%m-%d %H:%M:%E",
+            "yyyy-mm-dd",
+            "unix",
+        ] {
+            assert!(check_timestamp_format(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -101,5 +101,60 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// Whether `err` is a failure of the machine rather than of a model or the data: an
+/// operating-system I/O error (a full disk, a permission, a vanished folder) anywhere in its
+/// cause chain — as a `std::io::Error`, or as the text `(os error N)` where a library kept
+/// only the message. Returns that error's text.
+///
+/// Used to blame such failures on the environment (exit 1) when they happen while a model
+/// runs (its Parquet work file, a spill file, its data file) instead of on the model's SQL.
+pub fn io_failure(err: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            return Some(io.to_string());
+        }
+        cur = e.source();
+    }
+    let text = err.to_string();
+    let at = text.find("(os error ")?;
+    let end = text[at..].find(')').map_or(text.len(), |i| at + i + 1);
+    // The message's last sentence before the code, e.g. "No space left on device (os error 28)".
+    let start = text[..at].rfind([':', '\n']).map_or(0, |i| i + 1);
+    Some(text[start..end].trim().to_string())
+}
+
 /// Result with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::io_failure;
+
+    /// A full disk is found as a typed `std::io::Error` inside DataFusion's error chain, or
+    /// by its `(os error N)` text where a library kept only the message; a SQL error is not.
+    #[test]
+    fn io_failures_are_found_in_the_cause_chain() {
+        use datafusion::common::DataFusionError;
+        let full = std::io::Error::from_raw_os_error(28);
+        let typed = DataFusionError::Context(
+            "writing".into(),
+            Box::new(DataFusionError::External(Box::new(
+                DataFusionError::IoError(full),
+            ))),
+        );
+        assert_eq!(
+            io_failure(&typed).as_deref(),
+            Some("No space left on device (os error 28)")
+        );
+        let text = DataFusionError::Execution(
+            "Failed to write spill file: No space left on device (os error 28)".into(),
+        );
+        assert_eq!(
+            io_failure(&text).as_deref(),
+            Some("No space left on device (os error 28)")
+        );
+        let sql = DataFusionError::Plan("table 'nope' not found".into());
+        assert_eq!(io_failure(&sql), None);
+    }
+}

@@ -4,6 +4,8 @@
 //! |---|---|---|
 //! | `parse_timestamp(text, format, time_zone, origin)` | scalar | Utf8 → `Timestamp(Nanosecond, None)` holding UTC |
 //! | `parse_number(text, origin)` | scalar | Utf8 → Float64 |
+//! | `typed_timestamp(ts, origin)` | scalar | a typed timestamp or date of any unit and zone → `Timestamp(Nanosecond, None)`; fails on a value outside 1677-09-21 … 2262-04-11 |
+//! | `require_amount(amount, status, origin)` | scalar | Float64 → Float64, unchanged; fails on an empty or negative amount of a completed order |
 //! | `blank_to_null(text)` | scalar | Utf8 (or Utf8View) → the same type, without leading/trailing spaces, NULL when empty |
 //! | `local_time(ts, time_zone)` | scalar | UTC timestamp → wall-clock timestamp in `time_zone` |
 //! | `local_date(ts, time_zone)` | scalar | UTC timestamp → `Date32`, the date in `time_zone` (= `CAST(local_time(ts, time_zone) AS DATE)`) |
@@ -48,6 +50,8 @@ pub fn register_all(ctx: &SessionContext) {
     crate::sql_path_agg::register(ctx);
     ctx.register_udf(ScalarUDF::from(ParseTimestamp::new()));
     ctx.register_udf(ScalarUDF::from(ParseNumber::new()));
+    ctx.register_udf(ScalarUDF::from(RequireAmount::new()));
+    ctx.register_udf(ScalarUDF::from(TypedTimestamp::new()));
     ctx.register_udf(ScalarUDF::from(LocalTime::new()));
     ctx.register_udf(ScalarUDF::from(LocalDate::new()));
     ctx.register_udf(ScalarUDF::from(BlankToNull::new()));
@@ -69,15 +73,34 @@ pub struct BadValue {
     pub value: String,
     /// What was expected, in words (e.g. "a timestamp in RFC 3339 / ISO-8601 with offset").
     pub expected: String,
+    /// The row is bad only together with this value of another canonical column of the same
+    /// source: (column, value in lower case, spaces trimmed), e.g. `("status", "completed")`
+    /// for the amount of a completed order. Lets the error point at the right row.
+    pub when: Option<(String, String)>,
 }
 
 impl fmt::Display for BadValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{}: cannot read {:?}: expected {}",
-            self.origin, self.value, self.expected
+            "{}: cannot read {}: expected {}",
+            self.origin,
+            shorten(&self.value),
+            self.expected
         )
+    }
+}
+
+/// Longest value, in characters, that an error message quotes whole ([`shorten`]).
+pub const MAX_QUOTED_CHARS: usize = 80;
+
+/// `value` quoted for an error message (`"…"`, Rust escapes): whole when it has at most
+/// [`MAX_QUOTED_CHARS`] characters, else its first [`MAX_QUOTED_CHARS`] followed by
+/// `… (N bytes)` with its full length, so a 1 MB cell does not flood the log.
+pub fn shorten(value: &str) -> String {
+    match value.char_indices().nth(MAX_QUOTED_CHARS) {
+        None => format!("{value:?}"),
+        Some((cut, _)) => format!("{:?}… ({} bytes)", &value[..cut], value.len()),
     }
 }
 
@@ -105,6 +128,7 @@ fn bad(origin: &str, value: &str, expected: &str) -> DataFusionError {
         origin: origin.to_string(),
         value: value.to_string(),
         expected: expected.to_string(),
+        when: None,
     }))
 }
 
@@ -166,6 +190,16 @@ fn localize(naive: NaiveDateTime, tz: Tz) -> Option<i64> {
     dt.with_timezone(&Utc).timestamp_nanos_opt()
 }
 
+/// `text` (a number of units since the epoch, `nanos_per_unit` nanoseconds each) as
+/// nanoseconds since the epoch; `None` when it is not a finite number or falls outside what
+/// a nanosecond timestamp holds (1677-09-21 … 2262-04-11), instead of saturating there.
+fn unix_nanos(text: &str, nanos_per_unit: f64) -> Option<i64> {
+    let x: f64 = text.parse().ok()?;
+    let ns = (x * nanos_per_unit).round();
+    // i64::MIN = -2^63 is exact as f64; i64::MAX is not (it rounds up to 2^63).
+    (ns >= i64::MIN as f64 && ns < 9_223_372_036_854_775_808.0).then_some(ns as i64)
+}
+
 fn parse_ts(text: &str, format: &TsFormat, tz: Tz) -> Option<i64> {
     let t = text.trim();
     match format {
@@ -197,20 +231,8 @@ fn parse_ts(text: &str, format: &TsFormat, tz: Tz) -> Option<i64> {
             }
             None
         }
-        TsFormat::UnixSeconds => {
-            let s: f64 = t.parse().ok()?;
-            if !s.is_finite() {
-                return None;
-            }
-            Some((s * 1e9).round() as i64)
-        }
-        TsFormat::UnixMillis => {
-            let s: f64 = t.parse().ok()?;
-            if !s.is_finite() {
-                return None;
-            }
-            Some((s * 1e6).round() as i64)
-        }
+        TsFormat::UnixSeconds => unix_nanos(t, 1e9),
+        TsFormat::UnixMillis => unix_nanos(t, 1e6),
         // As `DateTime::parse_from_str`, `NaiveDateTime::parse_from_str` and
         // `NaiveDate::parse_from_str` read it, with the pattern parsed once.
         TsFormat::Pattern { items, has_offset } => {
@@ -231,11 +253,15 @@ fn parse_ts(text: &str, format: &TsFormat, tz: Tz) -> Option<i64> {
     }
 }
 
+/// The instants a timestamp can hold (nanoseconds since the epoch in 64 bits), in words.
+const UNIX_RANGE: &str = "between 1677-09-21 and 2262-04-11";
+
 /// `parse_timestamp(text, format, time_zone, origin)`: reads an export's timestamp text.
 ///
 /// - `text` (Utf8): the value; NULL or empty gives NULL.
 /// - `format` (literal): `rfc3339` (RFC 3339 / ISO-8601; with an offset, or without one and then
-///   read in `time_zone`; a bare date is midnight), `unix_seconds`, `unix_millis`, or a chrono
+///   read in `time_zone`; a bare date is midnight), `unix_seconds`, `unix_millis` (a number,
+///   fractions allowed, for an instant between 1677-09-21 and 2262-04-11), or a chrono
 ///   strftime pattern such as `%Y-%m-%d %H:%M:%S` (read in `time_zone` unless it has `%z`).
 /// - `time_zone` (literal): IANA name for timestamps written without an offset. A wall-clock time
 ///   that occurs twice (DST fall-back) is the earlier instant; one that does not exist
@@ -288,11 +314,11 @@ impl ScalarUDFImpl for ParseTimestamp {
             ),
             "unix_seconds" => (
                 TsFormat::UnixSeconds,
-                "seconds since 1970-01-01 UTC".to_string(),
+                format!("seconds since 1970-01-01 UTC, {UNIX_RANGE}"),
             ),
             "unix_millis" => (
                 TsFormat::UnixMillis,
-                "milliseconds since 1970-01-01 UTC".to_string(),
+                format!("milliseconds since 1970-01-01 UTC, {UNIX_RANGE}"),
             ),
             p => (
                 TsFormat::pattern(p),
@@ -380,6 +406,158 @@ impl ScalarUDFImpl for ParseNumber {
             }
         }
         Ok(ColumnarValue::Array(Arc::new(out.finish())))
+    }
+}
+
+/// `typed_timestamp(ts, origin)`: a timestamp an export stores as a typed value (a Parquet
+/// `TIMESTAMP` of any unit and zone, or a `DATE`) as the canonical
+/// `Timestamp(Nanosecond, None)`: what `CAST(ts AS TIMESTAMP)` gives, except that a value the
+/// nanosecond type cannot hold (before 1677-09-21 or after 2262-04-11: in a real export, a
+/// corrupt file or a wrong unit) fails the query with a [`BadValue`] naming `origin`
+/// (`source.column`) instead of an error blamed on the model that read it.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct TypedTimestamp {
+    signature: Signature,
+}
+
+impl TypedTimestamp {
+    /// The function object.
+    pub fn new() -> Self {
+        Self {
+            signature: Signature::user_defined(Volatility::Immutable),
+        }
+    }
+}
+
+impl Default for TypedTimestamp {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ScalarUDFImpl for TypedTimestamp {
+    fn name(&self) -> &str {
+        "typed_timestamp"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        match arg_types {
+            [t @ (DataType::Timestamp(_, _) | DataType::Date32 | DataType::Date64), _] => {
+                Ok(vec![t.clone(), DataType::Utf8])
+            }
+            _ => plan_err!(
+                "typed_timestamp(ts, origin) takes a timestamp or date and a text, got {arg_types:?}"
+            ),
+        }
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(TIMESTAMP)
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        use datafusion::arrow::compute::{CastOptions, cast_with_options};
+        let origin = scalar_str(&args.args[1], "typed_timestamp", "origin")?;
+        let input = args.args[0].to_array(args.number_rows)?;
+        // Safe: a value out of range becomes NULL, found below by comparing validity.
+        let out = cast_with_options(&input, &TIMESTAMP, &CastOptions::default())?;
+        if out.null_count() != input.null_count() {
+            let i = (0..input.len())
+                .find(|&i| input.is_valid(i) && out.is_null(i))
+                .unwrap_or(0);
+            let unit = match input.data_type() {
+                DataType::Timestamp(TimeUnit::Second, _) => "seconds",
+                DataType::Timestamp(TimeUnit::Millisecond, _) | DataType::Date64 => "milliseconds",
+                DataType::Timestamp(TimeUnit::Microsecond, _) => "microseconds",
+                DataType::Timestamp(TimeUnit::Nanosecond, _) => "nanoseconds",
+                _ => "days",
+            };
+            let raw = datafusion::arrow::compute::cast(&input.slice(i, 1), &DataType::Int64)?;
+            let raw = raw.as_primitive::<Int64Type>().value(0);
+            return Err(bad(
+                &origin,
+                &raw.to_string(),
+                &format!("a timestamp {UNIX_RANGE} (the file stores {unit} since 1970-01-01)"),
+            ));
+        }
+        Ok(ColumnarValue::Array(out))
+    }
+}
+
+/// `require_amount(amount, status, origin)`: `amount` unchanged, after checking the input
+/// contract's rule for the amount of an order: on a completed order (`status`, spaces trimmed,
+/// is `completed` in any case) the amount is required and not negative. A refund is an order
+/// exported as `refunded`, not a negative amount; a cancelled or refunded order may have an
+/// empty amount.
+///
+/// - `amount` (Float64): the order's amount, already read (`parse_number` or a numeric column);
+/// - `status` (Utf8): the order's status as exported;
+/// - `origin` (literal): `source.column` of the amount, for the error message.
+///
+/// Errors: an empty (NULL) or negative amount on a completed order fails the query with a
+/// [`BadValue`] whose `when` is `("status", "completed")`, so the message names that row.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct RequireAmount {
+    signature: Signature,
+}
+
+impl RequireAmount {
+    /// The function object.
+    pub fn new() -> Self {
+        Self {
+            signature: Signature::exact(
+                vec![DataType::Float64, DataType::Utf8, DataType::Utf8],
+                Volatility::Immutable,
+            ),
+        }
+    }
+}
+
+impl Default for RequireAmount {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// What [`RequireAmount`] expects, in words.
+const AMOUNT_EXPECTED: &str = "an amount of 0 or more: a completed order needs one (a refund is an order with status refunded)";
+
+impl ScalarUDFImpl for RequireAmount {
+    fn name(&self) -> &str {
+        "require_amount"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Float64)
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let origin = scalar_str(&args.args[2], "require_amount", "origin")?;
+        let amount = args.args[0].to_array(args.number_rows)?;
+        let status = args.args[1].to_array(args.number_rows)?;
+        let (a, st) = (
+            amount.as_primitive::<datafusion::arrow::datatypes::Float64Type>(),
+            status.as_string::<i32>(),
+        );
+        for i in 0..a.len() {
+            let ok = a.is_valid(i) && !(a.value(i) < 0.0);
+            if ok || !st.is_valid(i) || !st.value(i).trim().eq_ignore_ascii_case("completed") {
+                continue;
+            }
+            let value = if a.is_valid(i) {
+                a.value(i).to_string()
+            } else {
+                String::new()
+            };
+            return Err(DataFusionError::External(Box::new(BadValue {
+                origin,
+                value,
+                expected: AMOUNT_EXPECTED.to_string(),
+                when: Some(("status".to_string(), "completed".to_string())),
+            })));
+        }
+        Ok(ColumnarValue::Array(amount))
     }
 }
 
@@ -1232,6 +1410,41 @@ mod tests {
         );
     }
 
+    /// A Unix time outside what a nanosecond timestamp holds is unreadable, not saturated
+    /// to 1677 or 2262: i64 nanoseconds reach 2^63 ns = 9,223,372,036.854775807 s after the
+    /// epoch (2262-04-11T23:47:16.854775807Z) and as far before it (1677-09-21).
+    #[test]
+    fn unix_times_out_of_range_are_unreadable() {
+        let tz: Tz = "UTC".parse().unwrap();
+        let secs = |t: &str| parse_ts(t, &TsFormat::UnixSeconds, tz);
+        let millis = |t: &str| parse_ts(t, &TsFormat::UnixMillis, tz);
+        assert_eq!(secs("9223372036"), Some(9_223_372_036 * S));
+        assert_eq!(secs("-9223372036"), Some(-9_223_372_036 * S));
+        assert_eq!(secs("9223372037"), None);
+        assert_eq!(secs("-9223372037"), None);
+        assert_eq!(secs("100000000000000"), None);
+        assert_eq!(secs("1e300"), None);
+        assert_eq!(secs("inf"), None);
+        assert_eq!(secs("NaN"), None);
+        assert_eq!(millis("1793455402000"), Some(1_793_455_402 * S));
+        assert_eq!(millis("9223372037000"), None);
+        assert_eq!(millis("1.5"), Some(1_500_000));
+    }
+
+    /// Values in messages: whole up to 80 characters, else the first 80 and the length in
+    /// bytes; cut on a character boundary (é is 2 bytes).
+    #[test]
+    fn shorten_quotes_at_most_80_characters() {
+        assert_eq!(shorten("40,00 €"), "\"40,00 €\"");
+        let eighty = "é".repeat(80);
+        assert_eq!(shorten(&eighty), format!("{eighty:?}"));
+        let long = "é".repeat(500_000);
+        assert_eq!(
+            shorten(&long),
+            format!("{:?}… (1000000 bytes)", "é".repeat(80))
+        );
+    }
+
     #[test]
     fn parse_ts_formats() {
         let tz: Tz = "Europe/Berlin".parse().unwrap();
@@ -1369,6 +1582,44 @@ mod sql_tests {
             one("SELECT local_date(TIMESTAMP '1969-12-31 23:59:59', 'UTC')").await,
             "1969-12-31"
         );
+    }
+
+    /// `require_amount` passes amounts through and fails on the first completed order (any
+    /// case, spaces around) whose amount is empty or negative, with a `BadValue` that says
+    /// which status made it bad; other statuses may have any amount.
+    #[tokio::test]
+    async fn require_amount_checks_completed_orders_only() {
+        let ctx = SessionContext::new();
+        super::register_all(&ctx);
+        let rows = |values: &str| {
+            format!(
+                "SELECT sum(require_amount(a, s, 'transactions.amount')) FROM (VALUES {values}) AS t(a, s)"
+            )
+        };
+        let total = |values: &str| {
+            let ctx = ctx.clone();
+            let sql = rows(values);
+            async move { ctx.sql(&sql).await.unwrap().collect().await }
+        };
+        // 10 + 0 + (-5 refunded) + (NULL cancelled) = 5.
+        let ok = total("(10.0, 'completed'), (0.0, ' Completed '), (-5.0, 'refunded'), (CAST(NULL AS DOUBLE), 'cancelled')").await.unwrap();
+        let text = datafusion::arrow::util::pretty::pretty_format_batches(&ok)
+            .unwrap()
+            .to_string();
+        assert!(text.contains("| 5.0"), "{text}");
+        for (values, value) in [
+            ("(10.0, 'completed'), (-0.5, 'COMPLETED')", "-0.5"),
+            (
+                "(10.0, 'completed'), (CAST(NULL AS DOUBLE), 'completed')",
+                "",
+            ),
+        ] {
+            let err = total(values).await.unwrap_err();
+            let bad = super::find_bad_value(&err).expect("a BadValue");
+            assert_eq!(bad.value, value);
+            assert_eq!(bad.origin, "transactions.amount");
+            assert_eq!(bad.when, Some(("status".into(), "completed".into())));
+        }
     }
 
     /// `blank_to_null` against DataFusion's own `nullif(btrim(x), '')`, row by row, on a batch

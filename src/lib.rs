@@ -6,6 +6,7 @@
 //! - [`config`]: `journey.toml`;
 //! - [`session`]: the one DataFusion session builder; [`functions`]: our SQL functions;
 //! - [`sources`]: exports → typed tables; [`models`]: `sql/*.sql` ordered and run;
+//!   [`data_files`]: the defined row order of their data files;
 //! - [`render`] and [`charts`]: Tera pages with inline SVG charts; [`app`]: the commands;
 //! - [`output`]: the report folder's lock, scratch, stop and atomic swap; [`logging`]: logs
 //!   and the final status event;
@@ -17,6 +18,7 @@ pub mod arg_min_exec;
 pub mod attribution;
 pub mod charts;
 pub mod cli;
+pub mod data_files;
 pub mod clv;
 pub mod config;
 pub mod email;

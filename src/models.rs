@@ -412,7 +412,16 @@ pub struct RunResults {
     pub unavailable: BTreeMap<String, String>,
 }
 
-fn model_error(project: &Path, m: &Model, e: &DataFusionError, sources: &[SourceInfo]) -> Error {
+/// The error of model `m` that failed with `e`: an unreadable input value (exit 3, located in
+/// its file), our own error carried through DataFusion, a full disk while spilling to
+/// `spill_dir` (exit 1; `None`: the system temp folder), or the model's (exit 4).
+fn model_error(
+    project: &Path,
+    m: &Model,
+    e: &DataFusionError,
+    sources: &[SourceInfo],
+    spill_dir: Option<&Path>,
+) -> Error {
     if let Some(bad) = find_bad_value(e) {
         return locate_bad_value(sources, &bad);
     }
@@ -420,6 +429,15 @@ fn model_error(project: &Path, m: &Model, e: &DataFusionError, sources: &[Source
         if let Some(err) = inner.downcast_ref::<Error>() {
             return err.clone();
         }
+    }
+    // A full disk or a permission while the model spills: the machine's fault (exit 1), not
+    // the model's. (Work files name themselves, above.)
+    if let Some(io) = crate::error::io_failure(e) {
+        return Error::internal(format!(
+            "{}: {io} (writing a spill file while {} ran)",
+            spill_dir.unwrap_or(&std::env::temp_dir()).display(),
+            relative(project, &m.path),
+        ));
     }
     Error::model(format!(
         "{}: {}",
@@ -439,11 +457,11 @@ pub async fn plan_as_view(
         .state()
         .statement_to_plan(m.statement.clone())
         .await
-        .map_err(|e| model_error(project, m, &e, sources))?;
+        .map_err(|e| model_error(project, m, &e, sources, None))?;
     let df = ctx
         .execute_logical_plan(plan)
         .await
-        .map_err(|e| model_error(project, m, &e, sources))?;
+        .map_err(|e| model_error(project, m, &e, sources, None))?;
     ctx.register_table(m.name.as_str(), df.into_view())
         .map_err(|e| Error::internal(e.to_string()))?;
     Ok(())
@@ -771,11 +789,11 @@ async fn run_one(
     // Planning errors are the SQL's; errors while the plan executes are the data's, unless
     // they are an unreadable input value (exit 3) or the machine's (exit 1).
     let err = |e: DataFusionError| ModelFailure {
-        error: model_error(project, m, &e, sources),
+        error: model_error(project, m, &e, sources, session.spill_dir.as_deref()),
         for_the_data: false,
     };
     let exec = |e: DataFusionError| {
-        let error = model_error(project, m, &e, sources);
+        let error = model_error(project, m, &e, sources, session.spill_dir.as_deref());
         let for_the_data = error.kind == crate::error::ErrorKind::Model;
         ModelFailure {
             error,
@@ -980,10 +998,15 @@ fn count_from_write(batches: &[RecordBatch]) -> u64 {
 }
 
 /// Writes the relation `name` to `path` as CSV with a header (timestamps as
-/// `YYYY-MM-DD HH:MM:SS` UTC, lists as `[a, b]`), streaming.
-pub async fn write_csv(ctx: &SessionContext, name: &str, path: &Path) -> Result<u64> {
-    let df = ctx
-        .table(name)
+/// `YYYY-MM-DD HH:MM:SS` UTC, lists as `[a, b]`), streaming, in the order of
+/// [`crate::data_files::data_frame`] (`ordered`: the model has its own `ORDER BY`).
+pub async fn write_csv(
+    ctx: &SessionContext,
+    name: &str,
+    path: &Path,
+    ordered: bool,
+) -> Result<u64> {
+    let df = crate::data_files::data_frame(ctx, name, ordered)
         .await
         .map_err(|e| Error::internal(format!("{name}: {e}")))?;
     write_df_csv(df, name, path).await
@@ -1028,18 +1051,31 @@ async fn write_work_file(
     options.global.statistics_enabled = Some("none".to_string());
     let rows = ParquetSink::new(config, options)
         .write_all(stream, &task)
-        .await?;
+        .await
+        .map_err(|e| match crate::error::io_failure(&e) {
+            // A full disk is the machine's fault (exit 1): say which file.
+            Some(io) => DataFusionError::External(Box::new(Error::internal(format!(
+                "{}: {io} (writing the work file of model {name})",
+                file.display()
+            )))),
+            None => e,
+        })?;
     ctx.register_parquet(name, &file.to_string_lossy(), ParquetReadOptions::default())
         .await?;
     Ok(rows)
 }
 
-/// Writes the relation `name` to `path` as one Parquet file (zstd), streaming.
+/// Writes the relation `name` to `path` as one Parquet file (zstd), streaming, in the order
+/// of [`crate::data_files::data_frame`] (`ordered`: the model has its own `ORDER BY`).
 ///
-/// Errors: exit 4 when the relation cannot be computed; exit 1 for I/O.
-pub async fn write_parquet(ctx: &SessionContext, name: &str, path: &Path) -> Result<u64> {
-    let df = ctx
-        .table(name)
+/// Errors: exit 4 when the relation cannot be computed; exit 1 for I/O (naming `path`).
+pub async fn write_parquet(
+    ctx: &SessionContext,
+    name: &str,
+    path: &Path,
+    ordered: bool,
+) -> Result<u64> {
+    let df = crate::data_files::data_frame(ctx, name, ordered)
         .await
         .map_err(|e| Error::internal(format!("{name}: {e}")))?;
     let written = df
@@ -1050,17 +1086,23 @@ pub async fn write_parquet(ctx: &SessionContext, name: &str, path: &Path) -> Res
         )
         .await
         .map_err(|e| {
-            Error::model(format!(
-                "{name}: writing {}: {}",
-                path.display(),
-                clean_error(&e)
-            ))
+            // A full disk is the machine's fault (exit 1), not the model's.
+            let kind = match crate::error::io_failure(&e) {
+                Some(_) => crate::error::ErrorKind::Internal,
+                None => crate::error::ErrorKind::Model,
+            };
+            Error::new(
+                kind,
+                format!("{name}: writing {}: {}", path.display(), clean_error(&e)),
+            )
         })?;
     Ok(count_from_write(&written))
 }
 
 /// Writes one CSV per distinct value of `column` of the relation `name` into `dir`, named
-/// `<value>.csv` with the value made file-safe ([`file_stem`]). Returns the files written.
+/// `<value>.csv` with the value made file-safe ([`file_stem`]), each in the order of
+/// [`crate::data_files::data_frame`] (`ordered`: the model has its own `ORDER BY`). Returns the
+/// files written.
 ///
 /// Errors: exit 4 when `column` is not a column of the model; exit 1 for I/O.
 pub async fn write_split_csv(
@@ -1068,6 +1110,7 @@ pub async fn write_split_csv(
     name: &str,
     column: &str,
     dir: &Path,
+    ordered: bool,
 ) -> Result<Vec<PathBuf>> {
     use datafusion::prelude::{col, lit};
     let model_err = |e: datafusion::error::DataFusionError| {
@@ -1076,7 +1119,9 @@ pub async fn write_split_csv(
             clean_error(&e)
         ))
     };
-    let df = ctx.table(name).await.map_err(model_err)?;
+    let df = crate::data_files::data_frame(ctx, name, ordered)
+        .await
+        .map_err(model_err)?;
     let values = df
         .clone()
         .select(vec![

@@ -170,9 +170,30 @@ fn csv_header(path: &Path, delimiter: u8) -> Result<Vec<String>> {
             path.display()
         )));
     }
-    Ok(h.iter()
+    let names: Vec<String> = h
+        .iter()
         .map(|s| s.trim_start_matches('\u{feff}').to_string())
-        .collect())
+        .collect();
+    no_repeated_column(path, &names)?;
+    Ok(names)
+}
+
+/// Errors (exit 3) when a column name appears twice in the header of `path`: which column
+/// would a mapping or a model read?
+fn no_repeated_column(path: &Path, names: &[String]) -> Result<()> {
+    let mut seen = std::collections::BTreeMap::new();
+    for (i, n) in names.iter().enumerate() {
+        if let Some(first) = seen.insert(n.as_str(), i) {
+            return Err(Error::input(format!(
+                "{}: the header names column {} twice (columns {} and {}): every column needs its own name",
+                path.display(),
+                crate::functions::shorten(n),
+                first + 1,
+                i + 1
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn parquet_schema(path: &Path) -> Result<SchemaRef> {
@@ -184,6 +205,13 @@ fn parquet_schema(path: &Path) -> Result<SchemaRef> {
             path.display()
         ))
     })?;
+    let names: Vec<String> = b
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    no_repeated_column(path, &names)?;
     Ok(b.schema().clone())
 }
 
@@ -355,6 +383,21 @@ async fn register_one(
     let blank_to_null = ctx
         .udf("blank_to_null")
         .map_err(|e| Error::internal(e.to_string()))?;
+    let typed_ts = ctx
+        .udf("typed_timestamp")
+        .map_err(|e| Error::internal(e.to_string()))?;
+    let require_amount = ctx
+        .udf("require_amount")
+        .map_err(|e| Error::internal(e.to_string()))?;
+    // The export's status column of an orders export, for the rule on amounts.
+    let status_column = (name == "transactions")
+        .then(|| {
+            src.columns
+                .get("status")
+                .cloned()
+                .unwrap_or("status".into())
+        })
+        .filter(|s| raw_schema.fields().iter().any(|f| f.name() == s));
     for (canon, ty, required) in &types {
         let export = src
             .columns
@@ -391,7 +434,7 @@ async fn register_one(
             (
                 ColumnType::Timestamp,
                 DataType::Timestamp(_, _) | DataType::Date32 | DataType::Date64,
-            ) => cast(c, crate::functions::TIMESTAMP),
+            ) => typed_ts.call(vec![c, origin]),
             (ColumnType::Timestamp, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8) => {
                 parse_ts.call(vec![
                     as_text(c),
@@ -409,6 +452,14 @@ async fn register_one(
                     "{file_label}: column {export:?} has type {dt}, which cannot be read as {t:?} (source {name}.{canon})"
                 )));
             }
+        };
+        // Orders: a completed order's amount is required and not negative.
+        let e = match &status_column {
+            Some(status) if canon == "amount" && *ty == ColumnType::Number => {
+                let status = cast(ident(status), DataType::Utf8);
+                require_amount.call(vec![e, status, lit(format!("{name}.{canon}"))])
+            }
+            _ => e,
         };
         exprs.push(e.alias(canon));
     }
@@ -454,15 +505,14 @@ async fn register_one(
         .map_err(|e| Error::internal(format!("source {name}: {e}")))?;
     let raw_name = format!("raw_{name}");
     let tap = Arc::new(RowTap::default());
-    let table: Arc<dyn TableProvider> = match src.format {
-        Format::Csv => Arc::new(TappedTable {
-            inner: Arc::new(table),
-            tap: Arc::clone(&tap),
-            label: file_label.clone(),
-            source: name.to_string(),
-        }),
-        Format::Parquet => Arc::new(table),
-    };
+    // Both formats name the files and the source in a scan error (a CSV row with the wrong
+    // number of fields, a corrupt Parquet page); a CSV scan also counts the rows.
+    let table: Arc<dyn TableProvider> = Arc::new(TappedTable {
+        inner: Arc::new(table),
+        tap: (src.format == Format::Csv).then(|| Arc::clone(&tap)),
+        label: file_label.clone(),
+        source: name.to_string(),
+    });
     ctx.register_table(raw_name.as_str(), table)
         .map_err(|e| Error::internal(e.to_string()))?;
     let df = ctx
@@ -488,94 +538,246 @@ async fn register_one(
 }
 
 /// Finds where a [`BadValue`] stands in a source's files and returns the error to report
-/// (exit 3): `file: line L, column C ("export name"): cannot read "…": expected …`.
+/// (exit 3): `file: line L (data row R), column "export name" (canonical): cannot read "…":
+/// expected …` (Parquet: `row R`), the value as the file has it, shortened to
+/// [`MAX_QUOTED_CHARS`](crate::functions::MAX_QUOTED_CHARS) characters. The row is the
+/// first whose cell holds the value (as text, or as the same number; an empty value matches
+/// an empty cell) and, for a value bad only with another column's value ([`BadValue::when`],
+/// e.g. a completed order's amount), whose cell in that column holds it.
 pub fn locate_bad_value(sources: &[SourceInfo], bad: &BadValue) -> Error {
-    let (src_name, canon) = bad
+    let src_name = bad
         .origin
         .split_once('.')
-        .unwrap_or((bad.origin.as_str(), ""));
-    let Some(src) = sources.iter().find(|s| s.name == src_name) else {
-        return Error::input(bad.to_string());
+        .map_or(bad.origin.as_str(), |s| s.0);
+    match sources.iter().find(|s| s.name == src_name) {
+        Some(src) => locate_in_source(src, bad),
+        None => Error::input(bad.to_string()),
+    }
+}
+
+/// [`locate_bad_value`] in the files of `src`, the source the value comes from.
+pub fn locate_in_source(src: &SourceInfo, bad: &BadValue) -> Error {
+    let canon = bad.origin.split_once('.').map_or("", |s| s.1);
+    let export = |canon: &str| {
+        src.column_names
+            .get(canon)
+            .cloned()
+            .unwrap_or_else(|| canon.to_string())
     };
-    let export = src
-        .column_names
-        .get(canon)
-        .cloned()
-        .unwrap_or_else(|| canon.to_string());
-    let col_label = if export == canon {
+    let column = export(canon);
+    let col_label = if column == canon {
         format!("column {canon:?}")
     } else {
-        format!("column {export:?} ({canon})")
+        format!("column {column:?} ({canon})")
+    };
+    let wanted = Wanted {
+        column,
+        value: bad.value.clone(),
+        when: bad.when.as_ref().map(|(c, v)| (export(c), v.clone())),
+    };
+    let when_label = match &bad.when {
+        Some((c, v)) => format!(" ({c} {v:?})"),
+        None => String::new(),
     };
     for f in &src.files {
         let found = match src.format {
-            Format::Csv => find_in_csv(&f.path, src.delimiter, &export, &bad.value),
-            Format::Parquet => find_in_parquet(&f.path, &export, &bad.value),
+            Format::Csv => find_in_csv(&f.path, src.delimiter, &wanted),
+            Format::Parquet => find_in_parquet(&f.path, &wanted),
         };
-        if let Some(loc) = found {
+        if let Some((loc, text)) = found {
             return Error::input(format!(
-                "{}: {loc}, {col_label}: cannot read {:?}: expected {}",
+                "{}: {loc}, {col_label}{when_label}: cannot read {}: expected {}",
                 f.path.display(),
-                bad.value,
+                crate::functions::shorten(&text),
                 bad.expected
             ));
         }
     }
+    Error::input(format!(
+        "{}: {col_label}{when_label}: cannot read {}: expected {}",
+        file_list(src),
+        crate::functions::shorten(&bad.value),
+        bad.expected
+    ))
+}
+
+/// The files of `src`, comma-separated, for messages.
+fn file_list(src: &SourceInfo) -> String {
     let files: Vec<_> = src
         .files
         .iter()
         .map(|f| f.path.display().to_string())
         .collect();
-    Error::input(format!(
-        "{}: {col_label}: cannot read {:?}: expected {}",
-        files.join(", "),
-        bad.value,
-        bad.expected
-    ))
+    files.join(", ")
 }
 
-fn find_in_csv(path: &Path, delimiter: u8, column: &str, value: &str) -> Option<String> {
+/// The cell [`locate_bad_value`] looks for: `value` in the export's `column`, on a row whose
+/// `when.0` column holds `when.1` (trimmed, any case).
+struct Wanted {
+    column: String,
+    value: String,
+    when: Option<(String, String)>,
+}
+
+impl Wanted {
+    /// Whether a cell's text (`None`: NULL) is the bad value: the same text (spaces trimmed),
+    /// the same number (the value may come back from a number, `-5` for `-5.00`), or both
+    /// empty.
+    fn is_value(&self, cell: Option<&str>) -> bool {
+        let (cell, want) = (cell.unwrap_or("").trim(), self.value.trim());
+        cell == want
+            || (!want.is_empty()
+                && matches!((cell.parse::<f64>(), want.parse::<f64>()), (Ok(a), Ok(b)) if a == b))
+    }
+
+    /// Whether a cell of the `when` column qualifies the row (always, without `when`).
+    fn is_when(&self, cell: Option<&str>) -> bool {
+        self.when
+            .as_ref()
+            .is_none_or(|(_, v)| cell.is_some_and(|c| c.trim().eq_ignore_ascii_case(v)))
+    }
+}
+
+/// The place (`line L (data row R)`) and the cell text of the first row of a CSV file holding
+/// the wanted value.
+fn find_in_csv(path: &Path, delimiter: u8, wanted: &Wanted) -> Option<(String, String)> {
     let mut rdr = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .from_path(path)
         .ok()?;
-    let idx = rdr
-        .headers()
-        .ok()?
-        .iter()
-        .position(|h| h.trim_start_matches('\u{feff}') == column)?;
+    let headers = rdr.headers().ok()?.clone();
+    let position = |column: &str| {
+        headers
+            .iter()
+            .position(|h| h.trim_start_matches('\u{feff}') == column)
+    };
+    let idx = position(&wanted.column)?;
+    let when_idx = match &wanted.when {
+        Some((c, _)) => Some(position(c)?),
+        None => None,
+    };
     let mut rec = csv::StringRecord::new();
     let mut row = 0u64;
     while rdr.read_record(&mut rec).ok()? {
         row += 1;
-        if rec.get(idx).map(str::trim) == Some(value.trim()) {
+        if wanted.is_value(rec.get(idx)) && wanted.is_when(when_idx.and_then(|i| rec.get(i))) {
             let line = rec.position().map(|p| p.line()).unwrap_or(row + 1);
-            return Some(format!("line {line} (data row {row})"));
+            let text = rec.get(idx).unwrap_or("").to_string();
+            return Some((format!("line {line} (data row {row})"), text));
         }
     }
     None
 }
 
-fn find_in_parquet(path: &Path, column: &str, value: &str) -> Option<String> {
+/// The place (`row R`) and the cell as text of the first row of a Parquet file holding the
+/// wanted value.
+fn find_in_parquet(path: &Path, wanted: &Wanted) -> Option<(String, String)> {
     let f = std::fs::File::open(path).ok()?;
     let reader = ParquetRecordBatchReaderBuilder::try_new(f)
         .ok()?
         .build()
         .ok()?;
+    // Timestamps and dates as their stored numbers (what `typed_timestamp` reports: a value
+    // out of range has no text form).
+    let text = |batch: &datafusion::arrow::record_batch::RecordBatch, column: &str| {
+        let col = batch.column_by_name(column)?;
+        let col = match col.data_type() {
+            DataType::Timestamp(_, _) | DataType::Date32 | DataType::Date64 => {
+                datafusion::arrow::compute::cast(col, &DataType::Int64).ok()?
+            }
+            _ => Arc::clone(col),
+        };
+        datafusion::arrow::compute::cast(&col, &DataType::Utf8).ok()
+    };
     let mut row = 0usize;
     for batch in reader {
         let batch = batch.ok()?;
-        let col = batch.column_by_name(column)?;
-        let col = datafusion::arrow::compute::cast(col, &DataType::Utf8).ok()?;
-        let s = col.as_string::<i32>();
-        for i in 0..s.len() {
+        let col = text(&batch, &wanted.column)?;
+        let col = col.as_string::<i32>();
+        let when = match &wanted.when {
+            Some((c, _)) => Some(text(&batch, c)?),
+            None => None,
+        };
+        let when = when.as_ref().map(|w| w.as_string::<i32>());
+        let cell = |a: &datafusion::arrow::array::StringArray, i: usize| {
+            a.is_valid(i).then(|| a.value(i).to_string())
+        };
+        for i in 0..col.len() {
             row += 1;
-            if s.is_valid(i) && s.value(i).trim() == value.trim() {
-                return Some(format!("row {row}"));
+            let value = cell(col, i);
+            if wanted.is_value(value.as_deref())
+                && wanted.is_when(when.and_then(|w| cell(w, i)).as_deref())
+            {
+                return Some((format!("row {row}"), value.unwrap_or_default()));
             }
         }
     }
     None
+}
+
+/// The rows of the typed view `<name>` of a source, read the way the models read it: `SELECT
+/// count(*), count(c1), …, count(cN) FROM <name>`, so that every column's conversion runs on
+/// every row (a plain `count(*)` needs no column, and a Parquet file answers it from its
+/// metadata). What `check` counts: a value `run` cannot read fails here with the same error.
+///
+/// Errors: DataFusion's, with a [`BadValue`] for an unreadable value (see [`count_failed`]).
+pub async fn count_typed(ctx: &SessionContext, name: &str) -> datafusion::common::Result<u64> {
+    let forced = forcing_counts(ctx, name).await?;
+    let batches = ctx
+        .sql(&format!("SELECT count(*){forced} FROM {}", quoted(name)))
+        .await?
+        .collect()
+        .await?;
+    Ok(batches
+        .first()
+        .and_then(|b| {
+            b.column(0)
+                .as_primitive_opt::<datafusion::arrow::datatypes::Int64Type>()
+                .map(|a| a.value(0) as u64)
+        })
+        .unwrap_or(0))
+}
+
+/// `, count("c1"), …, count("cN")` over every column of the table `name`: appended to a
+/// `SELECT count(*)` it makes the count compute each column of a view (see [`count_typed`]).
+///
+/// Errors: DataFusion's, when there is no table `name`.
+pub async fn forcing_counts(
+    ctx: &SessionContext,
+    name: &str,
+) -> datafusion::common::Result<String> {
+    let df = ctx.table(name).await?;
+    Ok(df
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| format!(", count({})", quoted(f.name())))
+        .collect())
+}
+
+/// `name` as a SQL identifier in double quotes (a `"` inside doubled).
+fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// The error (exit 3) of a count of source `src` that failed with `e`: an unreadable value
+/// located in the files ([`locate_in_source`]), a scan error as the scan names it, or the
+/// files, DataFusion's message and the source's name.
+pub fn count_failed(src: &SourceInfo, e: &datafusion::common::DataFusionError) -> Error {
+    if let Some(bad) = crate::functions::find_bad_value(e) {
+        return locate_in_source(src, &bad);
+    }
+    if let datafusion::common::DataFusionError::External(inner) = e.find_root()
+        && let Some(err) = inner.downcast_ref::<Error>()
+    {
+        return err.clone();
+    }
+    Error::input(format!(
+        "{}: {} (source {})",
+        file_list(src),
+        crate::models::clean_error(e),
+        src.name
+    ))
 }
 
 /// The rows of a CSV source, counted while the run reads it: set by the first scan of the
@@ -593,14 +795,15 @@ impl RowTap {
     }
 }
 
-/// A raw CSV source: the `ListingTable` of its files, each whole scan counted in a
-/// [`RowTap`] ([`TapExec`]). Same schema, rows and errors as the table it wraps, except that
-/// an error of the scan itself (an unreadable file, a row with the wrong number of fields)
-/// names the files and the source, as the pre-read of `check` does (exit 3).
+/// A raw source: the `ListingTable` of its files, each whole scan of a CSV source counted
+/// in a [`RowTap`] ([`TapExec`]). Same schema, rows and errors as the table it wraps, except
+/// that an error of the scan itself (an unreadable file, a CSV row with the wrong number of
+/// fields, a corrupt Parquet page) names the files and the source (exit 3).
 #[derive(Debug)]
 struct TappedTable {
     inner: Arc<dyn TableProvider>,
-    tap: Arc<RowTap>,
+    /// Where a CSV source's rows are counted; `None` for Parquet (counted from its metadata).
+    tap: Option<Arc<RowTap>>,
     /// The files, for error messages.
     label: String,
     source: String,
@@ -616,13 +819,17 @@ impl TableProvider for TappedTable {
         self.inner.table_type()
     }
 
-    /// None: a CSV scan cannot use a filter to skip rows (there are no partition columns),
-    /// so DataFusion filters above the scan, and every scan without a `LIMIT` reads every row.
+    /// CSV: none — a CSV scan cannot use a filter to skip rows (there are no partition
+    /// columns), so DataFusion filters above the scan, and every scan without a `LIMIT` reads
+    /// every row. Parquet (not counted): what the wrapped table supports (row-group pruning).
     fn supports_filters_pushdown(
         &self,
         filters: &[&Expr],
     ) -> datafusion::common::Result<Vec<datafusion::logical_expr::TableProviderFilterPushDown>>
     {
+        if self.tap.is_none() {
+            return self.inner.supports_filters_pushdown(filters);
+        }
         Ok(vec![
             datafusion::logical_expr::TableProviderFilterPushDown::Unsupported;
             filters.len()
@@ -640,7 +847,7 @@ impl TableProvider for TappedTable {
         let whole = limit.is_none() && filters.is_empty();
         Ok(Arc::new(TapExec::new(
             plan,
-            whole.then(|| Arc::clone(&self.tap)),
+            self.tap.clone().filter(|_| whole),
             (self.label.clone(), self.source.clone()),
         )))
     }
@@ -727,6 +934,21 @@ impl ExecutionPlan for TapExec {
 
     fn cardinality_effect(&self) -> datafusion::physical_plan::execution_plan::CardinalityEffect {
         datafusion::physical_plan::execution_plan::CardinalityEffect::Equal
+    }
+
+    /// Filters pass through to the scan (same columns, same rows), as through DataFusion's
+    /// own pass-through operators: a Parquet scan keeps its pruning by dynamic filters.
+    fn gather_filters_for_pushdown(
+        &self,
+        _phase: datafusion::physical_plan::filter_pushdown::FilterPushdownPhase,
+        parent_filters: Vec<Arc<dyn datafusion::physical_expr::PhysicalExpr>>,
+        _config: &datafusion::config::ConfigOptions,
+    ) -> datafusion::common::Result<datafusion::physical_plan::filter_pushdown::FilterDescription>
+    {
+        datafusion::physical_plan::filter_pushdown::FilterDescription::from_children(
+            parent_filters,
+            &self.children(),
+        )
     }
 
     fn with_new_children(
@@ -853,7 +1075,7 @@ mod tests {
         let label = path.display().to_string();
         let table = TappedTable {
             inner: Arc::new(ListingTable::try_new(table_config).unwrap()),
-            tap: Arc::clone(&tap),
+            tap: Some(Arc::clone(&tap)),
             label: label.clone(),
             source: "t".to_string(),
         };
