@@ -505,8 +505,11 @@ pub struct RunArgs {
     pub out: Option<PathBuf>,
     /// Render only these reports (the summary always).
     pub reports: Vec<String>,
-    /// Deliver the e-mails over SMTP after the folder is written (`--send`).
+    /// Deliver the e-mails over SMTP after the folder is written (`--send`), each message
+    /// once (see [`crate::delivery`]).
     pub send: bool,
+    /// `--send-to ADDRESS`: send only the digest, to this address alone, as a test.
+    pub send_to: Option<String>,
 }
 
 /// `manifest.json`.
@@ -601,6 +604,9 @@ pub async fn run(args: &RunArgs) -> Result<RunSummary> {
             )));
         }
     }
+    if args.send || args.send_to.is_some() {
+        crate::delivery::check_recipients(&prep.config, args.send_to.as_deref())?;
+    }
     let tera = render::build_tera(&args.project.project, &prep.config.project.currency)?;
     let parent = args
         .out
@@ -618,10 +624,11 @@ pub async fn run(args: &RunArgs) -> Result<RunSummary> {
     let _ = std::fs::remove_dir_all(&work);
     replace_dir(&staging, &final_dir)?;
     drop(guard);
-    if args.send {
+    if args.send || args.send_to.is_some() {
         // The folder is in place either way; only fresh inputs reach executives.
         check_fresh(&prep).await?;
-        summary.sent = crate::email::send_all(&summary.emails)?;
+        let to = args.send_to.as_deref();
+        summary.sent = crate::delivery::deliver(&parent, prep.as_of, &summary.emails, to)?.sent;
     }
     summary.folder = final_dir;
     summary.seconds = t0.elapsed().as_secs_f64();
@@ -993,6 +1000,8 @@ async fn build_folder(
                         // Templates see `email = true` in the e-mail form, to condense wide
                         // tables.
                         c.insert("email", &true);
+                        let url = crate::email::report_url(&prep.config, &prep.as_of.to_string());
+                        c.insert("report_url", &url);
                         let mail_page = render::render(et, template, &c)?;
                         let email = crate::email::build_email(
                             &prep.config,

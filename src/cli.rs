@@ -125,11 +125,22 @@ struct RunCmd {
     /// Last day of a backfill (inclusive).
     #[arg(long, value_name = "YYYY-MM-DD", requires = "from")]
     to: Option<NaiveDate>,
-    /// After the folder is written, e-mail every report to its recipients over SMTP
-    /// (JOURNEY_SMTP_HOST, JOURNEY_SMTP_PORT, JOURNEY_SMTP_TLS, JOURNEY_SMTP_USER,
-    /// JOURNEY_SMTP_PASSWORD). Nothing is sent if a model failed or the inputs are stale.
+    /// After the folder is written, e-mail the digest to [email] to and each page to the
+    /// addresses in its report's recipients, over SMTP (JOURNEY_SMTP_HOST, JOURNEY_SMTP_PORT,
+    /// JOURNEY_SMTP_TLS, JOURNEY_SMTP_USER, JOURNEY_SMTP_PASSWORD, JOURNEY_SMTP_TIMEOUT).
+    /// Each message goes out once: <out>/.delivery/<as-of>.json records what was delivered
+    /// and a retry sends only the rest. Nothing is sent if a model failed or the inputs are
+    /// stale; no recipients configured is an error (exit 2). In a backfill only the last
+    /// day (--to) is sent, unless --send-backfill.
     #[arg(long)]
     send: bool,
+    /// With --from/--to and --send: send every day of the backfill, not only the last.
+    #[arg(long, requires_all = ["send", "from"])]
+    send_backfill: bool,
+    /// Send a test: the digest alone, to this one address (the configured recipients get
+    /// nothing; no delivery record is read or written).
+    #[arg(long, value_name = "ADDRESS", conflicts_with = "send")]
+    send_to: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -311,10 +322,12 @@ async fn dispatch(cmd: Command) -> Result<()> {
                 out: c.out,
                 reports: c.reports,
                 send: c.send,
+                send_to: c.send_to.clone(),
             };
+            let send_to = c.send_to;
             let (Some(from), Some(to)) = (c.from, c.to) else {
                 let s = app::run(&args).await?;
-                let sent = if args.send {
+                let sent = if args.send || args.send_to.is_some() {
                     format!(", {} e-mails sent", s.sent)
                 } else {
                     String::new()
@@ -338,6 +351,9 @@ async fn dispatch(cmd: Command) -> Result<()> {
             let (mut days, mut warnings, mut parent) = (0, 0, PathBuf::new());
             for day in from.iter_days().take_while(|d| *d <= to) {
                 args.project.as_of = Some(day);
+                // A backfill mails only its last day (the newest report) unless asked.
+                args.send = c.send && (c.send_backfill || day == to);
+                args.send_to = send_to.clone().filter(|_| day == to);
                 let s = app::run(&args).await?;
                 tracing::info!(as_of = %day, folder = %s.folder.display(), seconds = format!("{:.1}", s.seconds), "report written");
                 days += 1;

@@ -6,17 +6,21 @@
 //! - [`config`]: `journey.toml`;
 //! - [`session`]: the one DataFusion session builder; [`functions`]: our SQL functions;
 //! - [`sources`]: exports → typed tables; [`models`]: `sql/*.sql` ordered and run;
-//! - [`render`] and [`charts`]: Tera pages with inline SVG charts; [`app`]: the commands;
+//! - [`render`] and [`charts`]: Tera pages with inline SVG charts ([`bitmap_text`]: their
+//!   text in the e-mails' PNGs); [`app`]: the commands;
+//! - [`email`]: the e-mail form of the pages; [`delivery`]: sending it, once per message;
 //! - [`sample`]: the synthetic export generator.
 #![warn(missing_docs)]
 
 pub mod app;
 pub mod arg_min_exec;
 pub mod attribution;
+pub mod bitmap_text;
 pub mod charts;
 pub mod cli;
 pub mod clv;
 pub mod config;
+pub mod delivery;
 pub mod email;
 pub mod error;
 pub mod functions;
