@@ -2,8 +2,9 @@
 //!
 //! A chart is first a [`ChartSpec`] — pure data (categories, series, labels, size) — and
 //! only then drawn. [`ChartSpec::draw`] is generic over plotters' [`DrawingBackend`], so the
-//! same spec renders to SVG for report pages ([`ChartSpec::render_svg`]) and to a bitmap
-//! for e-mail (a later issue: `BitMapBackend::with_buffer(&mut buf, spec.size())`).
+//! same spec renders to SVG for report pages ([`ChartSpec::render_svg`]) and to PNG for
+//! e-mail ([`ChartSpec::render_png`]: plotters' bitmap backend, with the text drawn by
+//! [`crate::bitmap_text`] as a browser draws the SVG's).
 //!
 //! Templates call the five functions registered by [`register`]:
 //!
@@ -613,7 +614,9 @@ impl tera::Function for ChartFunction {
 ///   distinct values map to the labels in order; text values must be among the labels and
 ///   follow their order. Without labels, integers span min..=max and text values keep
 ///   their order of first appearance. Rows with the same cell are summed, missing cells
-///   are 0, rows with a NULL x or y are skipped.
+///   are 0, rows with a NULL x or y are skipped. Every named column keeps its label (on
+///   two lines, or upright, when the columns are narrow); numeric ones (hours) may show
+///   every other label.
 /// - `sankey_chart(rows, step, source, target, value, title, unit, max_nodes, step_labels,
 ///   width, height)`: one row per link (flow) of user paths. `step` an integer column, the link's
 ///   source column (0-based: 0 is the "Start" column, 1 "Step 1"…; the target is in the next
@@ -630,6 +633,7 @@ impl tera::Function for ChartFunction {
 ///
 /// Defaults: `title` "Revenue by channel" style from the column names, `x_label`/`y_label`
 /// the column names made readable, `width` 720, `height` 360 (heatmap 300, Sankey 420).
+/// A title wider than the chart wraps at spaces onto up to three lines.
 pub fn register(tera: &mut tera::Tera) {
     for name in CHART_FUNCTIONS {
         tera.register_function(name, ChartFunction(name));
