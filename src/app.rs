@@ -655,11 +655,14 @@ pub struct RunArgs {
     pub out: Option<PathBuf>,
     /// Render only these reports (the summary always).
     pub reports: Vec<String>,
-    /// Deliver the e-mails over SMTP after the folder is written (`--send`).
+    /// Deliver the e-mails over SMTP after the folder is written (`--send`), each message
+    /// once (see [`crate::delivery`]).
     pub send: bool,
     /// A model failing on the data fails the run (exit 4) instead of marking its analyses
     /// unavailable (`--fail-fast`, or `[project] fail_fast = true`).
     pub fail_fast: bool,
+    /// `--send-to ADDRESS`: send only the digest, to this address alone, as a test.
+    pub send_to: Option<String>,
 }
 
 /// `manifest.json`.
@@ -779,6 +782,9 @@ pub async fn run(args: &RunArgs) -> Result<RunSummary> {
             )));
         }
     }
+    if args.send || args.send_to.is_some() {
+        crate::delivery::check_recipients(&prep.config, args.send_to.as_deref())?;
+    }
     let tera = render::build_tera(&args.project.project, &prep.config.project.currency)?;
     let parent = args
         .out
@@ -800,9 +806,10 @@ pub async fn run(args: &RunArgs) -> Result<RunSummary> {
     let (_, left) = crate::output::swap_into_place(&staging, &final_dir)?;
     summary.warnings.extend(left);
     guard.finish();
-    if args.send {
+    if args.send || args.send_to.is_some() {
         // Stale inputs never get here: the freshness check failed the run before the swap.
-        summary.sent = crate::email::send_all(&summary.emails)?;
+        let to = args.send_to.as_deref();
+        summary.sent = crate::delivery::deliver(&parent, prep.as_of, &summary.emails, to)?.sent;
     }
     summary.folder = final_dir;
     summary.seconds = t0.elapsed().as_secs_f64();
@@ -1298,6 +1305,8 @@ async fn build_folder(
                         // Templates see `email = true` in the e-mail form, to condense wide
                         // tables.
                         c.insert("email", &true);
+                        let url = crate::email::report_url(&prep.config, &prep.as_of.to_string());
+                        c.insert("report_url", &url);
                         let mail_page = render::render(et, template, &c)?;
                         let email = crate::email::build_email(
                             &prep.config,

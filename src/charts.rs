@@ -2,8 +2,9 @@
 //!
 //! A chart is first a [`ChartSpec`] — pure data (categories, series, labels, size) — and
 //! only then drawn. [`ChartSpec::draw`] is generic over plotters' [`DrawingBackend`], so the
-//! same spec renders to SVG for report pages ([`ChartSpec::render_svg`]) and to a bitmap
-//! for e-mail (a later issue: `BitMapBackend::with_buffer(&mut buf, spec.size())`).
+//! same spec renders to SVG for report pages ([`ChartSpec::render_svg`]) and to PNG for
+//! e-mail ([`ChartSpec::render_png`]: plotters' bitmap backend, with the text drawn by
+//! [`crate::bitmap_text`] as a browser draws the SVG's).
 //!
 //! Templates call the five functions registered by [`register`]:
 //!
@@ -613,7 +614,9 @@ impl tera::Function for ChartFunction {
 ///   distinct values map to the labels in order; text values must be among the labels and
 ///   follow their order. Without labels, integers span min..=max and text values keep
 ///   their order of first appearance. Rows with the same cell are summed, missing cells
-///   are 0, rows with a NULL x or y are skipped.
+///   are 0, rows with a NULL x or y are skipped. Every named column keeps its label (on
+///   two lines, or upright, when the columns are narrow); numeric ones (hours) may show
+///   every other label.
 /// - `sankey_chart(rows, step, source, target, value, title, unit, max_nodes, step_labels,
 ///   width, height)`: one row per link (flow) of user paths. `step` an integer column, the link's
 ///   source column (0-based: 0 is the "Start" column, 1 "Step 1"…; the target is in the next
@@ -630,6 +633,7 @@ impl tera::Function for ChartFunction {
 ///
 /// Defaults: `title` "Revenue by channel" style from the column names, `x_label`/`y_label`
 /// the column names made readable, `width` 720, `height` 360 (heatmap 300, Sankey 420).
+/// A title wider than the chart wraps at spaces onto up to three lines.
 pub fn register(tera: &mut tera::Tera) {
     for name in CHART_FUNCTIONS {
         tera.register_function(name, ChartFunction(name));
@@ -745,8 +749,7 @@ impl ChartSpec {
         let (w, h) = self.size();
         let mut rgb = vec![255u8; w as usize * h as usize * 3];
         {
-            let root =
-                plotters::backend::BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
+            let root = crisp_bitmap(&mut rgb, (w, h))?.into_drawing_area();
             self.draw(&root)?;
             root.present()
                 .map_err(|e| Error::internal(format!("rendering {}: {e}", self.kind_name())))?;
@@ -769,6 +772,25 @@ impl ChartSpec {
         }
         Ok(out)
     }
+}
+
+/// A bitmap backend over an RGB buffer of `size` pixels whose text is drawn by
+/// [`crate::bitmap_text::CrispText`] with the bundled fonts (plotters' own bitmap text
+/// misplaces glyphs at e-mail sizes; see that module).
+fn crisp_bitmap(
+    rgb: &mut [u8],
+    size: (u32, u32),
+) -> Result<crate::bitmap_text::CrispText<'static, plotters::backend::BitMapBackend<'_>>> {
+    let load = |bytes: &'static [u8], name: &str| {
+        ab_glyph::FontRef::try_from_slice(bytes).map_err(|_| {
+            Error::internal(format!("charts: the bundled font {name} cannot be loaded"))
+        })
+    };
+    Ok(crate::bitmap_text::CrispText::new(
+        plotters::backend::BitMapBackend::with_buffer(rgb, size),
+        load(FONT_REGULAR, "DejaVuSans.ttf")?,
+        load(FONT_BOLD, "DejaVuSans-Bold.ttf")?,
+    ))
 }
 
 struct Args<'a> {
@@ -1811,8 +1833,10 @@ fn pct_text(part: f64, whole: f64) -> String {
 // Drawing primitives
 // ---------------------------------------------------------------------------------------------
 
-static FONT_REGULAR: &[u8] = include_bytes!("../assets/fonts/DejaVuSans.ttf");
-static FONT_BOLD: &[u8] = include_bytes!("../assets/fonts/DejaVuSans-Bold.ttf");
+/// DejaVu Sans, bundled: every chart's text is measured and drawn with it.
+pub(crate) static FONT_REGULAR: &[u8] = include_bytes!("../assets/fonts/DejaVuSans.ttf");
+/// DejaVu Sans Bold, bundled.
+pub(crate) static FONT_BOLD: &[u8] = include_bytes!("../assets/fonts/DejaVuSans-Bold.ttf");
 static FONTS: OnceLock<std::result::Result<(), String>> = OnceLock::new();
 
 fn ensure_fonts() -> Result<()> {
@@ -2083,7 +2107,10 @@ impl<DB: DrawingBackend> Painter<'_, DB> {
     }
 
     fn header(&self, head: &Header) -> DrawResult {
-        self.text(&head.title, PAD, PAD, Txt::new(TITLE_PX, INK).bold())?;
+        for (i, line) in head.title.iter().enumerate() {
+            let y = PAD + i as f64 * TITLE_PX * 1.3;
+            self.text(line, PAD, y, Txt::new(TITLE_PX, INK).bold())?;
+        }
         for item in &head.legend {
             let cy = item.y + 9.0;
             match head.mark {
@@ -2138,7 +2165,8 @@ struct LegendItem {
 
 /// Title and legend at the top; `bottom` is where the plot may start.
 struct Header {
-    title: String,
+    /// The title's lines (a long title wraps).
+    title: Vec<String>,
     legend: Vec<LegendItem>,
     mark: Mark,
     bottom: f64,
@@ -2146,9 +2174,9 @@ struct Header {
 
 fn header_layout(w: f64, title: &str, legend: &[(&str, RGBColor)], mark: Mark) -> Header {
     let mut y = PAD;
-    let title = fit_text(title, TITLE_PX, true, w - 2.0 * PAD, 150);
+    let title = title_lines(title, w - 2.0 * PAD);
     if !title.is_empty() {
-        y += TITLE_PX * 1.3 + 10.0;
+        y += TITLE_PX * 1.3 * title.len() as f64 + 10.0;
     }
     let mut items = Vec::new();
     if !legend.is_empty() {
@@ -2176,6 +2204,46 @@ fn header_layout(w: f64, title: &str, legend: &[(&str, RGBColor)], mark: Mark) -
         mark,
         bottom: y,
     }
+}
+
+/// Most lines a chart title wraps to; beyond them it is cut with "…".
+const TITLE_MAX_LINES: usize = 3;
+
+/// A title on one line when it fits `max_w`, else wrapped at spaces onto up to
+/// [`TITLE_MAX_LINES`] lines (a word wider than a line, or what is left after the last
+/// line, is cut with "…"). Empty for an empty title.
+fn title_lines(title: &str, max_w: f64) -> Vec<String> {
+    let title = clean_text(title.trim());
+    if title.is_empty() {
+        return Vec::new();
+    }
+    if text_w(&title, TITLE_PX, true) <= max_w {
+        return vec![title];
+    }
+    let mut lines: Vec<String> = Vec::new();
+    let mut words = title.split_whitespace().peekable();
+    while words.peek().is_some() {
+        if lines.len() + 1 == TITLE_MAX_LINES {
+            let rest: Vec<&str> = words.collect();
+            lines.push(fit_text(&rest.join(" "), TITLE_PX, true, max_w, 150));
+            break;
+        }
+        let mut line = String::new();
+        while let Some(word) = words.peek() {
+            let next = if line.is_empty() {
+                word.to_string()
+            } else {
+                format!("{line} {word}")
+            };
+            if !line.is_empty() && text_w(&next, TITLE_PX, true) > max_w {
+                break;
+            }
+            line = next;
+            words.next();
+        }
+        lines.push(fit_text(&line, TITLE_PX, true, max_w, 150));
+    }
+    lines
 }
 
 fn draw_empty<DB: DrawingBackend>(p: &Painter<DB>, title: &str, w: f64, h: f64) -> DrawResult {
@@ -3005,19 +3073,104 @@ fn draw_funnel<DB: DrawingBackend>(c: &FunnelChart, p: &Painter<DB>, w: f64, h: 
 
 const HEAT_MIN_CELL: f64 = 14.0;
 
-fn heat_bottom_h(c: &HeatmapChart) -> f64 {
+/// The horizontal frame of a heatmap: the plot's left and right edges, the fitted row
+/// names, and the column labels (one line, two wrapped lines, or rotated when the columns
+/// are narrow, so that every column keeps its label).
+struct HeatFrame {
+    left: f64,
+    right: f64,
+    legend_w: f64,
+    y_names: Vec<String>,
+    x_cats: CategoryLabels,
+}
+
+fn heat_frame(c: &HeatmapChart, w: f64) -> HeatFrame {
+    let (min_s, max_s) = heat_legend_texts(c);
+    let unit_w = c
+        .unit
+        .as_deref()
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(|u| text_w(&clean_text(u), TICK_PX, false))
+        .unwrap_or(0.0);
+    let legend_w =
+        (12.0 + 6.0 + max_text_w(&[&min_s, &max_s], TICK_PX, false)).max(unit_w.min(140.0));
+    let right = w - PAD - legend_w - 18.0;
+    let y_names: Vec<String> = c
+        .y_labels
+        .iter()
+        .map(|l| fit_text(l, TICK_PX, false, (w - 2.0 * PAD) * 0.25, 24))
+        .collect();
+    let y_title_w = if axis_title(&c.y_label, None).is_empty() {
+        0.0
+    } else {
+        AXIS_PX * 1.3 + 8.0
+    };
+    let left = PAD + y_title_w + max_text_w(&y_names, TICK_PX, false) + 8.0;
+    let cw = (right - left) / c.x_labels.len().max(1) as f64;
+    // Numbers (hours, periods) read fine with every other one left out; names do not.
+    let numeric = c.x_labels.iter().all(|l| l.trim().parse::<f64>().is_ok());
+    let x_cats = if numeric {
+        let lines: Vec<Vec<String>> = c
+            .x_labels
+            .iter()
+            .map(|l| vec![fit_text(l, TICK_PX, false, 120.0, 16)])
+            .collect();
+        let widest = lines
+            .iter()
+            .map(|l| text_w(&l[0], TICK_PX, false))
+            .fold(0.0, f64::max);
+        CategoryLabels {
+            every: ((widest + 6.0) / cw).ceil().max(1.0) as usize,
+            lines,
+            rotated: false,
+            height: TICK_PX * 1.3,
+        }
+    } else {
+        category_labels(&c.x_labels, cw, 120.0)
+    };
+    HeatFrame {
+        left,
+        right,
+        legend_w,
+        y_names,
+        x_cats,
+    }
+}
+
+/// The smallest and largest cell values with data ((0, 0) when no cell has any).
+fn heat_range(c: &HeatmapChart) -> (f64, f64) {
+    let cells = || c.values.iter().flatten().copied().filter(|v| !v.is_nan());
+    if cells().next().is_none() {
+        return (0.0, 0.0);
+    }
+    (
+        cells().fold(f64::INFINITY, f64::min),
+        cells().fold(f64::NEG_INFINITY, f64::max),
+    )
+}
+
+/// The texts at the ends of the colour legend: the smallest and largest cell values.
+fn heat_legend_texts(c: &HeatmapChart) -> (String, String) {
+    let (vmin, vmax) = heat_range(c);
+    let dec = value_decimals(c.values.iter().flatten().copied().filter(|v| !v.is_nan()));
+    (format_number(vmin, dec), format_number(vmax, dec))
+}
+
+fn heat_bottom_h(c: &HeatmapChart, frame: &HeatFrame) -> f64 {
     let x_title = axis_title(&c.x_label, None);
     PAD + if x_title.is_empty() {
         0.0
     } else {
         AXIS_PX * 1.3 + 6.0
-    } + TICK_PX * 1.3
+    } + frame.x_cats.height
         + 6.0
 }
 
 fn heatmap_min_height(c: &HeatmapChart, w: f64) -> f64 {
     let head = header_layout(w, &c.title, &[], Mark::Square);
-    head.bottom + 4.0 + c.y_labels.len() as f64 * HEAT_MIN_CELL + heat_bottom_h(c)
+    let frame = heat_frame(c, w);
+    head.bottom + 4.0 + c.y_labels.len() as f64 * HEAT_MIN_CELL + heat_bottom_h(c, &frame)
 }
 
 fn draw_heatmap<DB: DrawingBackend>(
@@ -3029,15 +3182,7 @@ fn draw_heatmap<DB: DrawingBackend>(
     let head = header_layout(w, &c.title, &[], Mark::Square);
     p.header(&head)?;
     let (nx, ny) = (c.x_labels.len(), c.y_labels.len());
-    let cells = || c.values.iter().flatten().copied().filter(|v| !v.is_nan());
-    let (vmin, vmax) = if cells().next().is_some() {
-        (
-            cells().fold(f64::INFINITY, f64::min),
-            cells().fold(f64::NEG_INFINITY, f64::max),
-        )
-    } else {
-        (0.0, 0.0)
-    };
+    let (vmin, vmax) = heat_range(c);
     let norm = |v: f64| {
         if vmax > vmin {
             (v - vmin) / (vmax - vmin)
@@ -3047,37 +3192,20 @@ fn draw_heatmap<DB: DrawingBackend>(
             0.6
         }
     };
-    let dec = value_decimals(cells());
     let unit = c
         .unit
         .as_deref()
         .map(str::trim)
         .filter(|u| !u.is_empty())
         .map(clean_text);
-    let (min_s, max_s) = (format_number(vmin, dec), format_number(vmax, dec));
-    let unit_w = unit
-        .as_deref()
-        .map(|u| text_w(u, TICK_PX, false))
-        .unwrap_or(0.0);
-    let legend_w =
-        (12.0 + 6.0 + max_text_w(&[&min_s, &max_s], TICK_PX, false)).max(unit_w.min(140.0));
-    let right = w - PAD - legend_w - 18.0;
-
+    let (min_s, max_s) = heat_legend_texts(c);
+    let frame = heat_frame(c, w);
+    let (left, right, _) = (frame.left, frame.right, frame.legend_w);
     let y_title = axis_title(&c.y_label, None);
     let x_title = axis_title(&c.x_label, None);
-    let y_names: Vec<String> = c
-        .y_labels
-        .iter()
-        .map(|l| fit_text(l, TICK_PX, false, (w - 2.0 * PAD) * 0.25, 24))
-        .collect();
-    let y_title_w = if y_title.is_empty() {
-        0.0
-    } else {
-        AXIS_PX * 1.3 + 8.0
-    };
-    let left = PAD + y_title_w + max_text_w(&y_names, TICK_PX, false) + 8.0;
+    let y_names = &frame.y_names;
     let top = head.bottom + 4.0;
-    let bottom = h - heat_bottom_h(c);
+    let bottom = h - heat_bottom_h(c, &frame);
     let cw = (right - left) / nx as f64;
     let ch = (bottom - top) / ny as f64;
 
@@ -3126,23 +3254,25 @@ fn draw_heatmap<DB: DrawingBackend>(
             }
         }
     }
-    // axis labels
-    let x_names: Vec<String> = c
-        .x_labels
-        .iter()
-        .map(|l| fit_text(l, TICK_PX, false, 120.0, 16))
-        .collect();
-    let x_every = ((max_text_w(&x_names, TICK_PX, false) + 6.0) / cw)
-        .ceil()
-        .max(1.0) as usize;
-    for (xi, name) in x_names.iter().enumerate().step_by(x_every) {
+    // axis labels: every column's, on one line, wrapped, or rotated (see `heat_frame`)
+    let cats = &frame.x_cats;
+    for (xi, lines) in cats.lines.iter().enumerate().step_by(cats.every) {
         let x = left + (xi as f64 + 0.5) * cw;
-        p.text(
-            name,
-            x,
-            bottom + 6.0,
-            Txt::new(TICK_PX, MUTED).at(HPos::Center, VPos::Top),
-        )?;
+        if cats.rotated {
+            let t = Txt::new(TICK_PX, MUTED)
+                .at(HPos::Right, VPos::Center)
+                .rotated();
+            p.text(&lines[0], x, bottom + 6.0, t)?;
+            continue;
+        }
+        for (li, line) in lines.iter().enumerate() {
+            p.text(
+                line,
+                x,
+                bottom + 6.0 + li as f64 * TICK_PX * 1.3,
+                Txt::new(TICK_PX, MUTED).at(HPos::Center, VPos::Top),
+            )?;
+        }
     }
     let y_every = ((TICK_PX * 1.2) / ch).ceil().max(1.0) as usize;
     for (yi, name) in y_names.iter().enumerate().step_by(y_every) {
@@ -3359,6 +3489,27 @@ fn spread_labels(want: &[f64], size: f64, lo: f64, hi: f64) -> Vec<f64> {
     y
 }
 
+/// `name` broken in two after a "_", "-" or space when it is wider than `first_w` on one
+/// line: the longest first part that fits `first_w`, and a rest that fits `rest_w` (both in
+/// [`LABEL_PX`] text). None when the name fits whole or no break fits.
+fn split_label(name: &str, first_w: f64, rest_w: f64) -> Option<(String, String)> {
+    let name = clean_text(name.trim());
+    if name.chars().count() > 60 || text_w(&name, LABEL_PX, false) <= first_w {
+        return None;
+    }
+    name.char_indices()
+        .filter(|(_, c)| matches!(c, '_' | '-' | ' '))
+        .map(|(i, c)| {
+            let (a, b) = name.split_at(i + c.len_utf8());
+            (a.trim_end().to_string(), b.trim_start().to_string())
+        })
+        .filter(|(a, b)| !a.is_empty() && !b.is_empty())
+        .filter(|(a, b)| {
+            text_w(a, LABEL_PX, false) <= first_w && text_w(b, LABEL_PX, false) <= rest_w
+        })
+        .last()
+}
+
 /// A point of the cubic Bézier curve from `a` to `b` that leaves and arrives horizontally.
 fn sankey_curve(a: (f64, f64), b: (f64, f64), t: f64) -> (f64, f64) {
     let xm = (a.0 + b.0) / 2.0;
@@ -3410,14 +3561,16 @@ fn draw_sankey<DB: DrawingBackend>(c: &SankeyChart, p: &Painter<DB>, w: f64, h: 
     // two labels side by side in the last gap, 12 px apart
     let shared_room = gap_w(last.saturating_sub(1)) - node_w - 2.0 * SANKEY_LABEL_GAP - 12.0;
 
-    // column headings
+    // column headings; the last two share the last gap, each taking what the other leaves
+    let heading_w = |i: usize| text_w(&clean_text(&c.steps[i]), TICK_PX, true);
+    let across = gap_w(last.saturating_sub(1)) + node_w - 12.0;
     for (i, heading) in c.steps.iter().enumerate() {
         let room = if shares_gap(i) {
-            shared_room / 2.0
+            let other = if i == last { last - 1 } else { last };
+            (across - heading_w(other)).max(across / 2.0)
         } else {
-            full_room(i)
+            full_room(i) + node_w + SANKEY_LABEL_GAP
         };
-        let room = room + node_w + SANKEY_LABEL_GAP;
         if room < SANKEY_MIN_LABEL_W {
             continue;
         }
@@ -3616,6 +3769,27 @@ fn draw_sankey<DB: DrawingBackend>(c: &SankeyChart, p: &Painter<DB>, w: f64, h: 
             let name_t = Txt::new(LABEL_PX, INK);
             let value_t = Txt::new(TICK_PX, MUTED);
             if lab.two_lines {
+                // A name too long for its room breaks after a "_", "-" or space: its first
+                // part on the name line, the rest before the value on the second.
+                let value_w = text_w(value, TICK_PX, false) + 5.0;
+                if let Some((a, b)) = split_label(name, max_w, max_w - value_w) {
+                    p.text(&a, lx, cy, name_t.at(hp, VPos::Center))?;
+                    let y2 = ly + lab.first;
+                    let b_w = text_w(&b, LABEL_PX, false);
+                    if right {
+                        p.text(&b, lx, y2, name_t.at(HPos::Left, VPos::Top))?;
+                        p.text(
+                            value,
+                            lx + b_w + 5.0,
+                            y2 + 1.0,
+                            value_t.at(HPos::Left, VPos::Top),
+                        )?;
+                    } else {
+                        p.text(value, lx, y2 + 1.0, value_t.at(HPos::Right, VPos::Top))?;
+                        p.text(&b, lx - value_w, y2, name_t.at(HPos::Right, VPos::Top))?;
+                    }
+                    continue;
+                }
                 let name = fit_text(name, LABEL_PX, false, max_w, 60);
                 let value = fit_text(value, TICK_PX, false, max_w, 20);
                 p.text(&name, lx, cy, name_t.at(hp, VPos::Center))?;
@@ -3662,6 +3836,156 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
+    }
+
+    /// Draws `text` through the e-mail charts' bitmap path at `px` CSS pixels, anchored
+    /// top-left at (10, 10) of a white 140 × 40 image; returns the ink (0–1, from the grey
+    /// level of black text) of each pixel, row-major.
+    fn png_text(text: &str, px: f64) -> (usize, Vec<f64>) {
+        ensure_fonts().unwrap();
+        let (w, h) = (140u32, 40u32);
+        let mut rgb = vec![255u8; (w * h * 3) as usize];
+        {
+            let root = crisp_bitmap(&mut rgb, (w, h)).unwrap().into_drawing_area();
+            let p = Painter { area: &root };
+            p.text(text, 10.0, 10.0, Txt::new(px, RGBColor(0, 0, 0)))
+                .unwrap();
+            root.present().unwrap();
+        }
+        let ink = rgb.chunks(3).map(|c| 1.0 - c[0] as f64 / 255.0).collect();
+        (w as usize, ink)
+    }
+
+    #[test]
+    fn png_text_sits_where_the_fonts_own_metrics_put_it() {
+        // A second method, from the font's units: pen positions are the sums of advance widths
+        // and kerning (font units × 11 / units-per-em); each glyph's ink lies in its outline's
+        // bounding box at its pen position; the baseline is 0.76 em below a top anchor (as
+        // plotters' SVG places it: dy="0.76em"), here 10 + round(8.36) = 18.
+        use ab_glyph::Font;
+        let font = ab_glyph::FontRef::try_from_slice(FONT_REGULAR).unwrap();
+        let upem = font.units_per_em().unwrap() as f64;
+        let k = 11.0 / upem;
+        let (w, ink) = png_text("85.0%", 11.0);
+        let baseline = 18.0;
+        let mut pen = 10.0;
+        let mut boxes = Vec::new();
+        let mut prev = None;
+        for ch in "85.0%".chars() {
+            let id = font.glyph_id(ch);
+            if let Some(p) = prev {
+                pen += font.kern_unscaled(p, id) as f64 * k;
+            }
+            // (ab_glyph's outline bounds keep the font's y_max in `min.y`.)
+            let b = font.outline(id).unwrap().bounds;
+            let (y_lo, y_hi) = (b.min.y.min(b.max.y), b.min.y.max(b.max.y));
+            boxes.push((
+                pen + b.min.x as f64 * k,
+                pen + b.max.x as f64 * k,
+                baseline - y_hi as f64 * k,
+                baseline - y_lo as f64 * k,
+            ));
+            pen += font.h_advance_unscaled(id) as f64 * k;
+            prev = Some(id);
+        }
+        // Every inked pixel lies in a glyph's box (widened by one pixel for anti-aliasing).
+        for (i, v) in ink.iter().enumerate() {
+            let (x, y) = ((i % w) as f64 + 0.5, (i / w) as f64 + 0.5);
+            if *v > 0.3 {
+                assert!(
+                    boxes
+                        .iter()
+                        .any(|b| x > b.0 - 1.0 && x < b.1 + 1.0 && y > b.2 - 1.0 && y < b.3 + 1.0),
+                    "ink at ({x}, {y}) outside every glyph box {boxes:?}"
+                );
+            }
+        }
+        // Every glyph has ink in its box; the decimal point's sits on the baseline (its box,
+        // 0 to 1.4 px above it), and clear columns separate it from both digits.
+        let inked = |x0: f64, x1: f64, y0: f64, y1: f64| {
+            ink.iter().enumerate().any(|(i, v)| {
+                let (x, y) = ((i % w) as f64 + 0.5, (i / w) as f64 + 0.5);
+                *v > 0.3 && x > x0 && x < x1 && y > y0 && y < y1
+            })
+        };
+        for b in &boxes {
+            assert!(inked(b.0 - 0.5, b.1 + 0.5, b.2 - 0.5, b.3 + 0.5), "{b:?}");
+        }
+        let dot = boxes[2];
+        assert!(
+            (dot.3 - baseline).abs() < 0.01 && dot.2 > baseline - 2.0,
+            "{dot:?}"
+        );
+        let column_clear = |x: usize| (0..40).all(|y| ink[y * w + x] < 0.15);
+        let clear_between =
+            |a: f64, b: f64| ((a.ceil() as usize)..(b.floor() as usize)).any(column_clear);
+        assert!(clear_between(boxes[1].1, dot.0), "8|5 and . touch");
+        assert!(clear_between(dot.1, boxes[3].0), ". and 0 touch");
+    }
+
+    #[test]
+    fn heatmap_labels_every_named_column_at_email_width() {
+        // The attribution page's heatmap: 8 models × 3 channels, at the e-mail's 560 px.
+        let models = [
+            "First touch",
+            "Last touch",
+            "Last non-direct",
+            "Linear",
+            "Time decay",
+            "Position-based",
+            "Markov chain",
+            "Shapley value",
+        ];
+        let mut rows = Vec::new();
+        for (i, m) in models.iter().enumerate() {
+            for (j, c) in ["email", "paid_search", "social"].iter().enumerate() {
+                rows.push(json!({"model_label": m, "channel": c, "revenue": 100 * i + 10 * j}));
+            }
+        }
+        let spec = ChartSpec::from_tera_args(
+            "heatmap_chart",
+            &args(json!({"rows": rows, "x": "model_label", "y": "channel", "value": "revenue",
+                         "title": "Revenue credited (EUR) by channel and model", "x_label": "Attribution model",
+                         "y_label": "Channel", "unit": "EUR", "x_labels": models, "width": 1000, "height": 380})),
+        )
+        .unwrap()
+        .with_width(560);
+        let s = spec.render_svg().unwrap();
+        for m in models {
+            assert_eq!(count(&s, &format!(">\n{m}\n<")), 1, "{m} is not labelled");
+        }
+        for c in ["email", "paid_search", "social"] {
+            assert!(s.contains(&format!(">\n{c}\n<")), "{c}");
+        }
+        // Hours stay on one line, every other one when they do not all fit.
+        let mut rows = Vec::new();
+        for hour in 0..24 {
+            rows.push(json!({"hour": hour, "d": 1, "v": hour}));
+        }
+        let s = svg(
+            "heatmap_chart",
+            json!({"rows": rows, "x": "hour", "y": "d", "value": "v", "y_label": "", "width": 560}),
+        );
+        assert!(!s.contains("rotate("), "hour labels are not rotated");
+    }
+
+    #[test]
+    fn long_titles_wrap_instead_of_being_cut() {
+        let title = "Active customers, share of the cohort, by weeks since sign-up";
+        let s = svg(
+            "bar_chart",
+            json!({"rows": [{"c": "a", "v": 1}, {"c": "b", "v": 2}], "x": "c", "y": "v", "title": title, "width": 300}),
+        );
+        assert!(!s.contains('…'), "the title was cut");
+        let words: Vec<&str> = title.split(' ').collect();
+        let shown: Vec<String> = s
+            .split(">\n")
+            .skip(1)
+            .map(|t| t.split("\n<").next().unwrap().to_string())
+            .filter(|t| t.split(' ').all(|w| words.contains(&w)))
+            .collect();
+        assert!(shown.len() >= 2, "on two lines or more: {shown:?}");
+        assert_eq!(shown.join(" "), title);
     }
 
     fn svg(kind: &str, v: Value) -> String {

@@ -131,15 +131,26 @@ struct RunCmd {
     /// Last day of a backfill (inclusive).
     #[arg(long, value_name = "YYYY-MM-DD", requires = "from")]
     to: Option<NaiveDate>,
-    /// After the folder is written, e-mail every report to its recipients over SMTP
-    /// (JOURNEY_SMTP_HOST, JOURNEY_SMTP_PORT, JOURNEY_SMTP_TLS, JOURNEY_SMTP_USER,
-    /// JOURNEY_SMTP_PASSWORD). Nothing is sent if a model failed or the inputs are stale.
+    /// After the folder is written, e-mail the digest to [email] to and each page to the
+    /// addresses in its report's recipients, over SMTP (JOURNEY_SMTP_HOST, JOURNEY_SMTP_PORT,
+    /// JOURNEY_SMTP_TLS, JOURNEY_SMTP_USER, JOURNEY_SMTP_PASSWORD, JOURNEY_SMTP_TIMEOUT).
+    /// Each message goes out once: <out>/.delivery/<as-of>.json records what was delivered
+    /// and a retry sends only the rest. Nothing is sent if a model failed or the inputs are
+    /// stale; no recipients configured is an error (exit 2). In a backfill only the last
+    /// day (--to) is sent, unless --send-backfill.
     #[arg(long)]
     send: bool,
     /// Fail the run (exit 4) when a model fails on the data, instead of marking the analyses
     /// that read it unavailable and exiting 6 with the rest of the report written.
     #[arg(long)]
     fail_fast: bool,
+    /// With --from/--to and --send: send every day of the backfill, not only the last.
+    #[arg(long, requires_all = ["send", "from"])]
+    send_backfill: bool,
+    /// Send a test: the digest alone, to this one address (the configured recipients get
+    /// nothing; no delivery record is read or written).
+    #[arg(long, value_name = "ADDRESS", conflicts_with = "send")]
+    send_to: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -365,10 +376,12 @@ async fn dispatch(cmd: Command) -> Result<Finished> {
                 reports: c.reports,
                 send: c.send,
                 fail_fast: c.fail_fast,
+                send_to: c.send_to.clone(),
             };
+            let send_to = c.send_to;
             let (Some(from), Some(to)) = (c.from, c.to) else {
                 let s = app::run(&args).await?;
-                let sent = if args.send {
+                let sent = if args.send || args.send_to.is_some() {
                     format!(", {} e-mails sent", s.sent)
                 } else {
                     String::new()
@@ -403,6 +416,9 @@ async fn dispatch(cmd: Command) -> Result<Finished> {
             let mut partial = Vec::new();
             for day in from.iter_days().take_while(|d| *d <= to) {
                 args.project.as_of = Some(day);
+                // A backfill mails only its last day (the newest report) unless asked.
+                args.send = c.send && (c.send_backfill || day == to);
+                args.send_to = send_to.clone().filter(|_| day == to);
                 let s = app::run(&args).await?;
                 tracing::info!(as_of = %day, folder = %s.folder.display(), seconds = logging::round2(s.seconds), "report written");
                 if s.status == RunStatus::Partial {

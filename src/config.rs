@@ -72,11 +72,15 @@ pub struct EmailConfig {
     /// Sender address, e.g. `"Journey reports <reports@acme.example>"`.
     #[serde(default = "default_from")]
     pub from: String,
-    /// Recipients of every report (a report's own `recipients` are added).
+    /// Recipients of the digest: one e-mail a night each, the executive summary with a link
+    /// to every page and the headline number in the subject. A page's own e-mail goes only to
+    /// the addresses in its report's `recipients` (opt-in).
     #[serde(default)]
     pub to: Vec<String>,
     /// Where the report folders are published (e.g. `https://reports.acme.example/journeys`);
-    /// when set, each e-mail links to `<base_url>/<as-of>/<report>.html`.
+    /// when set, each e-mail links to `<base_url>/<as-of>/<report>.html` and its relative
+    /// links become absolute under `<base_url>/<as-of>/`. Without it, the e-mails carry no
+    /// links (a recipient could not follow them). Must start with `http://` or `https://`.
     #[serde(default)]
     pub base_url: Option<String>,
     /// Deprecated: the error threshold of the events source's freshness (use
@@ -375,7 +379,8 @@ pub struct ReportConfig {
     /// One line shown under the title in the executive summary.
     #[serde(default)]
     pub summary: Option<String>,
-    /// E-mail recipients (used by delivery).
+    /// Addresses that opted in to this page's own e-mail (each gets its own message with
+    /// `run --send`), in addition to the digest `[email] to` receives.
     #[serde(default)]
     pub recipients: Vec<String>,
 }
@@ -604,6 +609,13 @@ impl Config {
         }
         for (k, v) in &self.params {
             ParamValue::from_toml(k, v)?;
+        }
+        if let Some(url) = &self.email.base_url {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(Error::config(format!(
+                    "{p}: [email] base_url {url:?}: expected an absolute URL starting with https:// (the e-mails' links are made from it)"
+                )));
+            }
         }
         Ok(())
     }

@@ -1101,45 +1101,7 @@ fn every_page_has_an_email_form_with_png_charts() {
 /// aiosmtpd is not installed (then the test is skipped — but never in CI, where `.ci/run`
 /// installs it).
 fn smtp_server(maildir: &Path) -> Option<(std::process::Child, u16)> {
-    let has = std::process::Command::new("python3")
-        .args(["-c", "import aiosmtpd"])
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if !has {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must have aiosmtpd (pip install aiosmtpd)"
-        );
-        eprintln!("skipping: python3 -m pip install aiosmtpd to run the SMTP test");
-        return None;
-    }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = std::process::Command::new("python3")
-        .args([
-            "-m",
-            "aiosmtpd",
-            "-n",
-            "-l",
-            &format!("127.0.0.1:{port}"),
-            "-c",
-            "aiosmtpd.handlers.Mailbox",
-        ])
-        .arg(maildir)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let t0 = std::time::Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(t0.elapsed().as_secs() < 20, "aiosmtpd did not start");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    Some((child, port))
+    delivery::smtp_refusing(maildir, &[])
 }
 
 #[test]
@@ -1150,6 +1112,14 @@ fn send_delivers_every_report_over_smtp_and_refuses_stale_inputs() {
         return;
     };
     let p = tiny();
+    // ceo@example.com gets the digest ([email] to) and opts in to every page.
+    let toml = p.path().join("journey.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    let text = text.replace(
+        "\"\ntitle = ",
+        "\"\nrecipients = [\"ceo@example.com\"]\ntitle = ",
+    );
+    std::fs::write(&toml, text).unwrap();
     let send = |as_of: &str| {
         bin()
             .args(["run", "--send", "--project"])
@@ -1169,8 +1139,8 @@ fn send_delivers_every_report_over_smtp_and_refuses_stale_inputs() {
             .unwrap_or_default()
     };
     // 2026-10-31: the newest event up to the end of the day is e9 (10-29 20:00 UTC), 52 h
-    // before 11-01 00:00 UTC — within the fixture's 72 h limit: all 8 e-mails (index and the
-    // seven reports) go out.
+    // before 11-01 00:00 UTC — within the fixture's 72 h limit: all 8 e-mails (the digest and
+    // the seven pages ceo opted in to) go out.
     let o = send("2026-10-31");
     ok(&o);
     assert!(
