@@ -575,6 +575,7 @@ pub async fn check(args: &ProjectArgs) -> Result<Vec<Error>> {
             skipped.join(", ")
         )));
     }
+    problems.extend(crate::email::check_addresses(&prep.config));
     match check_freshness(&mut prep).await {
         Ok(stale) => problems.extend(stale.into_iter().map(Error::input)),
         Err(e) => problems.push(e),
@@ -755,6 +756,12 @@ pub async fn run(args: &RunArgs) -> Result<RunSummary> {
     let (mut prep, problems) = prepare(&args.project, false).await?;
     if let Some(p) = problems.into_iter().next() {
         return Err(p);
+    }
+    if let Some(e) = crate::email::check_addresses(&prep.config)
+        .into_iter()
+        .next()
+    {
+        return Err(e);
     }
     // Stale or uncovered inputs stop the run before anything is written.
     let t_fresh = Instant::now();

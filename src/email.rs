@@ -343,6 +343,32 @@ fn main_content(page: &str) -> String {
     }
 }
 
+/// Every address of `[email]` (`from`, `to`) and of the reports' `recipients` that is not an
+/// e-mail address: what building the e-mails would fail on after every model ran. `check`
+/// lists them and `run` stops on the first before any model runs.
+///
+/// Errors: none; each bad address is one config error (exit 2) in the list.
+pub fn check_addresses(cfg: &Config) -> Vec<Error> {
+    let mut problems = Vec::new();
+    let mut check = |whose: String, addr: &str| {
+        if let Err(e) = addr.parse::<Mailbox>() {
+            problems.push(Error::config(format!(
+                "journey.toml: {whose}: {addr:?}: {e}"
+            )));
+        }
+    };
+    check("[email] from".into(), &cfg.email.from);
+    for a in &cfg.email.to {
+        check("[email] to".into(), a);
+    }
+    for r in &cfg.reports {
+        for a in &r.recipients {
+            check(format!("recipients of report {}", r.name), a);
+        }
+    }
+    problems
+}
+
 /// Writes `email/<report>.eml` under `dir`.
 pub fn write_eml(dir: &Path, email: &Email) -> Result<()> {
     let folder = dir.join("email");

@@ -543,3 +543,24 @@ fn non_converting_journeys_span_the_report_period_by_default() {
     let page = std::fs::read_to_string(dir.join("attribution.html")).unwrap();
     assert!(page.contains("their sessions in the 7 days up to 2026-10-31"));
 }
+
+#[test]
+fn check_and_run_refuse_a_sender_that_is_not_an_address() {
+    let toml = std::fs::read_to_string(repo().join("tests/fixtures/tiny/journey.toml"))
+        .unwrap()
+        .replace(
+            "from = \"Journey reports <reports@example.com>\"",
+            "from = \"not an address\"",
+        );
+    let p = tiny_with("journey.toml", &toml);
+    let o = check(p.path(), &["--as-of", "2026-10-31"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("[email] from: \"not an address\""));
+    // run stops before any model runs, writing nothing.
+    assert_fails(
+        &run(p.path(), &[]),
+        2,
+        &["[email] from: \"not an address\""],
+        p.path(),
+    );
+}
