@@ -421,14 +421,23 @@ fn check_reads_every_value_as_run_does() {
     }
 }
 
-/// Mounts a tmpfs of `kib` KiB on `dir`; false (and the test is skipped) where mounting is
-/// not allowed (not root, no CAP_SYS_ADMIN, no tmpfs).
+/// Mounts a tmpfs of `kib` KiB on `dir`; false (and the test is skipped, saying so) where
+/// mounting is not allowed (not root, no CAP_SYS_ADMIN, no tmpfs) — but never in CI, which
+/// runs as root: there a failed mount fails the test.
 fn mount_tmpfs(dir: &Path, kib: u64) -> bool {
-    std::process::Command::new("mount")
+    let ok = std::process::Command::new("mount")
         .args(["-t", "tmpfs", "-o", &format!("size={kib}k"), "tmpfs"])
         .arg(dir)
         .output()
-        .is_ok_and(|o| o.status.success())
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ok || std::env::var_os("CI").is_none(),
+        "CI must be able to mount a tmpfs (it runs as root)"
+    );
+    if !ok {
+        eprintln!("skipped: cannot mount a tmpfs here (needs root)");
+    }
+    ok
 }
 
 /// Unmounts `dir` when dropped.
@@ -450,7 +459,6 @@ impl Drop for Unmount {
 fn a_full_disk_is_an_internal_error_naming_the_path() {
     let mnt = TempDir::new().unwrap();
     if !mount_tmpfs(mnt.path(), 4096) {
-        eprintln!("skipped: cannot mount a tmpfs here (needs root)");
         return;
     }
     let _unmount = Unmount(mnt.path().to_path_buf());
