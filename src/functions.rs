@@ -444,9 +444,10 @@ impl ScalarUDFImpl for TypedTimestamp {
     }
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
         match arg_types {
-            [t @ (DataType::Timestamp(_, _) | DataType::Date32 | DataType::Date64), _] => {
-                Ok(vec![t.clone(), DataType::Utf8])
-            }
+            [
+                t @ (DataType::Timestamp(_, _) | DataType::Date32 | DataType::Date64),
+                _,
+            ] => Ok(vec![t.clone(), DataType::Utf8]),
             _ => plan_err!(
                 "typed_timestamp(ts, origin) takes a timestamp or date and a text, got {arg_types:?}"
             ),
