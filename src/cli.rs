@@ -412,7 +412,6 @@ async fn dispatch(cmd: Command) -> Result<Finished> {
             // folders already written stay, each whole).
             let t0 = std::time::Instant::now();
             let (mut days, mut warnings, mut parent) = (0, 0, PathBuf::new());
-            let mut status = RunStatus::Complete;
             let mut partial = Vec::new();
             for day in from.iter_days().take_while(|d| *d <= to) {
                 args.project.as_of = Some(day);
@@ -422,7 +421,6 @@ async fn dispatch(cmd: Command) -> Result<Finished> {
                 let s = app::run(&args).await?;
                 tracing::info!(as_of = %day, folder = %s.folder.display(), seconds = logging::round2(s.seconds), "report written");
                 if s.status == RunStatus::Partial {
-                    status = RunStatus::Partial;
                     partial.push(day.to_string());
                 }
                 days += 1;
@@ -439,6 +437,12 @@ async fn dispatch(cmd: Command) -> Result<Finished> {
                 parent.display(),
                 t0.elapsed().as_secs_f64()
             );
+            // Partial when any day was.
+            let status = if partial.is_empty() {
+                RunStatus::Complete
+            } else {
+                RunStatus::Partial
+            };
             Ok(Finished {
                 status,
                 folder: Some(parent),
