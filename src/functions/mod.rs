@@ -11,13 +11,19 @@
 //! | `local_date(ts, time_zone)` | scalar | UTC timestamp → `Date32`, the date in `time_zone` (= `CAST(local_time(ts, time_zone) AS DATE)`) |
 //! | `path_collapse(list)` | scalar | `List<Utf8>` → `List<Utf8>` with consecutive repeats removed |
 //! | `funnel_stage_times(ts, stage, window_seconds)` | aggregate | → `List<Timestamp>`: when each funnel stage was reached |
-//! | `path_agg(value, key1, …, keyN)` | aggregate | strings → `List<Utf8>` in key order = `array_agg(value ORDER BY key1, …, keyN)`; see [`crate::sql_path_agg`] |
-//! | `arg_min(value, key1, …, keyN)` | aggregate | `value` of the row with the smallest `(key1, …, keyN)` (ascending, NULLS LAST) = `first_value(value ORDER BY key1, …, keyN)`; see [`crate::sql_arg_min`] |
+//! | `path_agg(value, key1, …, keyN)` | aggregate | strings → `List<Utf8>` in key order = `array_agg(value ORDER BY key1, …, keyN)`; see [`crate::functions::path_agg`] |
+//! | `arg_min(value, key1, …, keyN)` | aggregate | `value` of the row with the smallest `(key1, …, keyN)` (ascending, NULLS LAST) = `first_value(value ORDER BY key1, …, keyN)`; see [`crate::functions::arg_min`] |
 //!
 //! `parse_timestamp` and `parse_number` are strict: a value they cannot read fails the query
 //! with a [`BadValue`] error, which the runner turns into a message naming the file, line and
 //! column (exit code 3). They are what the generated source views call; analysts normally use
 //! the typed views and never call them directly.
+
+pub mod arg_min;
+pub mod attribution;
+pub mod clv;
+pub mod funnel;
+pub mod path_agg;
 
 use std::fmt;
 use std::sync::Arc;
@@ -46,8 +52,8 @@ pub const TIMESTAMP: DataType = DataType::Timestamp(TimeUnit::Nanosecond, None);
 
 /// Registers every journey-report SQL function on `ctx`. Called once, by the session builder.
 pub fn register_all(ctx: &SessionContext) {
-    crate::sql_arg_min::register(ctx);
-    crate::sql_path_agg::register(ctx);
+    crate::functions::arg_min::register(ctx);
+    crate::functions::path_agg::register(ctx);
     ctx.register_udf(ScalarUDF::from(ParseTimestamp::new()));
     ctx.register_udf(ScalarUDF::from(ParseNumber::new()));
     ctx.register_udf(ScalarUDF::from(RequireAmount::new()));
@@ -57,9 +63,9 @@ pub fn register_all(ctx: &SessionContext) {
     ctx.register_udf(ScalarUDF::from(BlankToNull::new()));
     ctx.register_udf(ScalarUDF::from(PathCollapse::new()));
     ctx.register_udaf(AggregateUDF::from(FunnelStageTimes::new()));
-    crate::sql_attribution::register(ctx);
-    crate::sql_clv::register(ctx);
-    crate::sql_funnel::register(ctx);
+    crate::functions::attribution::register(ctx);
+    crate::functions::clv::register(ctx);
+    crate::functions::funnel::register(ctx);
 }
 
 /// A value in an input export that could not be read as its declared type.

@@ -358,7 +358,7 @@ pub enum DataFile {
     /// be gigabytes that no spreadsheet opens and take longer to write than the model to
     /// compute. With `materialize = "parquet"` the work file itself is kept (no second write)
     /// when the model's query has its own `ORDER BY` (else the file is written sorted by all
-    /// columns, see [`crate::data_files`]).
+    /// columns, see [`crate::report::data_files`]).
     Parquet,
     /// No file: an intermediate step nobody reads on its own (it can still be queried with
     /// `journey-report query`).

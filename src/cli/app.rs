@@ -14,12 +14,12 @@ use datafusion::prelude::SessionContext;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::config::{Config, ParamValue};
+use crate::project::{Config, ParamValue};
 use crate::error::{Error, Result};
-use crate::freshness::{SourceFreshness, Verdict};
-use crate::models::{self, Model, ModelRun};
-use crate::render;
-use crate::session::{SessionOptions, build_session};
+use crate::journey::freshness::{SourceFreshness, Verdict};
+use crate::engine::models::{self, Model, ModelRun};
+use crate::report::pages;
+use crate::engine::session::{SessionOptions, build_session};
 use crate::sources::{SourceInfo, register_sources};
 
 /// What every command needs to know about the project, resolved from the command line.
@@ -421,7 +421,7 @@ pub async fn prepare(args: &ProjectArgs, count_now: bool) -> Result<(Prepared, V
 ///
 /// Errors (exit 1): a template file that cannot be read.
 fn unread_params(project: &Path, config: &Config, models: &[Model]) -> Result<Vec<Error>> {
-    let templates = render::template_sources(project)?;
+    let templates = pages::template_sources(project)?;
     let mut problems = Vec::new();
     for k in config.params.keys() {
         let default = DEFAULT_PARAMS.iter().any(|(n, _)| n == k) || k == NON_CONVERTING_WINDOW;
@@ -575,7 +575,7 @@ pub async fn check(args: &ProjectArgs) -> Result<Vec<Error>> {
             skipped.join(", ")
         )));
     }
-    problems.extend(crate::email::check_addresses(&prep.config));
+    problems.extend(crate::report::email::check_addresses(&prep.config));
     match check_freshness(&mut prep).await {
         Ok(stale) => problems.extend(stale.into_iter().map(Error::input)),
         Err(e) => problems.push(e),
@@ -584,14 +584,14 @@ pub async fn check(args: &ProjectArgs) -> Result<Vec<Error>> {
     let models_sound = !problems
         .iter()
         .any(|p| p.kind == crate::error::ErrorKind::Model);
-    match render::build_tera(&args.project, &prep.config.project.currency) {
+    match pages::build_tera(&args.project, &prep.config.project.currency) {
         Ok(tera) if models_sound => problems.extend(check_templates(&prep, &tera).await),
         Ok(_) => {}
         Err(e) => problems.push(e),
     }
     for r in &prep.config.reports {
         let t = r.template_name();
-        let exists = render::EMBEDDED_TEMPLATES.iter().any(|(n, _)| *n == t)
+        let exists = pages::EMBEDDED_TEMPLATES.iter().any(|(n, _)| *n == t)
             || args.project.join("templates").join(&t).is_file();
         if !exists {
             problems.push(Error::config(format!("journey.toml: report {:?} uses template {t:?}, which is neither bundled nor in templates/", r.name)));
@@ -657,7 +657,7 @@ pub struct RunArgs {
     /// Render only these reports (the summary always).
     pub reports: Vec<String>,
     /// Deliver the e-mails over SMTP after the folder is written (`--send`), each message
-    /// once (see [`crate::delivery`]).
+    /// once (see [`crate::report::delivery`]).
     pub send: bool,
     /// A model failing on the data fails the run (exit 4) instead of marking its analyses
     /// unavailable (`--fail-fast`, or `[project] fail_fast = true`).
@@ -744,7 +744,7 @@ pub struct RunSummary {
     /// Warnings.
     pub warnings: Vec<String>,
     /// The e-mail form of every page (also written to `email/<report>.eml`).
-    pub emails: Vec<crate::email::Email>,
+    pub emails: Vec<crate::report::email::Email>,
     /// E-mails delivered by `--send`.
     pub sent: usize,
 }
@@ -757,7 +757,7 @@ pub async fn run(args: &RunArgs) -> Result<RunSummary> {
     if let Some(p) = problems.into_iter().next() {
         return Err(p);
     }
-    if let Some(e) = crate::email::check_addresses(&prep.config)
+    if let Some(e) = crate::report::email::check_addresses(&prep.config)
         .into_iter()
         .next()
     {
@@ -790,9 +790,9 @@ pub async fn run(args: &RunArgs) -> Result<RunSummary> {
         }
     }
     if args.send || args.send_to.is_some() {
-        crate::delivery::check_recipients(&prep.config, args.send_to.as_deref())?;
+        crate::report::delivery::check_recipients(&prep.config, args.send_to.as_deref())?;
     }
-    let tera = render::build_tera(&args.project.project, &prep.config.project.currency)?;
+    let tera = pages::build_tera(&args.project.project, &prep.config.project.currency)?;
     let parent = args
         .out
         .clone()
@@ -800,23 +800,23 @@ pub async fn run(args: &RunArgs) -> Result<RunSummary> {
     std::fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
     let _lock = lock_output(&parent)?;
     // What runs killed without cleaning up (kill -9, the OOM killer) left; see remove_stale.
-    prep.warnings.extend(crate::output::remove_stale(&parent));
+    prep.warnings.extend(crate::report::output::remove_stale(&parent));
     let final_dir = parent.join(prep.as_of.to_string());
     let staging = parent.join(format!(".{}.partial-{}", prep.as_of, std::process::id()));
     let work = parent.join(format!(".work-{}", std::process::id()));
     // Removes the partial folder and work files however this function ends: error, or the
     // future being dropped when the job is stopped (SIGTERM).
-    let guard = crate::output::Scratch::new(vec![staging.clone(), work.clone()]);
+    let guard = crate::report::output::Scratch::new(vec![staging.clone(), work.clone()]);
     let mut summary = build_folder(&prep, args, &tera, &staging, &work, &started_at, t0).await?;
     let _ = std::fs::remove_dir_all(&work);
     // One atomic exchange; refused once a stop was requested.
-    let (_, left) = crate::output::swap_into_place(&staging, &final_dir)?;
+    let (_, left) = crate::report::output::swap_into_place(&staging, &final_dir)?;
     summary.warnings.extend(left);
     guard.finish();
     if args.send || args.send_to.is_some() {
         // Stale inputs never get here: the freshness check failed the run before the swap.
         let to = args.send_to.as_deref();
-        summary.sent = crate::delivery::deliver(&parent, prep.as_of, &summary.emails, to)?.sent;
+        summary.sent = crate::report::delivery::deliver(&parent, prep.as_of, &summary.emails, to)?.sent;
     }
     summary.folder = final_dir;
     summary.seconds = t0.elapsed().as_secs_f64();
@@ -824,7 +824,7 @@ pub async fn run(args: &RunArgs) -> Result<RunSummary> {
 }
 
 /// Checks every source's freshness and coverage against the as-of day
-/// ([`crate::freshness`]): fills in `prep.freshness` and the row counts of the sources it
+/// ([`crate::journey::freshness`]): fills in `prep.freshness` and the row counts of the sources it
 /// reads, adds a warning for each stale or partly covering source (and for an empty one it
 /// counted), and returns the messages of the sources past their error threshold.
 ///
@@ -835,7 +835,7 @@ pub async fn check_freshness(prep: &mut Prepared) -> Result<Vec<String>> {
         Some(ParamValue::Timestamp(t)) => Ok(*t),
         _ => Err(Error::internal(format!("{k} is not set"))),
     };
-    let window = crate::freshness::Window {
+    let window = crate::journey::freshness::Window {
         as_of: prep.as_of,
         as_of_end: ts("as_of_end")?,
         previous_period_start: ts("previous_period_start")?,
@@ -847,7 +847,7 @@ pub async fn check_freshness(prep: &mut Prepared) -> Result<Vec<String>> {
         .map(|s| s.name.clone())
         .collect();
     prep.freshness =
-        crate::freshness::check_sources(&prep.ctx, &prep.config, &mut prep.sources, &window)
+        crate::journey::freshness::check_sources(&prep.ctx, &prep.config, &mut prep.sources, &window)
             .await?;
     for s in &prep.sources {
         if s.rows == Some(0) && uncounted.contains(&s.name) {
@@ -933,7 +933,7 @@ fn progress_bar(len: u64) -> indicatif::ProgressBar {
 /// The XXH3-64 checksum of a file, as 16 hex digits (fast enough for multi-GB exports).
 ///
 /// Errors: exit 1 when the file cannot be read, or when a stop was requested meanwhile
-/// ([`crate::output::check_stop`], checked after every MiB).
+/// ([`crate::report::output::check_stop`], checked after every MiB).
 pub fn file_checksum(path: &Path) -> Result<String> {
     use std::io::Read;
     let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
@@ -946,7 +946,7 @@ pub fn file_checksum(path: &Path) -> Result<String> {
         }
         hasher.update(&buf[..n]);
         // A multi-GB export takes seconds: a stop must not wait for it.
-        crate::output::check_stop()?;
+        crate::report::output::check_stop()?;
     }
     Ok(format!("{:016x}", hasher.digest()))
 }
@@ -954,16 +954,16 @@ pub fn file_checksum(path: &Path) -> Result<String> {
 /// Writes the data files of model `m` into `data_dir`: `data/<model>.csv` or `.parquet` as its
 /// `data_file` says (a Parquet work file of a model with its own `ORDER BY` is hard-linked, not
 /// rewritten), and the split CSVs of `split_csv_by`; rows in the order of
-/// [`crate::data_files`].
+/// [`crate::report::data_files`].
 ///
 /// Errors: exit 1 for I/O; exit 2 when a split value names another model (its file would be
 /// overwritten); exit 4 when the split column is not a column of the model.
 async fn write_data_files(prep: &Prepared, m: &Model, data_dir: &Path, work: &Path) -> Result<()> {
     let cfg = prep.config.models.get(&m.name);
-    // Rows in the model's own order, or sorted by every column (crate::output).
-    let ordered = crate::data_files::has_order_by(m);
+    // Rows in the model's own order, or sorted by every column (crate::report::output).
+    let ordered = crate::report::data_files::has_order_by(m);
     match cfg.map(|c| c.data_file).unwrap_or_default() {
-        crate::config::DataFile::Csv => {
+        crate::project::DataFile::Csv => {
             models::write_csv(
                 &prep.ctx,
                 &m.name,
@@ -972,11 +972,11 @@ async fn write_data_files(prep: &Prepared, m: &Model, data_dir: &Path, work: &Pa
             )
             .await?;
         }
-        crate::config::DataFile::Parquet => {
+        crate::project::DataFile::Parquet => {
             let dest = data_dir.join(format!("{}.parquet", m.name));
             let work_file = work.join(format!("{}.parquet", m.name));
             // A work file holds the rows in the model's order: kept when that order is defined.
-            if ordered && m.materialize != crate::config::Materialize::View && work_file.exists() {
+            if ordered && m.materialize != crate::project::Materialize::View && work_file.exists() {
                 // Same filesystem (both under the output folder): a hard link, no copy.
                 if std::fs::hard_link(&work_file, &dest).is_err() {
                     std::fs::copy(&work_file, &dest).map_err(|e| Error::io(&dest, e))?;
@@ -985,7 +985,7 @@ async fn write_data_files(prep: &Prepared, m: &Model, data_dir: &Path, work: &Pa
                 models::write_parquet(&prep.ctx, &m.name, &dest, ordered).await?;
             }
         }
-        crate::config::DataFile::None => {}
+        crate::project::DataFile::None => {}
     }
     if let Some(column) = cfg.and_then(|c| c.split_csv_by.as_deref()) {
         let files = models::write_split_csv(&prep.ctx, &m.name, column, data_dir, ordered).await?;
@@ -1007,11 +1007,11 @@ async fn write_data_files(prep: &Prepared, m: &Model, data_dir: &Path, work: &Pa
 /// `models` (rows per model), `model_info` (rows, truncated, columns), `funnel_stages`,
 /// `warnings` (all; `other_warnings`: those not about freshness), `unavailable` (model → why
 /// it is unavailable; its rows are an empty list),
-/// `freshness` (per source, see [`crate::freshness`]) and `data_through` (the last day with
+/// `freshness` (per source, see [`crate::journey::freshness`]) and `data_through` (the last day with
 /// data when a source is stale, else the as-of day).
 fn page_context(
     prep: &Prepared,
-    nav: &[&crate::config::ReportConfig],
+    nav: &[&crate::project::ReportConfig],
     models: serde_json::Map<String, serde_json::Value>,
     model_info: serde_json::Map<String, serde_json::Value>,
     warnings: &[String],
@@ -1061,7 +1061,7 @@ fn page_context(
     ctx
 }
 
-/// A stand-in value of an Arrow type, as a page sees it ([`render::scalar_to_json`]): 1 for
+/// A stand-in value of an Arrow type, as a page sees it ([`pages::scalar_to_json`]): 1 for
 /// numbers, `"x"` for text, the as-of day for dates and timestamps, an empty list, a struct
 /// of stand-ins.
 fn stand_in(t: &DataType, as_of: NaiveDate) -> serde_json::Value {
@@ -1131,7 +1131,7 @@ async fn check_templates(prep: &Prepared, tera: &tera::Tera) -> Vec<Error> {
         // only a name that does not exist — a model, column, variable, filter, function or
         // template — is the template's fault.
         if tera.get_template_names().any(|n| n == template)
-            && let Err(e) = render::render(tera, &template, &ctx)
+            && let Err(e) = pages::render(tera, &template, &ctx)
             && e.message.contains("not found")
         {
             problems.push(e);
@@ -1168,7 +1168,7 @@ async fn build_folder(
             let cfg = prep.config.models.get(&m.name);
             let data_file = cfg.map(|c| c.data_file).unwrap_or_default();
             let split = cfg.is_some_and(|c| c.split_csv_by.is_some());
-            if data_file == crate::config::DataFile::None && !split {
+            if data_file == crate::project::DataFile::None && !split {
                 return None;
             }
             Some(Box::pin(write_data_files(prep, m, &data_dir, work)))
@@ -1188,7 +1188,7 @@ async fn build_folder(
     let inputs = count_deferred(prep, &mut warnings).await?;
     for run in &results.runs {
         let (r, truncated) = match results.batches.get(&run.name) {
-            Some(b) => render::batches_to_rows(b, render::MAX_TEMPLATE_ROWS),
+            Some(b) => pages::batches_to_rows(b, pages::MAX_TEMPLATE_ROWS),
             None => (Vec::new(), run.rows > 0),
         };
         let columns = results.columns.get(&run.name).cloned().unwrap_or_default();
@@ -1213,7 +1213,7 @@ async fn build_folder(
         .filter(|r| !selected.iter().any(|s| s.name == r.name))
         .map(|r| r.name.clone())
         .collect();
-    let carried = crate::output::carried_pages(&previous, prep.as_of, &others);
+    let carried = crate::report::output::carried_pages(&previous, prep.as_of, &others);
     let nav: Vec<_> = prep
         .config
         .reports
@@ -1243,10 +1243,10 @@ async fn build_folder(
         Vec::new(),
         None,
     )];
-    let sources = render::template_sources(project)?;
+    let sources = pages::template_sources(project)?;
     for r in &selected {
         // A page that reads an unavailable model says so instead of showing empty charts.
-        let missing: Vec<_> = render::models_read(&sources, &r.template_name())
+        let missing: Vec<_> = pages::models_read(&sources, &r.template_name())
             .into_iter()
             .filter_map(|m| {
                 results
@@ -1277,7 +1277,7 @@ async fn build_folder(
         .min(page_list.len())
         .max(1);
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let rendered: Vec<std::sync::Mutex<Option<Result<crate::email::Email>>>> = page_list
+    let rendered: Vec<std::sync::Mutex<Option<Result<crate::report::email::Email>>>> = page_list
         .iter()
         .map(|_| std::sync::Mutex::new(None))
         .collect();
@@ -1285,15 +1285,15 @@ async fn build_folder(
         for _ in 0..workers {
             scope.spawn(|| {
                 let sink = crate::charts::ImageSink::default();
-                let email_tera = render::build_email_tera(
+                let email_tera = pages::build_email_tera(
                     project,
                     &prep.config.project.currency,
                     sink.clone(),
-                    crate::email::EMAIL_WIDTH - 40,
+                    crate::report::email::EMAIL_WIDTH - 40,
                 );
                 let mut c = ctx.clone();
                 // A stop requested by a signal is seen between pages.
-                while crate::output::stop_requested().is_none() {
+                while crate::report::output::stop_requested().is_none() {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some((name, title, template, recipients, report)) = page_list.get(i) else {
                         break;
@@ -1306,16 +1306,16 @@ async fn build_folder(
                                 c.remove("report");
                             }
                         }
-                        let html = render::render(tera, template, &c)?;
+                        let html = pages::render(tera, template, &c)?;
                         let file = staging.join(format!("{name}.html"));
                         std::fs::write(&file, html).map_err(|e| Error::io(&file, e))?;
                         // Templates see `email = true` in the e-mail form, to condense wide
                         // tables.
                         c.insert("email", &true);
-                        let url = crate::email::report_url(&prep.config, &prep.as_of.to_string());
+                        let url = crate::report::email::report_url(&prep.config, &prep.as_of.to_string());
                         c.insert("report_url", &url);
-                        let mail_page = render::render(et, template, &c)?;
-                        let email = crate::email::build_email(
+                        let mail_page = pages::render(et, template, &c)?;
+                        let email = crate::report::email::build_email(
                             &prep.config,
                             et,
                             &c,
@@ -1325,7 +1325,7 @@ async fn build_folder(
                             &mail_page,
                             &sink,
                         )?;
-                        crate::email::write_eml(staging, &email)?;
+                        crate::report::email::write_eml(staging, &email)?;
                         Ok(email)
                     });
                     if let Ok(mut slot) = rendered[i].lock() {
@@ -1335,7 +1335,7 @@ async fn build_folder(
             });
         }
     });
-    crate::output::check_stop()?;
+    crate::report::output::check_stop()?;
     let mut pages = Vec::new();
     let mut emails = Vec::new();
     for ((name, ..), slot) in page_list.iter().zip(rendered) {
@@ -1345,11 +1345,11 @@ async fn build_folder(
             .flatten()
             .unwrap_or_else(|| Err(Error::internal(format!("page {name} was not rendered"))))?;
         pages.push(format!("{name}.html"));
-        if email.html_bytes > crate::email::HTML_BUDGET {
+        if email.html_bytes > crate::report::email::HTML_BUDGET {
             warnings.push(format!(
                 "the {name} e-mail's HTML is {} KB, over the {} KB budget (Gmail clips at about 102 KB)",
                 email.html_bytes / 1024,
-                crate::email::HTML_BUDGET / 1024
+                crate::report::email::HTML_BUDGET / 1024
             ));
         }
         emails.push(email);
@@ -1364,7 +1364,7 @@ async fn build_folder(
     } else {
         RunStatus::Partial
     };
-    let carried = crate::output::carry_pages(&previous, staging, &carried)?;
+    let carried = crate::report::output::carry_pages(&previous, staging, &carried)?;
     let manifest = Manifest {
         journey_report_version: env!("CARGO_PKG_VERSION"),
         datafusion_version: datafusion::DATAFUSION_VERSION,
@@ -1394,7 +1394,7 @@ async fn build_folder(
         unavailable: results.unavailable.clone(),
         carried_pages: carried,
     };
-    crate::output::check_stop()?;
+    crate::report::output::check_stop()?;
     let file = staging.join("manifest.json");
     let text =
         serde_json::to_string_pretty(&manifest).map_err(|e| Error::internal(e.to_string()))?;

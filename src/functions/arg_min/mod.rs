@@ -89,6 +89,8 @@
 //! fields are all of the flat types are compared in place too, field by field, as the row
 //! format orders them.
 
+pub mod exec;
+
 use std::cmp::Ordering;
 use std::sync::Arc;
 

@@ -1,10 +1,10 @@
 //! Delivery of the e-mails over SMTP (`run --send`, `run --send-to ADDRESS`), each message
 //! at most once.
 //!
-//! A message is one e-mail form ([`crate::email::Email`]) for one recipient: the digest for
+//! A message is one e-mail form ([`crate::report::email::Email`]) for one recipient: the digest for
 //! each address of `[email] to`, a page for each address in that report's `recipients`. Its
 //! identity is (report, recipient address, as-of date); its Message-ID is derived from it
-//! ([`crate::email::message_id`]).
+//! ([`crate::report::email::message_id`]).
 //!
 //! **The delivery record** `<out>/.delivery/<as-of>.json` lists the messages of that date
 //! the SMTP server accepted: `{"as_of": "2026-10-31", "sent": [{"report", "to",
@@ -41,8 +41,8 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::{SmtpTransport, Transport};
 use serde::{Deserialize, Serialize};
 
-use crate::config::Config;
-use crate::email::Email;
+use crate::project::Config;
+use crate::report::email::Email;
 use crate::error::{Error, ErrorKind, Result};
 
 /// Folder of the delivery records, under the output folder (beside the report folders).

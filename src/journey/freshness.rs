@@ -24,7 +24,7 @@ use datafusion::common::ScalarValue;
 use datafusion::prelude::SessionContext;
 use serde::Serialize;
 
-use crate::config::Config;
+use crate::project::Config;
 use crate::error::{Error, Result};
 use crate::sources::SourceInfo;
 
@@ -84,7 +84,7 @@ pub struct Window {
 /// count of each one checked (`SourceInfo::rows`).
 ///
 /// Thresholds come from `[sources.<name>] max_age_hours` or
-/// [`crate::config::default_max_age`]; the deprecated `[email] max_input_age_hours` is the
+/// [`crate::project::default_max_age`]; the deprecated `[email] max_input_age_hours` is the
 /// error threshold of `events` when that source sets none.
 ///
 /// Errors: exit 3 when a value of the column cannot be read (naming file, line and column),
@@ -126,7 +126,7 @@ pub async fn check_sources(
             Error::config(format!(
                 "[sources.{}] freshness_column {column:?}: {}",
                 s.name,
-                crate::models::clean_error(&e)
+                crate::engine::models::clean_error(&e)
             ))
         })?;
         let df = df
@@ -140,7 +140,7 @@ pub async fn check_sources(
                     None => Error::input(format!(
                         "source {}: reading {column} for the freshness check: {}",
                         s.name,
-                        crate::models::clean_error(&e)
+                        crate::engine::models::clean_error(&e)
                     )),
                 })?;
         let b = batches
@@ -174,7 +174,7 @@ pub fn judge(
     oldest: Option<NaiveDateTime>,
     newest: Option<NaiveDateTime>,
     rows_after_as_of: u64,
-    max_age: crate::config::MaxAge,
+    max_age: crate::project::MaxAge,
     window: &Window,
 ) -> SourceFreshness {
     let age_hours = newest.map(|t| (window.as_of_end - t).num_seconds() as f64 / 3600.0);
@@ -249,7 +249,7 @@ fn hours_text(h: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::MaxAge;
+    use crate::project::MaxAge;
 
     fn t(s: &str) -> NaiveDateTime {
         NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap()

@@ -23,19 +23,19 @@ pub struct SessionOptions {
     /// Partitions per query (default: the number of cores).
     pub target_partitions: Option<usize>,
     /// When set, `run` writes each model's executed plan with its metrics to
-    /// `<dir>/<model>.txt` (see [`crate::models::run_models`]).
+    /// `<dir>/<model>.txt` (see [`crate::engine::models::run_models`]).
     pub profile_dir: Option<PathBuf>,
     /// Models run at once (`None`: see [`SessionOptions::jobs`]).
     pub jobs: Option<usize>,
 }
 
 impl SessionOptions {
-    /// Models run at once: `jobs` when given, else [`crate::models::DEFAULT_JOBS`] without a
+    /// Models run at once: `jobs` when given, else [`crate::engine::models::DEFAULT_JOBS`] without a
     /// memory limit and 1 with one.
     pub fn jobs(&self) -> usize {
         match (self.jobs, self.memory_limit) {
             (Some(n), _) => n,
-            (None, None) => crate::models::DEFAULT_JOBS,
+            (None, None) => crate::engine::models::DEFAULT_JOBS,
             (None, Some(_)) => 1,
         }
     }
@@ -120,7 +120,7 @@ pub fn build_session(opts: &SessionOptions) -> Result<SessionContext> {
             Error::config(format!(
                 "a DataFusion setting from the environment ({}): {}",
                 set.join(", "),
-                crate::models::clean_error(&e)
+                crate::engine::models::clean_error(&e)
             ))
         })?
         .with_information_schema(true);
@@ -204,7 +204,7 @@ pub fn build_session(opts: &SessionOptions) -> Result<SessionContext> {
         .with_config(config)
         .with_runtime_env(runtime)
         .with_default_features()
-        .with_physical_optimizer_rule(Arc::new(crate::arg_min_exec::ArgMinDedupRule {
+        .with_physical_optimizer_rule(Arc::new(crate::functions::arg_min::exec::ArgMinDedupRule {
             two_pass: opts.memory_limit.is_some(),
         }))
         .build();

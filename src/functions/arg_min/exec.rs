@@ -10,7 +10,7 @@
 //! DataFusion plans that query as a partial aggregate, a hash re-partitioning on the key and a
 //! final aggregate. The final aggregate inserts every key into a hash table, which on an
 //! event export is one insert per event: nearly every `event_id` is new, so nearly every
-//! insert is a cache miss and the table grows, then [`crate::sql_arg_min`] assembles the
+//! insert is a cache miss and the table grows, then [`crate::functions::arg_min`] assembles the
 //! output row by row from wherever each group's row lies (`interleave`). On 10 million events
 //! that final aggregate took 5.3 s of compute of the 10M run's ~30 s.
 //!
@@ -29,7 +29,7 @@
 //! # Semantics (the same as the plan it replaces)
 //!
 //! - groups: rows whose keys are equal (`GROUP BY`'s equality; NULL keys form one group);
-//! - per group, the row whose `row` value is smallest in [`crate::sql_arg_min`]'s order:
+//! - per group, the row whose `row` value is smallest in [`crate::functions::arg_min`]'s order:
 //!   ascending, NULLS LAST, a struct field by field (arrow's `make_comparator`, the comparison
 //!   `arg_min` itself uses for these types); among rows with equal values any one, which
 //!   changes nothing since the output holds only the key and that value;
@@ -122,7 +122,7 @@ use datafusion::physical_plan::{
 };
 use futures::StreamExt;
 
-use crate::sql_arg_min::{ArgMin, KEY_ORDER, compared_in_place};
+use crate::functions::arg_min::{ArgMin, KEY_ORDER, compared_in_place};
 
 /// The physical optimizer rule that puts [`ArgMinDedupExec`] in place of a partial and
 /// final hash aggregate of the shape listed in the [module docs](self). Runs after
@@ -130,7 +130,7 @@ use crate::sql_arg_min::{ArgMin, KEY_ORDER, compared_in_place};
 #[derive(Debug, Default)]
 pub struct ArgMinDedupRule {
     /// Read the input twice, first its keys only (see "Under a memory limit" in the
-    /// [module docs](self)); set by [`crate::session::build_session`] under `--memory-limit`.
+    /// [module docs](self)); set by [`crate::engine::session::build_session`] under `--memory-limit`.
     pub two_pass: bool,
 }
 
@@ -1127,7 +1127,7 @@ mod tests {
         let shown = datafusion::physical_plan::displayable(plan.as_ref())
             .indent(true)
             .to_string();
-        let mut rows: Vec<String> = crate::sql_arg_min::tests::query(ctx, sql)
+        let mut rows: Vec<String> = crate::functions::arg_min::tests::query(ctx, sql)
             .await
             .into_iter()
             .map(|cells| cells.join("|"))
@@ -1243,7 +1243,7 @@ mod tests {
     ) -> (Vec<String>, usize, usize, usize) {
         let plan = physical_plan(ctx, sql).await;
         let batches = collect(Arc::clone(&plan), ctx.task_ctx()).await.unwrap();
-        let mut rows: Vec<String> = crate::sql_arg_min::tests::cells(&batches)
+        let mut rows: Vec<String> = crate::functions::arg_min::tests::cells(&batches)
             .into_iter()
             .map(|cells| cells.join("|"))
             .collect();

@@ -42,24 +42,24 @@ use crate::error::{Error, Result};
 
 /// The bundled templates, embedded at build time: (file name, text).
 pub const EMBEDDED_TEMPLATES: &[(&str, &str)] = &[
-    ("base.html", include_str!("../templates/base.html")),
-    ("macros.html", include_str!("../templates/macros.html")),
-    ("index.html", include_str!("../templates/index.html")),
-    ("funnel.html", include_str!("../templates/funnel.html")),
-    ("paths.html", include_str!("../templates/paths.html")),
+    ("base.html", include_str!("../../templates/base.html")),
+    ("macros.html", include_str!("../../templates/macros.html")),
+    ("index.html", include_str!("../../templates/index.html")),
+    ("funnel.html", include_str!("../../templates/funnel.html")),
+    ("paths.html", include_str!("../../templates/paths.html")),
     (
         "attribution.html",
-        include_str!("../templates/attribution.html"),
+        include_str!("../../templates/attribution.html"),
     ),
-    ("rfm.html", include_str!("../templates/rfm.html")),
-    ("clv.html", include_str!("../templates/clv.html")),
-    ("cohorts.html", include_str!("../templates/cohorts.html")),
-    ("heatmap.html", include_str!("../templates/heatmap.html")),
-    ("channels.html", include_str!("../templates/channels.html")),
-    ("email.html", include_str!("../templates/email.html")),
+    ("rfm.html", include_str!("../../templates/rfm.html")),
+    ("clv.html", include_str!("../../templates/clv.html")),
+    ("cohorts.html", include_str!("../../templates/cohorts.html")),
+    ("heatmap.html", include_str!("../../templates/heatmap.html")),
+    ("channels.html", include_str!("../../templates/channels.html")),
+    ("email.html", include_str!("../../templates/email.html")),
     (
         "unavailable.html",
-        include_str!("../templates/unavailable.html"),
+        include_str!("../../templates/unavailable.html"),
     ),
 ];
 

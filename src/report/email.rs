@@ -8,7 +8,7 @@
 //! `multipart/alternative` (text, then `multipart/related` HTML + PNG parts by Content-ID).
 //! Each form is written to `email/<report>.eml`. The executive summary's form is the
 //! digest, sent to `[email] to`; a page's form goes only to the addresses that opted in
-//! with the report's `recipients`. Sending is [`crate::delivery`].
+//! with the report's `recipients`. Sending is [`crate::report::delivery`].
 
 use std::path::Path;
 
@@ -17,7 +17,7 @@ use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 
 use crate::charts::{ImageSink, InlineImage};
-use crate::config::Config;
+use crate::project::Config;
 use crate::error::{Error, ErrorKind, Result};
 
 /// Width of the e-mail body in pixels; charts are laid out 40 px narrower.
@@ -151,7 +151,7 @@ pub fn headline(context: &tera::Context, currency: &str) -> Option<String> {
 }
 
 /// Renders the e-mail form of one page: `tera` must come from
-/// [`crate::render::build_email_tera`] with `sink`; `page_html` is that page rendered by it.
+/// [`crate::report::pages::build_email_tera`] with `sink`; `page_html` is that page rendered by it.
 /// The page `index` becomes the digest: the executive summary with a link to every page,
 /// the headline number in the subject ([`headline`]), addressed to `[email] to`; any other
 /// page is addressed to its `recipients` (the opt-in). Relative links become absolute under
@@ -184,7 +184,7 @@ pub fn build_email(
     c.insert("heading", heading);
     c.insert("link", &link);
     c.insert("digest", &digest);
-    let skeleton = crate::render::render(tera, "email.html", &c)?;
+    let skeleton = crate::report::pages::render(tera, "email.html", &c)?;
     let skeleton = absolute_links(&skeleton, folder_url.as_deref());
     let inliner = css_inline::CSSInliner::options()
         .keep_style_tags(false)

@@ -36,7 +36,7 @@ use datafusion::physical_plan::{
 use datafusion::prelude::SessionContext;
 use serde::Serialize;
 
-use crate::config::{ColumnType, Config, Format, SourceConfig, contract};
+use crate::project::{ColumnType, Config, Format, SourceConfig, contract};
 use crate::error::{Error, Result};
 use crate::functions::BadValue;
 
@@ -267,12 +267,12 @@ pub async fn register_sources(
 
 /// Registers an empty table `<name>` (canonical columns of the input contract, typed as the
 /// `<name>` view of a declared source would be) for every source of
-/// [`OPTIONAL_SOURCES`](crate::config::OPTIONAL_SOURCES) the project does not declare.
+/// [`OPTIONAL_SOURCES`](crate::project::OPTIONAL_SOURCES) the project does not declare.
 ///
 /// Errors: none expected (exit 1 if DataFusion refuses the table).
 pub fn register_missing_optional(ctx: &SessionContext, cfg: &Config) -> Result<Vec<String>> {
     let mut added = Vec::new();
-    for name in crate::config::OPTIONAL_SOURCES {
+    for name in crate::project::OPTIONAL_SOURCES {
         if cfg.sources.contains_key(*name) {
             continue;
         }
@@ -775,7 +775,7 @@ pub fn count_failed(src: &SourceInfo, e: &datafusion::common::DataFusionError) -
     Error::input(format!(
         "{}: {} (source {})",
         file_list(src),
-        crate::models::clean_error(e),
+        crate::engine::models::clean_error(e),
         src.name
     ))
 }
@@ -1008,7 +1008,7 @@ impl ExecutionPlan for TapExec {
                 .map_err(|e| {
                     datafusion::common::DataFusionError::External(Box::new(Error::input(format!(
                         "{files}: {} (source {source})",
-                        crate::models::clean_error(&e)
+                        crate::engine::models::clean_error(&e)
                     ))))
                 })
             })

@@ -18,7 +18,7 @@ use datafusion::prelude::{SessionContext, col};
 use datafusion::sql::parser::Statement as DFStatement;
 use datafusion::sql::sqlparser::ast::Statement;
 
-use crate::models::Model;
+use crate::engine::models::Model;
 
 /// Whether the query of `m` ends in an `ORDER BY` of its own (at the top level, not only in
 /// a subquery or a window).

@@ -1,6 +1,8 @@
 //! The command line: `run`, `check`, `query`, `sample`. Exit codes are documented in the
 //! README and in [`crate::error`].
 
+pub mod app;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,11 +11,11 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::app::{self, ProjectArgs, RunArgs, RunStatus};
+use app::{ProjectArgs, RunArgs, RunStatus};
 use crate::error::{Error, Result};
 use crate::logging;
 use crate::sample::{SampleFormat, SampleOptions};
-use crate::session::SessionOptions;
+use crate::engine::session::SessionOptions;
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 success; 1 internal error; 2 usage or configuration error (also: another run holds
@@ -247,7 +249,7 @@ impl ProjectOpts {
 
 /// Listens for SIGTERM (how cron wrappers, systemd and Airflow stop a job) and SIGINT
 /// (Ctrl-C) on a runtime worker thread: the first one records the stop
-/// ([`crate::output::request_stop`] with 143 or 130, 128 + the signal number), which the page
+/// ([`crate::report::output::request_stop`] with 143 or 130, 128 + the signal number), which the page
 /// workers and the swap check even while the main thread is busy, then wakes `stopped`. The
 /// handlers are installed before this returns, so a signal is never the default "terminate".
 fn spawn_stop_listener(stopped: Arc<tokio::sync::Notify>) {
@@ -266,14 +268,14 @@ fn spawn_stop_listener(stopped: Arc<tokio::sync::Notify>) {
                 _ = term.recv() => 143,
                 _ = int.recv() => 130,
             };
-            crate::output::request_stop(code);
+            crate::report::output::request_stop(code);
             stopped.notify_one();
         });
     }
     #[cfg(not(unix))]
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
-            crate::output::request_stop(130);
+            crate::report::output::request_stop(130);
             stopped.notify_one();
         }
     });
@@ -341,15 +343,15 @@ pub fn main() -> ExitCode {
             };
             (status, code, f.folder)
         }
-        Some(Err(e)) if crate::output::stop_requested().is_none() => {
-            crate::output::remove_scratch();
+        Some(Err(e)) if crate::report::output::stop_requested().is_none() => {
+            crate::report::output::remove_scratch();
             report(&e);
             ("failed", e.exit_code(), None)
         }
         // Stopped: by dropping the command's future, or by its own check of the stop.
         _ => {
-            crate::output::remove_scratch();
-            let replaced = crate::output::replaced_folders();
+            crate::report::output::remove_scratch();
+            let replaced = crate::report::output::replaced_folders();
             if replaced.is_empty() {
                 logging::notice("stopped by a signal; no report folder was written or replaced");
             } else {
@@ -359,7 +361,7 @@ pub fn main() -> ExitCode {
                     list.join(", ")
                 ));
             }
-            let code = crate::output::stop_requested().unwrap_or(143);
+            let code = crate::report::output::stop_requested().unwrap_or(143);
             ("stopped", code, replaced.last().cloned())
         }
     };
@@ -481,7 +483,7 @@ async fn dispatch(cmd: Command) -> Result<Finished> {
                         .with_timestamp_format("%Y-%m-%d %H:%M:%S".to_string())
                         .build(out.lock());
                     for b in &batches {
-                        let b = crate::models::flatten_nested(b)?;
+                        let b = crate::engine::models::flatten_nested(b)?;
                         w.write(&b).map_err(|e| Error::internal(e.to_string()))?;
                     }
                 }

@@ -25,7 +25,7 @@ use datafusion::sql::sqlparser::parser::Parser;
 use futures::StreamExt;
 use serde::Serialize;
 
-use crate::config::{Config, Materialize, ParamValue};
+use crate::project::{Config, Materialize, ParamValue};
 use crate::error::{Error, Result};
 use crate::functions::find_bad_value;
 use crate::sources::{SourceInfo, locate_bad_value};
@@ -406,7 +406,7 @@ pub struct RunResults {
     /// Column names per model.
     pub columns: BTreeMap<String, Vec<String>>,
     /// Results of models kept in memory; of a released staging model, its first
-    /// [`crate::render::MAX_TEMPLATE_ROWS`] + 1 rows (see [`run_models`]).
+    /// [`crate::report::pages::MAX_TEMPLATE_ROWS`] + 1 rows (see [`run_models`]).
     pub batches: BTreeMap<String, Vec<RecordBatch>>,
     /// Models that failed on the data or were skipped, with the reason, in run order.
     pub unavailable: BTreeMap<String, String>,
@@ -480,7 +480,7 @@ pub type AfterModel<'a> = futures::future::BoxFuture<'a, Result<()>>;
 /// in the same pool as soon as the model is done.
 ///
 /// A staging model held in memory is released (its table deregistered, its batches dropped
-/// except the first [`crate::render::MAX_TEMPLATE_ROWS`] + 1 rows kept for templates) once
+/// except the first [`crate::report::pages::MAX_TEMPLATE_ROWS`] + 1 rows kept for templates) once
 /// every model reading it and its follow-up job are done, so an event-level table does not
 /// outlive its use. Models read through a view are kept.
 ///
@@ -506,7 +506,7 @@ pub async fn run_models<'a>(
     work_dir: &'a Path,
     sources: &'a [SourceInfo],
     progress: &indicatif::ProgressBar,
-    session: &'a crate::session::SessionOptions,
+    session: &'a crate::engine::session::SessionOptions,
     fail_fast: bool,
     after: impl Fn(&'a Model) -> Option<AfterModel<'a>>,
 ) -> Result<RunResults> {
@@ -742,7 +742,7 @@ fn release(ctx: &SessionContext, name: &str, out: &mut RunResults) -> Result<()>
     ctx.deregister_table(name)
         .map_err(|e| Error::internal(format!("releasing {name}: {e}")))?;
     if let Some(batches) = out.batches.get_mut(name) {
-        let keep = crate::render::MAX_TEMPLATE_ROWS + 1;
+        let keep = crate::report::pages::MAX_TEMPLATE_ROWS + 1;
         let mut head = Vec::new();
         let mut n = 0;
         for b in batches.iter() {
@@ -777,7 +777,7 @@ async fn run_one(
     m: &Model,
     work_dir: &Path,
     sources: &[SourceInfo],
-    session: &crate::session::SessionOptions,
+    session: &crate::engine::session::SessionOptions,
     auto_budget: usize,
     held: Option<Arc<std::sync::atomic::AtomicUsize>>,
 ) -> std::result::Result<OneRun, ModelFailure> {
@@ -999,14 +999,14 @@ fn count_from_write(batches: &[RecordBatch]) -> u64 {
 
 /// Writes the relation `name` to `path` as CSV with a header (timestamps as
 /// `YYYY-MM-DD HH:MM:SS` UTC, lists as `[a, b]`), streaming, in the order of
-/// [`crate::data_files::data_frame`] (`ordered`: the model has its own `ORDER BY`).
+/// [`crate::report::data_files::data_frame`] (`ordered`: the model has its own `ORDER BY`).
 pub async fn write_csv(
     ctx: &SessionContext,
     name: &str,
     path: &Path,
     ordered: bool,
 ) -> Result<u64> {
-    let df = crate::data_files::data_frame(ctx, name, ordered)
+    let df = crate::report::data_files::data_frame(ctx, name, ordered)
         .await
         .map_err(|e| Error::internal(format!("{name}: {e}")))?;
     write_df_csv(df, name, path).await
@@ -1066,7 +1066,7 @@ async fn write_work_file(
 }
 
 /// Writes the relation `name` to `path` as one Parquet file (zstd), streaming, in the order
-/// of [`crate::data_files::data_frame`] (`ordered`: the model has its own `ORDER BY`).
+/// of [`crate::report::data_files::data_frame`] (`ordered`: the model has its own `ORDER BY`).
 ///
 /// Errors: exit 4 when the relation cannot be computed; exit 1 for I/O (naming `path`).
 pub async fn write_parquet(
@@ -1075,7 +1075,7 @@ pub async fn write_parquet(
     path: &Path,
     ordered: bool,
 ) -> Result<u64> {
-    let df = crate::data_files::data_frame(ctx, name, ordered)
+    let df = crate::report::data_files::data_frame(ctx, name, ordered)
         .await
         .map_err(|e| Error::internal(format!("{name}: {e}")))?;
     let written = df
@@ -1101,7 +1101,7 @@ pub async fn write_parquet(
 
 /// Writes one CSV per distinct value of `column` of the relation `name` into `dir`, named
 /// `<value>.csv` with the value made file-safe ([`file_stem`]), each in the order of
-/// [`crate::data_files::data_frame`] (`ordered`: the model has its own `ORDER BY`). Returns the
+/// [`crate::report::data_files::data_frame`] (`ordered`: the model has its own `ORDER BY`). Returns the
 /// files written.
 ///
 /// Errors: exit 4 when `column` is not a column of the model; exit 1 for I/O.
@@ -1119,7 +1119,7 @@ pub async fn write_split_csv(
             clean_error(&e)
         ))
     };
-    let df = crate::data_files::data_frame(ctx, name, ordered)
+    let df = crate::report::data_files::data_frame(ctx, name, ordered)
         .await
         .map_err(model_err)?;
     let values = df
@@ -1215,7 +1215,7 @@ pub fn flatten_nested(batch: &RecordBatch) -> Result<RecordBatch> {
     let mut cols = Vec::new();
     for (f, c) in schema.fields().iter().zip(batch.columns()) {
         if f.data_type().is_nested() {
-            let text = crate::render::nested_to_text(c);
+            let text = crate::report::pages::nested_to_text(c);
             fields.push(Field::new(f.name(), DataType::Utf8, true));
             cols.push(text);
         } else {

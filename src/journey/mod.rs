@@ -1,0 +1,6 @@
+//! What is specific to customer journeys, kept apart from the generic runner in `engine`:
+//! the freshness and coverage check of the sources ([`freshness`]).
+//!
+//! May import: `error`, `logging`, `functions`, `project`, `sources`, `engine`.
+
+pub mod freshness;

@@ -1,0 +1,16 @@
+//! The report: what a run leaves for people to read.
+//!
+//! - [`pages`]: the Tera pages with their inline SVG charts;
+//! - [`email`]: the e-mail form of the pages (PNG charts) and [`delivery`]: sending it, once
+//!   per message;
+//! - [`data_files`]: the data files' defined row order;
+//! - [`output`]: the report folder's lock, scratch folder, stop flag and atomic swap.
+//!
+//! May import every room below it: `error`, `logging`, `functions`, `project`, `sources`,
+//! `engine`, `journey`; never `cli`.
+
+pub mod data_files;
+pub mod delivery;
+pub mod email;
+pub mod output;
+pub mod pages;
