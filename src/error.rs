@@ -127,6 +127,29 @@ pub fn io_failure(err: &(dyn std::error::Error + 'static)) -> Option<String> {
 /// Result with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// The one-line text of a DataFusion error, with the SQL position when DataFusion knows it.
+pub fn clean_error(e: &datafusion::error::DataFusionError) -> String {
+    let mut msg = e.strip_backtrace();
+    for prefix in [
+        "Error during planning: ",
+        "SQL error: ",
+        "Schema error: ",
+        "Execution error: ",
+        "ParserError(\"",
+        "Arrow error: ",
+    ] {
+        msg = msg.replace(prefix, "");
+    }
+    let msg = msg.trim_end_matches("\")").to_string();
+    match e.diagnostic().and_then(|d| d.span) {
+        Some(span) => format!(
+            "line {}, column {}: {msg}",
+            span.start.line, span.start.column
+        ),
+        None => msg,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::io_failure;

@@ -1,7 +1,10 @@
 //! The command line: `run`, `check`, `query`, `sample`. Exit codes are documented in the
 //! README and in [`crate::error`].
 
-pub mod app;
+pub mod check;
+pub mod prepare;
+pub mod query;
+pub mod run;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -11,11 +14,12 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use app::{ProjectArgs, RunArgs, RunStatus};
+use crate::cli::prepare::ProjectArgs;
+use crate::cli::run::{RunArgs, RunStatus};
+use crate::engine::session::SessionOptions;
 use crate::error::{Error, Result};
 use crate::logging;
 use crate::sample::{SampleFormat, SampleOptions};
-use crate::engine::session::SessionOptions;
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 success; 1 internal error; 2 usage or configuration error (also: another run holds
@@ -382,17 +386,17 @@ async fn dispatch(cmd: Command) -> Result<Finished> {
             };
             let send_to = c.send_to;
             let (Some(from), Some(to)) = (c.from, c.to) else {
-                let s = app::run(&args).await?;
+                let s = run::run(&args).await?;
                 let sent = if args.send || args.send_to.is_some() {
                     format!(", {} e-mails sent", s.sent)
                 } else {
                     String::new()
                 };
                 let partial = match s.status {
-                    app::RunStatus::Partial => {
+                    RunStatus::Partial => {
                         format!(", partial: {} analyses unavailable", s.unavailable.len())
                     }
-                    app::RunStatus::Complete => String::new(),
+                    RunStatus::Complete => String::new(),
                 };
                 println!(
                     "journey-report: wrote {} ({} pages, {} models, {} warnings{sent}{partial}) in {:.1} s",
@@ -420,7 +424,7 @@ async fn dispatch(cmd: Command) -> Result<Finished> {
                 // A backfill mails only its last day (the newest report) unless asked.
                 args.send = c.send && (c.send_backfill || day == to);
                 args.send_to = send_to.clone().filter(|_| day == to);
-                let s = app::run(&args).await?;
+                let s = run::run(&args).await?;
                 tracing::info!(as_of = %day, folder = %s.folder.display(), seconds = logging::round2(s.seconds), "report written");
                 if s.status == RunStatus::Partial {
                     partial.push(day.to_string());
@@ -451,7 +455,7 @@ async fn dispatch(cmd: Command) -> Result<Finished> {
             })
         }
         Command::Check(p) => {
-            let problems = app::check(&p.resolve()).await?;
+            let problems = check::check(&p.resolve()).await?;
             if problems.is_empty() {
                 println!("journey-report: check passed: {}", p.project.display());
                 return Ok(Finished::done());
@@ -469,7 +473,7 @@ async fn dispatch(cmd: Command) -> Result<Finished> {
             ))
         }
         Command::Query(q) => {
-            let batches = app::query(&q.project.resolve(), &q.sql).await?;
+            let batches = query::query(&q.project.resolve(), &q.sql).await?;
             let out = std::io::stdout();
             match q.format {
                 QueryFormat::Table => {
@@ -483,7 +487,7 @@ async fn dispatch(cmd: Command) -> Result<Finished> {
                         .with_timestamp_format("%Y-%m-%d %H:%M:%S".to_string())
                         .build(out.lock());
                     for b in &batches {
-                        let b = crate::engine::models::flatten_nested(b)?;
+                        let b = crate::report::data_files::flatten_nested(b)?;
                         w.write(&b).map_err(|e| Error::internal(e.to_string()))?;
                     }
                 }

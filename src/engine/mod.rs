@@ -5,5 +5,6 @@
 //! pages, e-mail or the journey-specific checks: what happens to a finished model's result
 //! (its data file) is the caller's callback.
 
+pub mod memory;
 pub mod models;
 pub mod session;

@@ -12,10 +12,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use datafusion::arrow::array::{AsArray, RecordBatch};
-use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::array::RecordBatch;
 use datafusion::common::DataFusionError;
-use datafusion::dataframe::DataFrameWriteOptions;
 use datafusion::datasource::MemTable;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use datafusion::sql::parser::{DFParser, Statement as DFStatement};
@@ -25,9 +23,9 @@ use datafusion::sql::sqlparser::parser::Parser;
 use futures::StreamExt;
 use serde::Serialize;
 
-use crate::project::{Config, Materialize, ParamValue};
 use crate::error::{Error, Result};
 use crate::functions::find_bad_value;
+use crate::project::{Config, Materialize, ParamValue};
 use crate::sources::{SourceInfo, locate_bad_value};
 
 /// A parsed SQL model.
@@ -98,7 +96,7 @@ pub fn parse_model(
         .map_err(|e| Error::model(format!("{rel}: cannot read: {e}")))?;
     let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(sql.as_bytes()));
     let mut stmts = DFParser::parse_sql_with_dialect(&sql, &GenericDialect {})
-        .map_err(|e| Error::model(format!("{rel}: {}", clean_error(&e))))?;
+        .map_err(|e| Error::model(format!("{rel}: {}", crate::error::clean_error(&e))))?;
     if stmts.len() != 1 {
         return Err(Error::model(format!(
             "{rel}: a model holds exactly one query (found {} statements)",
@@ -149,7 +147,7 @@ pub fn parse_model(
     let refs = ctx
         .state()
         .resolve_table_references(&statement)
-        .map_err(|e| Error::model(format!("{rel}: {}", clean_error(&e))))?;
+        .map_err(|e| Error::model(format!("{rel}: {}", crate::error::clean_error(&e))))?;
     let tables: BTreeSet<String> = refs.iter().map(|r| r.table().to_string()).collect();
     let materialize = cfg
         .models
@@ -331,28 +329,9 @@ fn find_cycle(start: &str, deps: &BTreeMap<String, BTreeSet<String>>) -> Option<
     dfs(start, deps, &mut Vec::new(), &mut BTreeSet::new())
 }
 
-/// The one-line text of a DataFusion error, with the SQL position when DataFusion knows it.
-pub fn clean_error(e: &DataFusionError) -> String {
-    let mut msg = e.strip_backtrace();
-    for prefix in [
-        "Error during planning: ",
-        "SQL error: ",
-        "Schema error: ",
-        "Execution error: ",
-        "ParserError(\"",
-        "Arrow error: ",
-    ] {
-        msg = msg.replace(prefix, "");
-    }
-    let msg = msg.trim_end_matches("\")").to_string();
-    match e.diagnostic().and_then(|d| d.span) {
-        Some(span) => format!(
-            "line {}, column {}: {msg}",
-            span.start.line, span.start.column
-        ),
-        None => msg,
-    }
-}
+/// Most rows of one model handed to the pages' templates; the runner keeps this many plus
+/// one (to tell that a model has more) of every model in memory.
+pub const MAX_TEMPLATE_ROWS: usize = 5_000;
 
 /// What running one model produced, for the manifest and the log.
 #[derive(Debug, Clone, Serialize)]
@@ -406,7 +385,7 @@ pub struct RunResults {
     /// Column names per model.
     pub columns: BTreeMap<String, Vec<String>>,
     /// Results of models kept in memory; of a released staging model, its first
-    /// [`crate::report::pages::MAX_TEMPLATE_ROWS`] + 1 rows (see [`run_models`]).
+    /// [`MAX_TEMPLATE_ROWS`] + 1 rows (see [`run_models`]).
     pub batches: BTreeMap<String, Vec<RecordBatch>>,
     /// Models that failed on the data or were skipped, with the reason, in run order.
     pub unavailable: BTreeMap<String, String>,
@@ -442,7 +421,7 @@ fn model_error(
     Error::model(format!(
         "{}: {}",
         relative(project, &m.path),
-        clean_error(e)
+        crate::error::clean_error(e)
     ))
 }
 
@@ -473,14 +452,14 @@ pub type AfterModel<'a> = futures::future::BoxFuture<'a, Result<()>>;
 
 /// Runs `models` on `ctx`, each once, as soon as the models it reads are done (of those
 /// ready, first the ones with the most models downstream of them): up to
-/// `session.jobs()` at a time (default [`DEFAULT_JOBS`]; 1 under `--memory-limit`), so single-threaded parts of one
+/// `session.jobs()` at a time (default [`crate::engine::memory::DEFAULT_JOBS`]; 1 under `--memory-limit`), so single-threaded parts of one
 /// model (a fit, a window over one partition, writing a file) overlap with another. Each is
 /// planned, executed and kept as its materialization says (Parquet work files go to
 /// `work_dir`). `after(model)` may return a follow-up job (the model's data file), which runs
 /// in the same pool as soon as the model is done.
 ///
 /// A staging model held in memory is released (its table deregistered, its batches dropped
-/// except the first [`crate::report::pages::MAX_TEMPLATE_ROWS`] + 1 rows kept for templates) once
+/// except the first [`MAX_TEMPLATE_ROWS`] + 1 rows kept for templates) once
 /// every model reading it and its follow-up job are done, so an event-level table does not
 /// outlive its use. Models read through a view are kept.
 ///
@@ -512,10 +491,7 @@ pub async fn run_models<'a>(
 ) -> Result<RunResults> {
     use futures::stream::FuturesUnordered;
     let jobs = session.jobs().max(1);
-    let auto_budget = session
-        .memory_limit
-        .map(|l| l / 8)
-        .unwrap_or(AUTO_MEMORY_BUDGET);
+    let auto_budget = crate::engine::memory::held_models(session.memory_limit);
     // Under a limit the budget is shared: the models held in memory together stay under it.
     let shared = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let held = session.memory_limit.map(|_| shared.clone());
@@ -742,7 +718,7 @@ fn release(ctx: &SessionContext, name: &str, out: &mut RunResults) -> Result<()>
     ctx.deregister_table(name)
         .map_err(|e| Error::internal(format!("releasing {name}: {e}")))?;
     if let Some(batches) = out.batches.get_mut(name) {
-        let keep = crate::report::pages::MAX_TEMPLATE_ROWS + 1;
+        let keep = MAX_TEMPLATE_ROWS + 1;
         let mut head = Vec::new();
         let mut n = 0;
         for b in batches.iter() {
@@ -974,44 +950,6 @@ fn new_buffer_bytes(batch: &RecordBatch, seen: &mut std::collections::HashSet<us
         .sum()
 }
 
-/// Models run at once by default without `--memory-limit` (see [`run_models`]): 2. Under a
-/// limit the default is 1: the spilling pool is sized for one model's operators, and models
-/// running side by side would share it (measured: the bundled project at `--memory-limit
-/// 40MiB` fails with "Resources exhausted" at 4 jobs).
-pub const DEFAULT_JOBS: usize = 2;
-
-/// Memory budget of `materialize = "auto"` without `--memory-limit`: 2 GiB per model. Under
-/// a limit it is an eighth of the limit for all the models held in memory together.
-pub const AUTO_MEMORY_BUDGET: usize = 2 << 30;
-
-fn count_from_write(batches: &[RecordBatch]) -> u64 {
-    use datafusion::arrow::array::AsArray;
-    use datafusion::arrow::datatypes::UInt64Type;
-    batches
-        .first()
-        .and_then(|b| {
-            b.column(0)
-                .as_primitive_opt::<UInt64Type>()
-                .map(|a| a.value(0))
-        })
-        .unwrap_or(0)
-}
-
-/// Writes the relation `name` to `path` as CSV with a header (timestamps as
-/// `YYYY-MM-DD HH:MM:SS` UTC, lists as `[a, b]`), streaming, in the order of
-/// [`crate::report::data_files::data_frame`] (`ordered`: the model has its own `ORDER BY`).
-pub async fn write_csv(
-    ctx: &SessionContext,
-    name: &str,
-    path: &Path,
-    ordered: bool,
-) -> Result<u64> {
-    let df = crate::report::data_files::data_frame(ctx, name, ordered)
-        .await
-        .map_err(|e| Error::internal(format!("{name}: {e}")))?;
-    write_df_csv(df, name, path).await
-}
-
 /// Writes `stream` to `file`, a Parquet work file read back by later models of the run, with
 /// DataFusion's Parquet writer, which encodes the columns of a row group in parallel. Snappy,
 /// and no column statistics: a work file is read whole, and computing min/max per value took
@@ -1063,168 +1001,6 @@ async fn write_work_file(
     ctx.register_parquet(name, &file.to_string_lossy(), ParquetReadOptions::default())
         .await?;
     Ok(rows)
-}
-
-/// Writes the relation `name` to `path` as one Parquet file (zstd), streaming, in the order
-/// of [`crate::report::data_files::data_frame`] (`ordered`: the model has its own `ORDER BY`).
-///
-/// Errors: exit 4 when the relation cannot be computed; exit 1 for I/O (naming `path`).
-pub async fn write_parquet(
-    ctx: &SessionContext,
-    name: &str,
-    path: &Path,
-    ordered: bool,
-) -> Result<u64> {
-    let df = crate::report::data_files::data_frame(ctx, name, ordered)
-        .await
-        .map_err(|e| Error::internal(format!("{name}: {e}")))?;
-    let written = df
-        .write_parquet(
-            &path.to_string_lossy(),
-            DataFrameWriteOptions::new().with_single_file_output(true),
-            None,
-        )
-        .await
-        .map_err(|e| {
-            // A full disk is the machine's fault (exit 1), not the model's.
-            let kind = match crate::error::io_failure(&e) {
-                Some(_) => crate::error::ErrorKind::Internal,
-                None => crate::error::ErrorKind::Model,
-            };
-            Error::new(
-                kind,
-                format!("{name}: writing {}: {}", path.display(), clean_error(&e)),
-            )
-        })?;
-    Ok(count_from_write(&written))
-}
-
-/// Writes one CSV per distinct value of `column` of the relation `name` into `dir`, named
-/// `<value>.csv` with the value made file-safe ([`file_stem`]), each in the order of
-/// [`crate::report::data_files::data_frame`] (`ordered`: the model has its own `ORDER BY`). Returns the
-/// files written.
-///
-/// Errors: exit 4 when `column` is not a column of the model; exit 1 for I/O.
-pub async fn write_split_csv(
-    ctx: &SessionContext,
-    name: &str,
-    column: &str,
-    dir: &Path,
-    ordered: bool,
-) -> Result<Vec<PathBuf>> {
-    use datafusion::prelude::{col, lit};
-    let model_err = |e: datafusion::error::DataFusionError| {
-        Error::model(format!(
-            "[models.{name}] split_csv_by = {column:?}: {}",
-            clean_error(&e)
-        ))
-    };
-    let df = crate::report::data_files::data_frame(ctx, name, ordered)
-        .await
-        .map_err(model_err)?;
-    let values = df
-        .clone()
-        .select(vec![
-            datafusion::prelude::cast(col(column), DataType::Utf8).alias("v"),
-        ])
-        .map_err(model_err)?
-        .distinct()
-        .map_err(model_err)?
-        .collect()
-        .await
-        .map_err(model_err)?;
-    let mut stems = std::collections::BTreeSet::new();
-    for b in &values {
-        let a = b.column(0).as_string::<i32>();
-        for v in a.iter().flatten() {
-            stems.insert(v.to_string());
-        }
-    }
-    let mut files = Vec::new();
-    for v in stems {
-        let path = dir.join(format!("{}.csv", file_stem(&v)));
-        let part = df
-            .clone()
-            .filter(datafusion::prelude::cast(col(column), DataType::Utf8).eq(lit(v.clone())))
-            .map_err(model_err)?;
-        write_df_csv(part, name, &path).await?;
-        files.push(path);
-    }
-    Ok(files)
-}
-
-/// A text made safe as a file stem: ASCII letters, digits, `_` and `-` kept, anything else
-/// `_`; empty becomes `_`.
-pub fn file_stem(v: &str) -> String {
-    let s: String = v
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if s.is_empty() { "_".into() } else { s }
-}
-
-async fn write_df_csv(
-    df: datafusion::dataframe::DataFrame,
-    name: &str,
-    path: &Path,
-) -> Result<u64> {
-    let schema = df.schema().as_arrow().clone();
-    let mut stream = df
-        .execute_stream()
-        .await
-        .map_err(|e| Error::internal(format!("{name}: {e}")))?;
-    let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
-    let mut w = datafusion::arrow::csv::WriterBuilder::new()
-        .with_header(true)
-        .with_timestamp_format("%Y-%m-%d %H:%M:%S".to_string())
-        .with_datetime_format("%Y-%m-%d %H:%M:%S".to_string())
-        .build(std::io::BufWriter::new(file));
-    let mut rows = 0u64;
-    let mut wrote_any = false;
-    while let Some(batch) = stream.next().await {
-        let batch = batch.map_err(|e| Error::internal(format!("{name}: {e}")))?;
-        let batch = flatten_nested(&batch)?;
-        rows += batch.num_rows() as u64;
-        w.write(&batch)
-            .map_err(|e| Error::internal(format!("{}: {e}", path.display())))?;
-        wrote_any = true;
-    }
-    if !wrote_any {
-        // An empty result still gets its header row.
-        let batch = flatten_nested(&RecordBatch::new_empty(Arc::new(schema)))?;
-        w.write(&batch)
-            .map_err(|e| Error::internal(format!("{}: {e}", path.display())))?;
-    }
-    drop(w);
-    Ok(rows)
-}
-
-/// Casts list and struct columns to text (`[a, b]`) so they can be written as CSV.
-pub fn flatten_nested(batch: &RecordBatch) -> Result<RecordBatch> {
-    let schema = batch.schema();
-    if !schema.fields().iter().any(|f| f.data_type().is_nested()) {
-        return Ok(batch.clone());
-    }
-    let mut fields = Vec::new();
-    let mut cols = Vec::new();
-    for (f, c) in schema.fields().iter().zip(batch.columns()) {
-        if f.data_type().is_nested() {
-            let text = crate::report::pages::nested_to_text(c);
-            fields.push(Field::new(f.name(), DataType::Utf8, true));
-            cols.push(text);
-        } else {
-            fields.push(f.as_ref().clone());
-            cols.push(c.clone());
-        }
-    }
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)
-        .map_err(|e| Error::internal(e.to_string()))
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
+use crate::engine::memory;
 use crate::error::{Error, Result};
 
 /// Settings of the session.
@@ -30,77 +31,15 @@ pub struct SessionOptions {
 }
 
 impl SessionOptions {
-    /// Models run at once: `jobs` when given, else [`crate::engine::models::DEFAULT_JOBS`] without a
+    /// Models run at once: `jobs` when given, else [`crate::engine::memory::DEFAULT_JOBS`] without a
     /// memory limit and 1 with one.
     pub fn jobs(&self) -> usize {
-        match (self.jobs, self.memory_limit) {
-            (Some(n), _) => n,
-            (None, None) => crate::engine::models::DEFAULT_JOBS,
-            (None, Some(_)) => 1,
-        }
-    }
-}
-
-/// The part of `--memory-limit` given to DataFusion's operators as a spilling pool: 70%.
-/// The rest is headroom for what the pool does not count — Parquet and CSV read buffers,
-/// batches in flight between operators, staging models held in memory (together up to an
-/// eighth of the limit, see `materialize = "auto"`) and the allocator's slack, kept small by
-/// [`tune_allocator`] — so that the process's peak RSS stays under the limit.
-///
-/// A 100M run at 60% failed with "Resources exhausted" in `stg_customer_touch`; the cause
-/// turned out to be `arg_min`'s output being charged for the input buffers it pointed into
-/// (it also hit once at 70%, and is fixed in `sql_arg_min::gc_sparse_views`). 60% has not
-/// been measured since, so 70% stays.
-pub fn operator_memory(limit: usize) -> usize {
-    limit / 10 * 7
-}
-
-/// mimalloc's `purge_delay` option: its position in `mi_option_e` of the mimalloc v3 that
-/// `libmimalloc-sys` 0.1.49 builds, which has no Rust constant for it (the test
-/// `purge_delay_is_the_option_we_think` checks the options around it).
-const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-
-/// Sets how long the allocator keeps freed memory before giving it back to the system: 100 ms
-/// under `--memory-limit`, 10 s without one.
-///
-/// The binary allocates with mimalloc (`src/main.rs`), which by default keeps freed pages for
-/// a second (`purge_delay` = 1000 ms) in case they are reused.
-///
-/// - Under `--memory-limit 4GiB` at 100M events, that second let buffers just freed by one
-///   operator and new ones of the next add up, and peak RSS went over the limit. Measured on
-///   the same command (bench/RESULTS.md): 1000 ms peaked at 4,213 MiB in 341.7 s, 100 ms at
-///   3,300 MiB in 362.0 s, and 0 at 2,702 MiB in 409.4 s (returning pages costs system time).
-/// - Without a limit, a second is too short the other way: the 10M-event run gave pages back
-///   and faulted them in again 1.4 million times, 3.0–3.3 s of system time. With 10 s it took
-///   0.8 million faults, 1.8–2.0 s of system time and 12.6–12.7 s instead of 13.0–13.4 s, for
-///   a peak RSS of 3.3–3.4 GB instead of 2.8–2.9 GB (never giving memory back measured the
-///   same as 10 s).
-///
-/// The environment variable `MIMALLOC_PURGE_DELAY` (milliseconds; mimalloc reads it itself
-/// at start-up) wins over both.
-///
-/// Has no effect where mimalloc is not the global allocator (the library's tests).
-pub fn tune_allocator(memory_limit: Option<usize>) {
-    let from_env = std::env::var_os("MIMALLOC_PURGE_DELAY").is_some();
-    if let Some(delay_ms) = purge_delay_ms(memory_limit, from_env) {
-        // SAFETY: mi_option_set only stores the value in mimalloc's option table.
-        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, delay_ms) };
-    }
-}
-
-/// The purge delay [`tune_allocator`] sets, in milliseconds: `None` (leave mimalloc's own)
-/// when the environment sets `MIMALLOC_PURGE_DELAY`, else 100 under a memory limit and
-/// 10,000 without.
-fn purge_delay_ms(memory_limit: Option<usize>, set_in_environment: bool) -> Option<i64> {
-    match (set_in_environment, memory_limit) {
-        (true, _) => None,
-        (false, Some(_)) => Some(100),
-        (false, None) => Some(10_000),
+        crate::engine::memory::jobs(self.jobs, self.memory_limit)
     }
 }
 
 /// Builds the session with journey-report's functions registered, after
-/// [`tune_allocator`] for its memory limit.
+/// [`memory::tune_allocator`] for its memory limit.
 ///
 /// DataFusion settings come from `DATAFUSION_*` environment variables first, as in
 /// `datafusion-cli` (`DATAFUSION_EXECUTION_BATCH_SIZE=16384` sets
@@ -110,7 +49,7 @@ fn purge_delay_ms(memory_limit: Option<usize>, set_in_environment: bool) -> Opti
 /// Errors: a `DATAFUSION_*` variable DataFusion cannot parse (exit 2, naming it); the spill
 /// folder cannot be created (exit 1).
 pub fn build_session(opts: &SessionOptions) -> Result<SessionContext> {
-    tune_allocator(opts.memory_limit);
+    memory::tune_allocator(opts.memory_limit);
     let mut config = SessionConfig::from_env()
         .map_err(|e| {
             let set: Vec<String> = std::env::vars()
@@ -120,7 +59,7 @@ pub fn build_session(opts: &SessionOptions) -> Result<SessionContext> {
             Error::config(format!(
                 "a DataFusion setting from the environment ({}): {}",
                 set.join(", "),
-                crate::engine::models::clean_error(&e)
+                crate::error::clean_error(&e)
             ))
         })?
         .with_information_schema(true);
@@ -181,13 +120,13 @@ pub fn build_session(opts: &SessionOptions) -> Result<SessionContext> {
         && std::env::var_os("DATAFUSION_EXECUTION_SORT_SPILL_RESERVATION_BYTES").is_none()
     {
         let execution = &mut config.options_mut().execution;
-        execution.sort_spill_reservation_bytes = execution
-            .sort_spill_reservation_bytes
-            .min(operator_memory(limit) / 32);
+        execution.sort_spill_reservation_bytes =
+            memory::sort_spill_reservation(limit, execution.sort_spill_reservation_bytes);
     }
     let mut runtime = RuntimeEnvBuilder::new();
     if let Some(limit) = opts.memory_limit {
-        runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(operator_memory(limit))));
+        runtime =
+            runtime.with_memory_pool(Arc::new(FairSpillPool::new(memory::operator_memory(limit))));
     }
     if let Some(dir) = &opts.spill_dir {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
@@ -216,32 +155,6 @@ pub fn build_session(opts: &SessionOptions) -> Result<SessionContext> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// `MIMALLOC_PURGE_DELAY` in the environment wins; otherwise 100 ms under a limit and
-    /// 10 s without.
-    #[test]
-    fn purge_delay_follows_the_limit_unless_the_environment_sets_it() {
-        assert_eq!(purge_delay_ms(Some(4 << 30), false), Some(100));
-        assert_eq!(purge_delay_ms(None, false), Some(10_000));
-        assert_eq!(purge_delay_ms(Some(4 << 30), true), None);
-        assert_eq!(purge_delay_ms(None, true), None);
-    }
-
-    /// The option index is right: positions 14 and 16–19 of `mi_option_e` hold options
-    /// nothing here sets, with the defaults of mimalloc v3's options.c
-    /// (deprecated_eager_commit_delay 1, use_numa_nodes 0, disallow_os_alloc 0, os_tag 100,
-    /// max_errors 32), so 15 is purge_delay. It holds its default (1000) or a value that
-    /// `tune_allocator` sets, 100 or 10,000 (tests run in parallel and build sessions).
-    #[test]
-    fn purge_delay_is_the_option_we_think() {
-        // SAFETY: reading mimalloc's option table.
-        let get = |o| unsafe { libmimalloc_sys::mi_option_get(o) };
-        assert_eq!(
-            [get(14), get(16), get(17), get(18), get(19)],
-            [1, 0, 0, 100, 32]
-        );
-        assert!([1000, 100, 10_000].contains(&get(MI_OPTION_PURGE_DELAY)));
-    }
 
     /// The partial-aggregation skip threshold is 0.3 with or without `--memory-limit`
     /// (unless the environment sets it, as no test does); de-duplication by

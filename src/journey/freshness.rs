@@ -17,15 +17,15 @@
 //!
 //! Each source's verdict goes to `manifest.json` (`freshness`).
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime, TimeZone};
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::{Int64Type, TimestampNanosecondType};
 use datafusion::common::ScalarValue;
 use datafusion::prelude::SessionContext;
 use serde::Serialize;
 
-use crate::project::Config;
 use crate::error::{Error, Result};
+use crate::project::{Config, ParamValue};
 use crate::sources::SourceInfo;
 
 /// What the freshness check concluded about one source.
@@ -126,7 +126,7 @@ pub async fn check_sources(
             Error::config(format!(
                 "[sources.{}] freshness_column {column:?}: {}",
                 s.name,
-                crate::engine::models::clean_error(&e)
+                crate::error::clean_error(&e)
             ))
         })?;
         let df = df
@@ -140,7 +140,7 @@ pub async fn check_sources(
                     None => Error::input(format!(
                         "source {}: reading {column} for the freshness check: {}",
                         s.name,
-                        crate::engine::models::clean_error(&e)
+                        crate::error::clean_error(&e)
                     )),
                 })?;
         let b = batches
@@ -244,6 +244,31 @@ fn hours_text(h: f64) -> String {
     } else {
         format!("{:.1} days", h / 24.0)
     }
+}
+
+/// The last day with data, in the report's time zone, when a source with a freshness
+/// threshold is past it: what the page header says instead of "data up to <as-of>".
+///
+/// `params` are the bound parameters (`report_tz` is read), `freshness` the sources' records.
+pub fn data_through(
+    params: &std::collections::BTreeMap<String, ParamValue>,
+    freshness: &[SourceFreshness],
+) -> Option<NaiveDate> {
+    let tz: chrono_tz::Tz = match params.get("report_tz") {
+        Some(ParamValue::Text(t)) => t.parse().ok()?,
+        _ => chrono_tz::UTC,
+    };
+    freshness
+        .iter()
+        .filter(|f| {
+            f.verdict != Verdict::Fresh
+                && f.age_hours
+                    .zip(f.warn_after_hours.or(f.error_after_hours))
+                    .is_some_and(|(age, limit)| age > limit)
+        })
+        .filter_map(|f| f.newest)
+        .map(|t| tz.from_utc_datetime(&t).date_naive())
+        .min()
 }
 
 #[cfg(test)]

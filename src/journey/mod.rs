@@ -4,3 +4,5 @@
 //! May import: `error`, `logging`, `functions`, `project`, `sources`, `engine`.
 
 pub mod freshness;
+pub mod params;
+pub mod stages;

@@ -41,9 +41,9 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::{SmtpTransport, Transport};
 use serde::{Deserialize, Serialize};
 
+use crate::error::{Error, ErrorKind, Result};
 use crate::project::Config;
 use crate::report::email::Email;
-use crate::error::{Error, ErrorKind, Result};
 
 /// Folder of the delivery records, under the output folder (beside the report folders).
 pub const RECORD_DIR: &str = ".delivery";

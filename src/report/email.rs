@@ -17,8 +17,8 @@ use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 
 use crate::charts::{ImageSink, InlineImage};
-use crate::project::Config;
 use crate::error::{Error, ErrorKind, Result};
+use crate::project::Config;
 
 /// Width of the e-mail body in pixels; charts are laid out 40 px narrower.
 pub const EMAIL_WIDTH: u32 = 600;

@@ -9,8 +9,10 @@
 //! May import every room below it: `error`, `logging`, `functions`, `project`, `sources`,
 //! `engine`, `journey`; never `cli`.
 
+pub mod context;
 pub mod data_files;
 pub mod delivery;
 pub mod email;
+pub mod manifest;
 pub mod output;
 pub mod pages;

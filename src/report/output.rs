@@ -366,6 +366,30 @@ pub fn carry_pages(
     Ok(out)
 }
 
+/// Takes the exclusive lock `<parent>/.journey-report.lock` for the whole run, so two runs
+/// never write the same output folder. Released when the returned file is dropped (also when
+/// the process dies).
+///
+/// Errors (exit 2): another run holds the lock.
+pub fn lock_output(parent: &Path) -> Result<std::fs::File> {
+    let path = parent.join(".journey-report.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io(&path, e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::config(format!(
+            "{}: another journey-report run is writing this folder (it holds {}); wait for it to finish",
+            parent.display(),
+            path.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::io(&path, e)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

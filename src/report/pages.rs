@@ -55,7 +55,10 @@ pub const EMBEDDED_TEMPLATES: &[(&str, &str)] = &[
     ("clv.html", include_str!("../../templates/clv.html")),
     ("cohorts.html", include_str!("../../templates/cohorts.html")),
     ("heatmap.html", include_str!("../../templates/heatmap.html")),
-    ("channels.html", include_str!("../../templates/channels.html")),
+    (
+        "channels.html",
+        include_str!("../../templates/channels.html"),
+    ),
     ("email.html", include_str!("../../templates/email.html")),
     (
         "unavailable.html",
@@ -63,8 +66,8 @@ pub const EMBEDDED_TEMPLATES: &[(&str, &str)] = &[
     ),
 ];
 
-/// Most rows of one model handed to templates.
-pub const MAX_TEMPLATE_ROWS: usize = 5_000;
+/// Most rows of one model handed to templates (kept by the runner).
+pub use crate::engine::models::MAX_TEMPLATE_ROWS;
 
 /// Builds the Tera engine: embedded templates, overridden or extended by
 /// `<project>/templates/*.html`, with every filter and chart function registered.

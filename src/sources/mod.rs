@@ -36,9 +36,9 @@ use datafusion::physical_plan::{
 use datafusion::prelude::SessionContext;
 use serde::Serialize;
 
-use crate::project::{ColumnType, Config, Format, SourceConfig, contract};
 use crate::error::{Error, Result};
 use crate::functions::BadValue;
+use crate::project::{ColumnType, Config, Format, SourceConfig, contract};
 
 /// One input file as recorded in `manifest.json`.
 #[derive(Debug, Clone, Serialize)]
@@ -775,7 +775,7 @@ pub fn count_failed(src: &SourceInfo, e: &datafusion::common::DataFusionError) -
     Error::input(format!(
         "{}: {} (source {})",
         file_list(src),
-        crate::engine::models::clean_error(e),
+        crate::error::clean_error(e),
         src.name
     ))
 }
@@ -1008,7 +1008,7 @@ impl ExecutionPlan for TapExec {
                 .map_err(|e| {
                     datafusion::common::DataFusionError::External(Box::new(Error::input(format!(
                         "{files}: {} (source {source})",
-                        crate::engine::models::clean_error(&e)
+                        crate::error::clean_error(&e)
                     ))))
                 })
             })

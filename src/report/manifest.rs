@@ -1,0 +1,94 @@
+//! `manifest.json`: what a run read, ran and wrote, and the run's status.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use crate::engine::models::ModelRun;
+use crate::error::{Error, Result};
+use crate::journey::freshness::SourceFreshness;
+use crate::project::ParamValue;
+use crate::sources::SourceInfo;
+
+/// `manifest.json`.
+#[derive(Debug, Serialize)]
+pub struct Manifest {
+    /// journey-report version.
+    pub journey_report_version: &'static str,
+    /// DataFusion version.
+    pub datafusion_version: &'static str,
+    /// The logical date.
+    pub as_of: NaiveDate,
+    /// When the run started (RFC 3339 UTC).
+    pub started_at: String,
+    /// Wall time of the whole run in seconds.
+    pub seconds: f64,
+    /// Parameters as bound.
+    pub params: BTreeMap<String, ParamValue>,
+    /// Input sources with files, sizes, modification times and row counts.
+    pub inputs: Vec<SourceInfo>,
+    /// SQL files with SHA-256.
+    pub models: Vec<serde_json::Value>,
+    /// Per-step timings.
+    pub steps: Vec<ModelRun>,
+    /// Pages written.
+    pub pages: Vec<String>,
+    /// E-mails written to `email/`: report, HTML bytes, inline images, message bytes.
+    pub emails: Vec<serde_json::Value>,
+    /// Warnings.
+    pub warnings: Vec<String>,
+    /// `complete`, or `partial` when some analyses are unavailable.
+    pub status: RunStatus,
+    /// Freshness and coverage of every source against the as-of day.
+    pub freshness: Vec<SourceFreshness>,
+    /// Models that failed on this data or were skipped, with the reason.
+    pub unavailable: BTreeMap<String, String>,
+    /// Pages a `--report` run did not draw but kept from the previous folder of the same
+    /// as-of date (with their e-mails): `{"page": "funnel.html", "drawn_at": <started_at of
+    /// the run that drew it>}`.
+    pub carried_pages: Vec<serde_json::Value>,
+}
+
+/// Whether a written report holds every analysis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Every model ran and every page was drawn (exit 0).
+    Complete,
+    /// The folder was written, but some analyses are unavailable for this data; each says
+    /// why on its page and in `manifest.json` (exit [`crate::error::EXIT_PARTIAL`]).
+    Partial,
+}
+
+impl RunStatus {
+    /// The process exit code of a run that ended with this status.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            RunStatus::Complete => 0,
+            RunStatus::Partial => crate::error::EXIT_PARTIAL,
+        }
+    }
+}
+
+/// The XXH3-64 checksum of a file, as 16 hex digits (fast enough for multi-GB exports).
+///
+/// Errors: exit 1 when the file cannot be read, or when a stop was requested meanwhile
+/// ([`crate::report::output::check_stop`], checked after every MiB).
+pub fn file_checksum(path: &Path) -> Result<String> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        // A multi-GB export takes seconds: a stop must not wait for it.
+        crate::report::output::check_stop()?;
+    }
+    Ok(format!("{:016x}", hasher.digest()))
+}
