@@ -7,8 +7,8 @@
 //! - [`session`]: the one DataFusion session builder; [`functions`]: our SQL functions;
 //! - [`sources`]: exports → typed tables; [`models`]: `sql/*.sql` ordered and run;
 //!   [`data_files`]: the defined row order of their data files;
-//! - [`render`] and [`charts`]: Tera pages with inline SVG charts ([`bitmap_text`]: their
-//!   text in the e-mails' PNGs); [`app`]: the commands;
+//! - [`render`]: Tera pages with inline SVG charts (drawn by the `journey-charts` crate,
+//!   [`journey_charts`], as are the e-mails' PNGs); [`app`]: the commands;
 //! - [`email`]: the e-mail form of the pages; [`delivery`]: sending it, once per message;
 //! - [`output`]: the report folder's lock, scratch, stop and atomic swap; [`logging`]: logs
 //!   and the final status event;
@@ -18,8 +18,6 @@
 pub mod app;
 pub mod arg_min_exec;
 pub mod attribution;
-pub mod bitmap_text;
-pub mod charts;
 pub mod cli;
 pub mod clv;
 pub mod config;
