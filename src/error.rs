@@ -124,6 +124,21 @@ pub fn io_failure(err: &(dyn std::error::Error + 'static)) -> Option<String> {
     Some(text[start..end].trim().to_string())
 }
 
+/// A chart error keeps its message; its kind maps one-to-one: the chart's specification
+/// (width, height) is configuration, a value that cannot be plotted comes from a SQL model,
+/// and the rest is internal.
+impl From<journey_charts::Error> for Error {
+    fn from(err: journey_charts::Error) -> Self {
+        use journey_charts::ChartErrorKind;
+        let kind = match err.kind {
+            ChartErrorKind::Spec => ErrorKind::Config,
+            ChartErrorKind::Value => ErrorKind::Model,
+            ChartErrorKind::Internal => ErrorKind::Internal,
+        };
+        Error::new(kind, err.message)
+    }
+}
+
 /// Result with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -179,5 +194,24 @@ mod tests {
         );
         let sql = DataFusionError::Plan("table 'nope' not found".into());
         assert_eq!(io_failure(&sql), None);
+    }
+
+    /// A chart error keeps its message and gets the kind (so the exit code) it had when the
+    /// charts were part of this crate.
+    #[test]
+    fn chart_errors_keep_their_message_and_exit_code() {
+        use journey_charts::ChartErrorKind;
+        for (kind, exit) in [
+            (ChartErrorKind::Spec, 2),
+            (ChartErrorKind::Value, 4),
+            (ChartErrorKind::Internal, 1),
+        ] {
+            let message = "bar chart \"R\": width 20 is out of range".to_string();
+            let err = crate::Error::from(journey_charts::Error {
+                kind,
+                message: message.clone(),
+            });
+            assert_eq!((err.exit_code(), err.message), (exit, message));
+        }
     }
 }

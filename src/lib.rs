@@ -22,8 +22,6 @@
 //! `journey-charts`: neither depends on Arrow or DataFusion.
 #![warn(missing_docs)]
 
-pub mod bitmap_text;
-pub mod charts;
 pub mod cli;
 pub mod engine;
 pub mod error;

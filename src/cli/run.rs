@@ -302,7 +302,7 @@ async fn build_folder(
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| {
-                let sink = crate::charts::ImageSink::default();
+                let sink = journey_charts::ImageSink::default();
                 let email_tera = pages::build_email_tera(
                     project,
                     &prep.config.project.currency,

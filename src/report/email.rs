@@ -12,11 +12,11 @@
 
 use std::path::Path;
 
+use journey_charts::{ImageSink, InlineImage, format_number};
 use lettre::Message;
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 
-use crate::charts::{ImageSink, InlineImage};
 use crate::error::{Error, ErrorKind, Result};
 use crate::project::Config;
 
@@ -129,13 +129,13 @@ pub fn headline(context: &tera::Context, currency: &str) -> Option<String> {
         .or_else(|| row.get("metric").and_then(|m| m.as_str()))?
         .to_lowercase();
     let shown = match row.get("format").and_then(|f| f.as_str()) {
-        Some("money") => format!("{} {currency}", crate::charts::format_number(value, 0)),
-        Some("pct") => format!("{}%", crate::charts::format_number(value * 100.0, 1)),
-        _ => crate::charts::format_number(value, 0),
+        Some("money") => format!("{} {currency}", format_number(value, 0)),
+        Some("pct") => format!("{}%", format_number(value * 100.0, 1)),
+        _ => format_number(value, 0),
     };
     let change = match row.get("change").and_then(|c| c.as_f64()) {
         Some(c) => {
-            let pct = crate::charts::format_number(c.abs() * 100.0, 1);
+            let pct = format_number(c.abs() * 100.0, 1);
             let sign = if c > 0.0 {
                 "+"
             } else if c < 0.0 {

@@ -26,7 +26,7 @@
 //! Filters: `num(decimals=0)`, `money(decimals=0)`, `pct(decimals=1)` (a fraction 0–1),
 //! `signed_pct(decimals=1)`, `compact`, `duration` (seconds → "3.5 min"), `sum` (of an array,
 //! NULL as 0). Functions:
-//! `bar_chart`, `line_chart`, `funnel_chart`, `heatmap_chart` (see [`crate::charts`]).
+//! `bar_chart`, `line_chart`, `funnel_chart`, `heatmap_chart` (see [`journey_charts`]).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
@@ -34,10 +34,10 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, RecordBatch, StringArray};
 use datafusion::common::ScalarValue;
+use journey_charts as charts;
 use serde_json::{Map, Value as Json};
 use tera::{Tera, Value};
 
-use crate::charts;
 use crate::error::{Error, Result};
 
 /// The bundled templates, embedded at build time: (file name, text).

@@ -30,31 +30,39 @@ use plotters_backend::{
     FontStyle, FontTransform,
 };
 
+use crate::draw::{FONT_BOLD, FONT_REGULAR};
+use crate::error::{Error, Result};
+
 /// plotters passes text sizes as `font-size × 1.24` (its SVG backend divides by 1.24).
-pub const PLOTTERS_SIZE_FACTOR: f64 = 1.24;
+pub(crate) const PLOTTERS_SIZE_FACTOR: f64 = 1.24;
 
 /// One string laid out on a baseline: the coverage of its pixels (0–1) on a grid whose
 /// origin is the pen's start on the baseline, and its advance width.
 #[derive(Debug, Clone)]
-pub struct TextCoverage {
+pub(crate) struct TextCoverage {
     /// Advance width in pixels (advances plus kerning), as SVG `text-anchor` measures it.
-    pub advance: f32,
+    #[expect(
+        dead_code,
+        reason = "CrispText anchors by `layout`'s advance; no caller reads this one"
+    )]
+    pub(crate) advance: f32,
     /// Left edge of the grid, in whole pixels from the pen's start.
-    pub x0: i32,
+    pub(crate) x0: i32,
     /// Top edge of the grid, in whole pixels from the baseline (negative: above it).
-    pub y0: i32,
+    pub(crate) y0: i32,
     /// Grid width in pixels.
-    pub width: usize,
+    pub(crate) width: usize,
     /// Grid height in pixels.
-    pub height: usize,
+    pub(crate) height: usize,
     /// Row-major coverage, `width × height` values in 0..=1.
-    pub coverage: Vec<f32>,
+    pub(crate) coverage: Vec<f32>,
 }
 
 impl TextCoverage {
     /// Coverage of the pixel at (`x`, `y`) relative to the pen start on the baseline; 0
     /// outside the grid.
-    pub fn at(&self, x: i32, y: i32) -> f32 {
+    #[cfg(test)]
+    pub(crate) fn at(&self, x: i32, y: i32) -> f32 {
         let (cx, cy) = (x - self.x0, y - self.y0);
         if cx < 0 || cy < 0 || cx as usize >= self.width || cy as usize >= self.height {
             return 0.0;
@@ -72,7 +80,7 @@ fn px_scale(font: &FontRef<'_>, em_px: f32) -> PxScale {
 
 /// The glyphs of `text` with their pen positions (x from the start of the string; the
 /// baseline at y = 0), and the advance width: advances plus pair kerning, in floating point.
-pub fn layout(font: &FontRef<'_>, em_px: f32, text: &str) -> (Vec<(GlyphId, f32)>, f32) {
+pub(crate) fn layout(font: &FontRef<'_>, em_px: f32, text: &str) -> (Vec<(GlyphId, f32)>, f32) {
     let scaled = font.as_scaled(px_scale(font, em_px));
     let mut pen = 0.0f32;
     let mut prev: Option<GlyphId> = None;
@@ -91,7 +99,7 @@ pub fn layout(font: &FontRef<'_>, em_px: f32, text: &str) -> (Vec<(GlyphId, f32)
 
 /// Rasterizes `text` at an em of `em_px` pixels, the pen starting `frac_x` pixels (0..1)
 /// right of a whole pixel, on a baseline on a pixel row boundary.
-pub fn rasterize(font: &FontRef<'_>, em_px: f32, text: &str, frac_x: f32) -> TextCoverage {
+pub(crate) fn rasterize(font: &FontRef<'_>, em_px: f32, text: &str, frac_x: f32) -> TextCoverage {
     let scale = px_scale(font, em_px);
     let (glyphs, advance) = layout(font, em_px, text);
     let outlined: Vec<_> = glyphs
@@ -153,7 +161,13 @@ fn x_height_em(font: &FontRef<'_>) -> f32 {
 
 /// Where a string starts relative to its anchor: the pen's x offset (may be fractional) and
 /// the baseline's y offset, as plotters' SVG backend places it (see the module docs).
-pub fn anchor_offset(font: &FontRef<'_>, em_px: f32, advance: f32, h: HPos, v: VPos) -> (f32, f32) {
+pub(crate) fn anchor_offset(
+    font: &FontRef<'_>,
+    em_px: f32,
+    advance: f32,
+    h: HPos,
+    v: VPos,
+) -> (f32, f32) {
     let dx = match h {
         HPos::Left => 0.0,
         HPos::Center => -advance / 2.0,
@@ -170,7 +184,7 @@ pub fn anchor_offset(font: &FontRef<'_>, em_px: f32, advance: f32, h: HPos, v: V
 
 /// A bitmap backend whose text is drawn by [`rasterize`] with the given regular and bold
 /// fonts; everything else goes to the wrapped backend unchanged.
-pub struct CrispText<'f, B> {
+pub(crate) struct CrispText<'f, B> {
     inner: B,
     regular: FontRef<'f>,
     bold: FontRef<'f>,
@@ -178,7 +192,7 @@ pub struct CrispText<'f, B> {
 
 impl<'f, B: DrawingBackend> CrispText<'f, B> {
     /// Wraps `inner`, drawing text in `regular` (or `bold` for bold text).
-    pub fn new(inner: B, regular: FontRef<'f>, bold: FontRef<'f>) -> Self {
+    pub(crate) fn new(inner: B, regular: FontRef<'f>, bold: FontRef<'f>) -> Self {
         CrispText {
             inner,
             regular,
@@ -324,12 +338,34 @@ impl<B: DrawingBackend> DrawingBackend for CrispText<'_, B> {
     }
 }
 
+/// A bitmap backend over an RGB buffer of `size` pixels whose text is drawn by
+/// [`CrispText`] with the bundled fonts (plotters' own bitmap text
+/// misplaces glyphs at e-mail sizes; see the module's documentation).
+pub(crate) fn crisp_bitmap(
+    rgb: &mut [u8],
+    size: (u32, u32),
+) -> Result<CrispText<'static, plotters::backend::BitMapBackend<'_>>> {
+    let load = |bytes: &'static [u8], name: &str| {
+        ab_glyph::FontRef::try_from_slice(bytes).map_err(|_| {
+            Error::internal(format!("charts: the bundled font {name} cannot be loaded"))
+        })
+    };
+    Ok(CrispText::new(
+        plotters::backend::BitMapBackend::with_buffer(rgb, size),
+        load(FONT_REGULAR, "DejaVuSans.ttf")?,
+        load(FONT_BOLD, "DejaVuSans-Bold.ttf")?,
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::draw::{Painter, Txt, ensure_fonts};
+    use plotters::prelude::IntoDrawingArea;
+    use plotters::style::RGBColor;
 
     fn font() -> FontRef<'static> {
-        FontRef::try_from_slice(crate::charts::FONT_REGULAR).unwrap()
+        FontRef::try_from_slice(FONT_REGULAR).unwrap()
     }
 
     /// Columns (relative to the pen start) where any pixel of rows `rows` has coverage.
@@ -383,5 +419,90 @@ mod tests {
             !bottom.contains(&(lo - 1)) && !bottom.contains(&(hi + 1)),
             "{bottom:?}"
         );
+    }
+
+    /// Draws `text` through the e-mail charts' bitmap path at `px` CSS pixels, anchored
+    /// top-left at (10, 10) of a white 140 × 40 image; returns the ink (0–1, from the grey
+    /// level of black text) of each pixel, row-major.
+    fn png_text(text: &str, px: f64) -> (usize, Vec<f64>) {
+        ensure_fonts().unwrap();
+        let (w, h) = (140u32, 40u32);
+        let mut rgb = vec![255u8; (w * h * 3) as usize];
+        {
+            let root = crisp_bitmap(&mut rgb, (w, h)).unwrap().into_drawing_area();
+            let p = Painter { area: &root };
+            p.text(text, 10.0, 10.0, Txt::new(px, RGBColor(0, 0, 0)))
+                .unwrap();
+            root.present().unwrap();
+        }
+        let ink = rgb.chunks(3).map(|c| 1.0 - c[0] as f64 / 255.0).collect();
+        (w as usize, ink)
+    }
+
+    #[test]
+    fn png_text_sits_where_the_fonts_own_metrics_put_it() {
+        // A second method, from the font's units: pen positions are the sums of advance widths
+        // and kerning (font units × 11 / units-per-em); each glyph's ink lies in its outline's
+        // bounding box at its pen position; the baseline is 0.76 em below a top anchor (as
+        // plotters' SVG places it: dy="0.76em"), here 10 + round(8.36) = 18.
+        use ab_glyph::Font;
+        let font = ab_glyph::FontRef::try_from_slice(FONT_REGULAR).unwrap();
+        let upem = font.units_per_em().unwrap() as f64;
+        let k = 11.0 / upem;
+        let (w, ink) = png_text("85.0%", 11.0);
+        let baseline = 18.0;
+        let mut pen = 10.0;
+        let mut boxes = Vec::new();
+        let mut prev = None;
+        for ch in "85.0%".chars() {
+            let id = font.glyph_id(ch);
+            if let Some(p) = prev {
+                pen += font.kern_unscaled(p, id) as f64 * k;
+            }
+            // (ab_glyph's outline bounds keep the font's y_max in `min.y`.)
+            let b = font.outline(id).unwrap().bounds;
+            let (y_lo, y_hi) = (b.min.y.min(b.max.y), b.min.y.max(b.max.y));
+            boxes.push((
+                pen + b.min.x as f64 * k,
+                pen + b.max.x as f64 * k,
+                baseline - y_hi as f64 * k,
+                baseline - y_lo as f64 * k,
+            ));
+            pen += font.h_advance_unscaled(id) as f64 * k;
+            prev = Some(id);
+        }
+        // Every inked pixel lies in a glyph's box (widened by one pixel for anti-aliasing).
+        for (i, v) in ink.iter().enumerate() {
+            let (x, y) = ((i % w) as f64 + 0.5, (i / w) as f64 + 0.5);
+            if *v > 0.3 {
+                assert!(
+                    boxes
+                        .iter()
+                        .any(|b| x > b.0 - 1.0 && x < b.1 + 1.0 && y > b.2 - 1.0 && y < b.3 + 1.0),
+                    "ink at ({x}, {y}) outside every glyph box {boxes:?}"
+                );
+            }
+        }
+        // Every glyph has ink in its box; the decimal point's sits on the baseline (its box,
+        // 0 to 1.4 px above it), and clear columns separate it from both digits.
+        let inked = |x0: f64, x1: f64, y0: f64, y1: f64| {
+            ink.iter().enumerate().any(|(i, v)| {
+                let (x, y) = ((i % w) as f64 + 0.5, (i / w) as f64 + 0.5);
+                *v > 0.3 && x > x0 && x < x1 && y > y0 && y < y1
+            })
+        };
+        for b in &boxes {
+            assert!(inked(b.0 - 0.5, b.1 + 0.5, b.2 - 0.5, b.3 + 0.5), "{b:?}");
+        }
+        let dot = boxes[2];
+        assert!(
+            (dot.3 - baseline).abs() < 0.01 && dot.2 > baseline - 2.0,
+            "{dot:?}"
+        );
+        let column_clear = |x: usize| (0..40).all(|y| ink[y * w + x] < 0.15);
+        let clear_between =
+            |a: f64, b: f64| ((a.ceil() as usize)..(b.floor() as usize)).any(column_clear);
+        assert!(clear_between(boxes[1].1, dot.0), "8|5 and . touch");
+        assert!(clear_between(dot.1, boxes[3].0), ". and 0 touch");
     }
 }
