@@ -28,7 +28,7 @@ use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::common::DataFusionError;
 use datafusion::config::ConfigField;
 use datafusion::prelude::SessionContext;
-use journey_report::session::{SessionOptions, build_session};
+use journey_report::engine::session::{SessionOptions, build_session};
 use sqllogictest::{ColumnType, DBOutput, Record, Runner, strict_column_validator};
 
 /// The column types of a result, with the letters DataFusion's sqllogictest uses.
