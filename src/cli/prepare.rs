@@ -12,7 +12,7 @@ use crate::engine::models::{self, Model};
 use crate::engine::session::{SessionOptions, build_session};
 use crate::error::{Error, Result};
 use crate::journey::freshness::{SourceFreshness, Verdict};
-use crate::journey::params::{DEFAULT_PARAMS, NON_CONVERTING_WINDOW, resolve_params};
+use crate::journey::params::{DEFAULT_PARAMS, NON_CONVERTING_WINDOW, ReportWindow, resolve_params};
 use crate::journey::stages::{STAGE_SAMPLE_ROWS, count_event_names, funnel_table};
 use crate::project::{Config, ParamValue};
 use crate::report::pages;
@@ -24,7 +24,7 @@ impl Prepared {
         crate::report::context::PageInputs {
             config: &self.config,
             params: &self.params,
-            as_of: self.as_of,
+            window: &self.window,
             freshness: &self.freshness,
         }
     }
@@ -60,8 +60,8 @@ pub struct Prepared {
     pub models: Vec<Model>,
     /// Non-fatal findings (empty sources, orphan events…).
     pub warnings: Vec<String>,
-    /// The as-of date.
-    pub as_of: NaiveDate,
+    /// The report window: the as-of date and the periods before it.
+    pub window: ReportWindow,
     /// Freshness and coverage of each source (filled in by `run` and `check`).
     pub freshness: Vec<SourceFreshness>,
 }
@@ -78,7 +78,7 @@ pub struct Prepared {
 /// [`RowTap`]: crate::sources::RowTap
 pub async fn prepare(args: &ProjectArgs, count_now: bool) -> Result<(Prepared, Vec<Error>)> {
     let config = Config::load(&args.project)?;
-    let (params, as_of) = resolve_params(&config, &args.params, args.as_of)?;
+    let (params, window) = resolve_params(&config, &args.params, args.as_of)?;
     let ctx = build_session(&args.session)?;
     ctx.register_table("funnel_stages", Arc::new(funnel_table(&config)?))
         .map_err(|e| Error::internal(e.to_string()))?;
@@ -212,7 +212,7 @@ pub async fn prepare(args: &ProjectArgs, count_now: bool) -> Result<(Prepared, V
             sources,
             models,
             warnings,
-            as_of,
+            window,
             freshness: Vec::new(),
         },
         problems,
@@ -319,15 +319,6 @@ pub async fn count_deferred(
 /// Errors (exit 3): a value of a freshness column that cannot be read; (exit 2) a
 /// `freshness_column` that is not a column of its source.
 pub async fn check_freshness(prep: &mut Prepared) -> Result<Vec<String>> {
-    let ts = |k: &str| match prep.params.get(k) {
-        Some(ParamValue::Timestamp(t)) => Ok(*t),
-        _ => Err(Error::internal(format!("{k} is not set"))),
-    };
-    let window = crate::journey::freshness::Window {
-        as_of: prep.as_of,
-        as_of_end: ts("as_of_end")?,
-        previous_period_start: ts("previous_period_start")?,
-    };
     let uncounted: BTreeSet<String> = prep
         .sources
         .iter()
@@ -338,7 +329,7 @@ pub async fn check_freshness(prep: &mut Prepared) -> Result<Vec<String>> {
         &prep.ctx,
         &prep.config,
         &mut prep.sources,
-        &window,
+        &prep.window,
     )
     .await?;
     for s in &prep.sources {

@@ -112,8 +112,8 @@ pub async fn run(args: &RunArgs) -> Result<RunSummary> {
     // What runs killed without cleaning up (kill -9, the OOM killer) left; see remove_stale.
     prep.warnings
         .extend(crate::report::output::remove_stale(&parent));
-    let final_dir = parent.join(prep.as_of.to_string());
-    let staging = parent.join(format!(".{}.partial-{}", prep.as_of, std::process::id()));
+    let final_dir = parent.join(prep.window.as_of.to_string());
+    let staging = parent.join(format!(".{}.partial-{}", prep.window.as_of, std::process::id()));
     let work = parent.join(format!(".work-{}", std::process::id()));
     // Removes the partial folder and work files however this function ends: error, or the
     // future being dropped when the job is stopped (SIGTERM).
@@ -128,7 +128,7 @@ pub async fn run(args: &RunArgs) -> Result<RunSummary> {
         // Stale inputs never get here: the freshness check failed the run before the swap.
         let to = args.send_to.as_deref();
         summary.sent =
-            crate::report::delivery::deliver(&parent, prep.as_of, &summary.emails, to)?.sent;
+            crate::report::delivery::deliver(&parent, prep.window.as_of, &summary.emails, to)?.sent;
     }
     summary.folder = final_dir;
     summary.seconds = t0.elapsed().as_secs_f64();
@@ -223,7 +223,7 @@ async fn build_folder(
         .filter(|r| args.reports.is_empty() || args.reports.contains(&r.name))
         .collect();
     // `--report`: the previous folder's other pages stay (see output::carried_pages).
-    let previous = staging.with_file_name(prep.as_of.to_string());
+    let previous = staging.with_file_name(prep.window.as_of.to_string());
     let others: Vec<String> = prep
         .config
         .reports
@@ -231,7 +231,7 @@ async fn build_folder(
         .filter(|r| !selected.iter().any(|s| s.name == r.name))
         .map(|r| r.name.clone())
         .collect();
-    let carried = crate::report::output::carried_pages(&previous, prep.as_of, &others);
+    let carried = crate::report::output::carried_pages(&previous, prep.window.as_of, &others);
     let nav: Vec<_> = prep
         .config
         .reports
@@ -331,11 +331,12 @@ async fn build_folder(
                         // tables.
                         c.insert("email", &true);
                         let url =
-                            crate::report::email::report_url(&prep.config, &prep.as_of.to_string());
+                            crate::report::email::report_url(&prep.config, &prep.window.as_of.to_string());
                         c.insert("report_url", &url);
                         let mail_page = pages::render(et, template, &c)?;
                         let email = crate::report::email::build_email(
                             &prep.config,
+                            prep.window.as_of,
                             et,
                             &c,
                             name,
@@ -387,7 +388,7 @@ async fn build_folder(
     let manifest = Manifest {
         journey_report_version: env!("CARGO_PKG_VERSION"),
         datafusion_version: datafusion::DATAFUSION_VERSION,
-        as_of: prep.as_of,
+        as_of: prep.window.as_of,
         started_at: started_at.to_string(),
         seconds: t0.elapsed().as_secs_f64(),
         params: prep.params.clone(),

@@ -25,7 +25,8 @@ use datafusion::prelude::SessionContext;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::project::{Config, ParamValue};
+use crate::journey::params::ReportWindow;
+use crate::project::Config;
 use crate::sources::SourceInfo;
 
 /// What the freshness check concluded about one source.
@@ -69,16 +70,6 @@ pub struct SourceFreshness {
     pub message: Option<String>,
 }
 
-/// The end of the as-of day and the start of the previous period, as the run binds them.
-#[derive(Debug, Clone, Copy)]
-pub struct Window {
-    /// The as-of date (for messages).
-    pub as_of: chrono::NaiveDate,
-    /// `$as_of_end`: the first instant after the as-of day in the report zone, UTC.
-    pub as_of_end: NaiveDateTime,
-    /// `$previous_period_start`, UTC.
-    pub previous_period_start: NaiveDateTime,
-}
 
 /// Checks every source that has a freshness column against `window`, and fills in the row
 /// count of each one checked (`SourceInfo::rows`).
@@ -94,7 +85,7 @@ pub async fn check_sources(
     ctx: &SessionContext,
     cfg: &Config,
     sources: &mut [SourceInfo],
-    window: &Window,
+    window: &ReportWindow,
 ) -> Result<Vec<SourceFreshness>> {
     let mut out = Vec::new();
     let end_ns = window
@@ -175,7 +166,7 @@ pub fn judge(
     newest: Option<NaiveDateTime>,
     rows_after_as_of: u64,
     max_age: crate::project::MaxAge,
-    window: &Window,
+    window: &ReportWindow,
 ) -> SourceFreshness {
     let age_hours = newest.map(|t| (window.as_of_end - t).num_seconds() as f64 / 3600.0);
     let fmt = |t: NaiveDateTime| t.format("%Y-%m-%d %H:%M UTC").to_string();
@@ -250,14 +241,7 @@ fn hours_text(h: f64) -> String {
 /// threshold is past it: what the page header says instead of "data up to <as-of>".
 ///
 /// `params` are the bound parameters (`report_tz` is read), `freshness` the sources' records.
-pub fn data_through(
-    params: &std::collections::BTreeMap<String, ParamValue>,
-    freshness: &[SourceFreshness],
-) -> Option<NaiveDate> {
-    let tz: chrono_tz::Tz = match params.get("report_tz") {
-        Some(ParamValue::Text(t)) => t.parse().ok()?,
-        _ => chrono_tz::UTC,
-    };
+pub fn data_through(window: &ReportWindow, freshness: &[SourceFreshness]) -> Option<NaiveDate> {
     freshness
         .iter()
         .filter(|f| {
@@ -267,7 +251,7 @@ pub fn data_through(
                     .is_some_and(|(age, limit)| age > limit)
         })
         .filter_map(|f| f.newest)
-        .map(|t| tz.from_utc_datetime(&t).date_naive())
+        .map(|t| window.local_date(t))
         .min()
 }
 
@@ -280,12 +264,18 @@ mod tests {
         NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap()
     }
 
-    fn window() -> Window {
-        Window {
-            as_of: chrono::NaiveDate::from_ymd_opt(2026, 10, 31).unwrap(),
-            as_of_end: t("2026-11-01 00:00"),
-            previous_period_start: t("2026-09-02 00:00"),
-        }
+    fn window() -> ReportWindow {
+        // 30 days up to 2026-10-31 in UTC: the period starts 2026-10-02, the previous one
+        // 2026-09-02, and the as-of day ends 2026-11-01 00:00.
+        let w = ReportWindow::new(
+            chrono::NaiveDate::from_ymd_opt(2026, 10, 31).unwrap(),
+            chrono_tz::UTC,
+            30,
+        )
+        .unwrap();
+        assert_eq!(w.as_of_end, t("2026-11-01 00:00"));
+        assert_eq!(w.previous_period_start, t("2026-09-02 00:00"));
+        w
     }
 
     const LIMITS: MaxAge = MaxAge {

@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Days, NaiveDate, TimeZone};
+use chrono::{Days, NaiveDate, NaiveDateTime, TimeZone};
+use chrono_tz::Tz;
 
 use crate::error::{Error, Result};
 use crate::project::{Config, ParamValue};
@@ -95,7 +96,7 @@ pub fn resolve_params(
     cfg: &Config,
     overrides: &[(String, String)],
     as_of: Option<NaiveDate>,
-) -> Result<(BTreeMap<String, ParamValue>, NaiveDate)> {
+) -> Result<(BTreeMap<String, ParamValue>, ReportWindow)> {
     let mut params = BTreeMap::new();
     for (name, value) in DEFAULT_PARAMS {
         params.insert(name.to_string(), value.to_param());
@@ -136,7 +137,7 @@ pub fn resolve_params(
             )));
         }
     };
-    let tz: chrono_tz::Tz = tz_name.parse().map_err(|_| {
+    let tz: Tz = tz_name.parse().map_err(|_| {
         Error::config(format!(
             "report_tz {tz_name:?} is not an IANA time zone (e.g. Europe/Berlin)"
         ))
@@ -160,29 +161,80 @@ pub fn resolve_params(
         .or_insert(ParamValue::Int(period_days as i64));
     let as_of =
         as_of.unwrap_or_else(|| chrono::Utc::now().with_timezone(&tz).date_naive() - Days::new(1));
-    let midnight = |d: NaiveDate| -> Result<chrono::NaiveDateTime> {
-        let local = d.and_hms_opt(0, 0, 0).expect("midnight");
-        let inst = tz
-            .from_local_datetime(&local)
-            .earliest()
-            .ok_or_else(|| Error::config(format!("midnight of {d} does not exist in {tz}")))?;
-        Ok(inst.naive_utc())
-    };
-    params.insert("as_of".into(), ParamValue::Date(as_of));
-    params.insert(
-        "as_of_end".into(),
-        ParamValue::Timestamp(midnight(as_of + Days::new(1))?),
-    );
-    let start = as_of + Days::new(1) - Days::new(period_days);
-    params.insert(
-        "period_start".into(),
-        ParamValue::Timestamp(midnight(start)?),
-    );
-    params.insert(
-        "previous_period_start".into(),
-        ParamValue::Timestamp(midnight(start - Days::new(period_days))?),
-    );
-    Ok((params, as_of))
+    let window = ReportWindow::new(as_of, tz, period_days)?;
+    for (name, value) in window.params() {
+        params.insert(name.to_string(), value);
+    }
+    Ok((params, window))
+}
+
+/// The report window, built once from `--as-of`, `report_tz` and `period_days` and handed
+/// as it is to the SQL parameters ([`ReportWindow::params`]), the freshness check, the pages
+/// and the e-mails. Instants are UTC; days are the report time zone's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReportWindow {
+    /// The logical date of the report: its last day, in `time_zone`.
+    pub as_of: NaiveDate,
+    /// `report_tz`: the zone days, hours and weekdays are counted in.
+    pub time_zone: Tz,
+    /// Days in the report period (`period_days`, ≥ 1).
+    pub period_days: u64,
+    /// `$as_of_end`: the first instant after the as-of day (midnight in `time_zone`), UTC.
+    /// Data at or after it is ignored, so a backfill sees what it would have seen that night.
+    pub as_of_end: NaiveDateTime,
+    /// `$period_start`: midnight in `time_zone` starting the last `period_days` days up to
+    /// the as-of day, UTC.
+    pub period_start: NaiveDateTime,
+    /// `$previous_period_start`: the start of the `period_days` before the period, UTC.
+    pub previous_period_start: NaiveDateTime,
+}
+
+impl ReportWindow {
+    /// The window of `period_days` days ending with `as_of` in `time_zone`.
+    ///
+    /// Errors (exit 2): a midnight that does not exist in the zone (a day starting with a
+    /// daylight-saving jump, as in some zones' history).
+    pub fn new(as_of: NaiveDate, time_zone: Tz, period_days: u64) -> Result<Self> {
+        let midnight = |d: NaiveDate| -> Result<NaiveDateTime> {
+            let local = d.and_hms_opt(0, 0, 0).expect("midnight");
+            let inst = time_zone
+                .from_local_datetime(&local)
+                .earliest()
+                .ok_or_else(|| {
+                    Error::config(format!("midnight of {d} does not exist in {time_zone}"))
+                })?;
+            Ok(inst.naive_utc())
+        };
+        let start = as_of + Days::new(1) - Days::new(period_days);
+        Ok(ReportWindow {
+            as_of,
+            time_zone,
+            period_days,
+            as_of_end: midnight(as_of + Days::new(1))?,
+            period_start: midnight(start)?,
+            previous_period_start: midnight(start - Days::new(period_days))?,
+        })
+    }
+
+    /// The parameters computed from the window ([`COMPUTED_PARAMS`]), as bound into SQL:
+    /// `as_of` (DATE) and `as_of_end`, `period_start`, `previous_period_start` (TIMESTAMP,
+    /// UTC).
+    pub fn params(&self) -> [(&'static str, ParamValue); 4] {
+        [
+            ("as_of", ParamValue::Date(self.as_of)),
+            ("as_of_end", ParamValue::Timestamp(self.as_of_end)),
+            ("period_start", ParamValue::Timestamp(self.period_start)),
+            (
+                "previous_period_start",
+                ParamValue::Timestamp(self.previous_period_start),
+            ),
+        ]
+    }
+
+    /// The date of the UTC instant `t` in the report's time zone.
+    pub fn local_date(&self, t: NaiveDateTime) -> NaiveDate {
+        self.time_zone.from_utc_datetime(&t).date_naive()
+    }
 }
 
 #[cfg(test)]
@@ -204,9 +256,13 @@ mod tests {
                 chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap(),
             )
         };
-        let (p, as_of) =
+        let (p, window) =
             resolve_params(&cfg("Europe/Berlin", 90), &[], Some(d("2026-10-31"))).unwrap();
-        assert_eq!(as_of, d("2026-10-31"));
+        assert_eq!(window.as_of, d("2026-10-31"));
+        assert_eq!(window.time_zone, chrono_tz::Europe::Berlin);
+        // The window and the bound parameters are the same values.
+        assert_eq!(p["as_of_end"], ParamValue::Timestamp(window.as_of_end));
+        assert_eq!(p["period_start"], ParamValue::Timestamp(window.period_start));
         // 2026-11-01 00:00 in Berlin is CET (UTC+1, DST ended 2026-10-25): 2026-10-31 23:00 UTC.
         assert_eq!(p["as_of_end"], ts("2026-10-31 23:00:00"));
         // 90 days up to 10-31 start on 2026-08-03 00:00 CEST (UTC+2) = 2026-08-02 22:00 UTC.

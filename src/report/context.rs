@@ -12,6 +12,7 @@ use datafusion::prelude::SessionContext;
 use crate::engine::models::Model;
 use crate::error::Error;
 use crate::journey::freshness::{SourceFreshness, data_through};
+use crate::journey::params::ReportWindow;
 use crate::project::{Config, ParamValue, ReportConfig};
 use crate::report::pages;
 
@@ -22,8 +23,8 @@ pub struct PageInputs<'a> {
     pub config: &'a Config,
     /// The parameters as bound into SQL (`params` in templates).
     pub params: &'a BTreeMap<String, ParamValue>,
-    /// The as-of date.
-    pub as_of: NaiveDate,
+    /// The report window (as-of date, time zone, period).
+    pub window: &'a ReportWindow,
     /// Freshness and coverage of each source.
     pub freshness: &'a [SourceFreshness],
 }
@@ -58,7 +59,7 @@ pub fn page_context(
         "project",
         &json!({"title": prep.config.project.title, "currency": prep.config.project.currency}),
     );
-    ctx.insert("as_of", &prep.as_of.to_string());
+    ctx.insert("as_of", &prep.window.as_of.to_string());
     ctx.insert("generated_at", generated_at);
     ctx.insert("version", env!("CARGO_PKG_VERSION"));
     ctx.insert("params", &prep.params);
@@ -70,8 +71,8 @@ pub fn page_context(
     ctx.insert("freshness", &prep.freshness);
     ctx.insert(
         "data_through",
-        &data_through(prep.params, prep.freshness)
-            .map_or_else(|| prep.as_of.to_string(), |d| d.to_string()),
+        &data_through(prep.window, prep.freshness)
+            .map_or_else(|| prep.window.as_of.to_string(), |d| d.to_string()),
     );
     ctx.insert("warnings", warnings);
     // The warnings that are not already in a freshness banner.
@@ -129,7 +130,7 @@ pub async fn check_templates(
             .schema()
             .fields()
             .iter()
-            .map(|f| (f.name().clone(), stand_in(f.data_type(), prep.as_of)))
+            .map(|f| (f.name().clone(), stand_in(f.data_type(), prep.window.as_of)))
             .collect();
         let columns: Vec<_> = df
             .schema()

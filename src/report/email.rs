@@ -162,6 +162,7 @@ pub fn headline(context: &tera::Context, currency: &str) -> Option<String> {
 #[allow(clippy::too_many_arguments)]
 pub fn build_email(
     cfg: &Config,
+    as_of: chrono::NaiveDate,
     tera: &tera::Tera,
     context: &tera::Context,
     report: &str,
@@ -171,11 +172,7 @@ pub fn build_email(
     sink: &ImageSink,
 ) -> Result<Email> {
     let content = main_content(page_html);
-    let as_of = context
-        .get("as_of")
-        .and_then(|v| v.as_str())
-        .unwrap_or_default()
-        .to_string();
+    let as_of = as_of.to_string();
     let folder_url = report_url(cfg, &as_of);
     let link = folder_url.as_ref().map(|u| format!("{u}/{report}.html"));
     let digest = report == "index";
