@@ -5,7 +5,7 @@
 //!
 //! - [`config`]: `journey.toml`;
 //! - [`session`]: the one DataFusion session builder; [`functions`]: our SQL functions;
-//! - [`sources`]: exports → typed tables; [`models`]: `sql/*.sql` ordered and run;
+//! - [`sources`]: exports → typed tables; [`models`]: `sql/**/*.sql` ordered and run;
 //!   [`data_files`]: the defined row order of their data files;
 //! - [`render`] and [`charts`]: Tera pages with inline SVG charts ([`bitmap_text`]: their
 //!   text in the e-mails' PNGs); [`app`]: the commands;

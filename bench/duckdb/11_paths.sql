@@ -1,4 +1,4 @@
--- paths (sql/paths.sql over sql/stg_journeys.sql): the top $top_paths channel paths, repeats
+-- paths (sql/marts/paths/paths.sql over sql/intermediate/stg_journeys.sql): the top $top_paths channel paths, repeats
 -- of the same channel in a row collapsed. Converting journeys: the touchpoints of each
 -- completed order of the period; non-converting: customers with sessions in the period (in
 -- the $lookback_days days before the end of the as-of day) and no completed order in it.

@@ -41,5 +41,5 @@ SELECT p.period, p.customer_id, CAST(cardinality(p.stage_times) AS BIGINT) AS le
        CAST(date_trunc('month', local_time(c.signup_at, $report_tz)) AS DATE) AS signup_cohort
 FROM per_customer p
 LEFT JOIN stg_customer_touch t ON t.customer_id = p.customer_id AND t.period = p.period
-LEFT JOIN customers c ON c.customer_id = p.customer_id
+LEFT JOIN stg_customers c ON c.customer_id = p.customer_id
 ORDER BY period, customer_id
