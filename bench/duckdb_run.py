@@ -61,6 +61,8 @@ DEFAULT_PARAMS = {
 def resolve_params(cfg: dict, as_of: dt.date) -> dict:
     params = dict(DEFAULT_PARAMS)
     params.update(cfg.get("params", {}))
+    # As src/app.rs: non-converting journeys span the report period unless set.
+    params.setdefault("non_converting_window_days", params["period_days"])
     tz = ZoneInfo(params["report_tz"])
     days = int(params["period_days"])
 

@@ -1,4 +1,4 @@
--- stg_events (sql/stg_events_distinct.sql + sql/stg_events.sql in one pass).
+-- stg_events (sql/staging/stg_events_distinct.sql + sql/staging/stg_events.sql in one pass).
 -- 1. One row per event_id: the earliest row, then the lowest session id (exact repeated rows
 --    are identical, so picking one of them is what DISTINCT + row_number would give).
 -- 2. Events before the end of the as-of day only; rows without event_id, customer_id or

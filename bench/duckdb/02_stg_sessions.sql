@@ -1,4 +1,4 @@
--- stg_sessions (sql/stg_sessions.sql): one row per session; channel, campaign and device of
+-- stg_sessions (sql/intermediate/stg_sessions.sql): one row per session; channel, campaign and device of
 -- its first event (by event_time, event_id), taken together by one arg_min over a struct.
 SELECT
     customer_id,

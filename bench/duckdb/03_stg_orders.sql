@@ -1,4 +1,4 @@
--- stg_orders (sql/stg_orders.sql): one row per order_id (its earliest row), orders before the
+-- stg_orders (sql/staging/stg_orders.sql): one row per order_id (its earliest row), orders before the
 -- end of the as-of day; only 'completed' counts as revenue. order_day in the report time zone.
 SELECT DISTINCT ON (order_id)
     order_id,

@@ -1,4 +1,4 @@
--- stg_order_touchpoints (sql/stg_order_touchpoints.sql): each completed order of the report
+-- stg_order_touchpoints (sql/intermediate/stg_order_touchpoints.sql): each completed order of the report
 -- period with its customer's sessions that started in the $lookback_days days before it (both
 -- ends inclusive); an order without one gets a single '(no touchpoint)' row.
 WITH orders AS (

@@ -1,4 +1,4 @@
--- attribution_rules (sql/attribution_rules.sql): first touch, last touch, last non-direct,
+-- attribution_rules (sql/marts/attribution/attribution_rules.sql): first touch, last touch, last non-direct,
 -- linear, time decay (half-life $time_decay_half_life_days days), position-based (40/20/40).
 WITH touches AS (
     SELECT order_id, channel, position, touches, amount,

@@ -1,7 +1,8 @@
--- paths (sql/paths.sql over sql/stg_journeys.sql): the top $top_paths channel paths, repeats
--- of the same channel in a row collapsed. Converting journeys: the touchpoints of each
--- completed order of the period; non-converting: customers with sessions in the period (in
--- the $lookback_days days before the end of the as-of day) and no completed order in it.
+-- paths (sql/marts/paths/paths.sql over sql/intermediate/stg_journeys.sql): the top
+-- $top_paths channel paths, repeats of the same channel in a row collapsed. Converting
+-- journeys: the touchpoints of each completed order of the period; non-converting: customers
+-- without a completed order in the period, their sessions in the $non_converting_window_days
+-- days up to the end of the as-of day (both ends inclusive; by default the report period).
 WITH conv_steps AS (
     SELECT order_id AS journey_id, channel, amount, position AS pos
     FROM stg_order_touchpoints
@@ -18,8 +19,8 @@ buyers AS (
 nonconv_steps AS (
     SELECT s.customer_id, s.channel, s.session_start, s.session_id
     FROM stg_sessions s ANTI JOIN buyers b ON b.customer_id = s.customer_id
-    WHERE s.session_start >= $period_start
-      AND s.session_start >= $as_of_end - INTERVAL ($lookback_days) DAY
+    WHERE s.session_start < $as_of_end
+      AND epoch($as_of_end) - epoch(s.session_start) <= $non_converting_window_days * 86400
     QUALIFY s.channel IS DISTINCT FROM
             lag(s.channel) OVER (PARTITION BY s.customer_id ORDER BY s.session_start, s.session_id)
 ),

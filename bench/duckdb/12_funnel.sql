@@ -1,4 +1,4 @@
--- funnel (sql/funnel.sql + sql/stg_funnel_customers.sql): ClickHouse windowFunnel default
+-- funnel (sql/marts/funnel/funnel.sql + sql/intermediate/stg_funnel_customers.sql): ClickHouse windowFunnel default
 -- mode in plain DuckDB SQL. Every stage-1 event starts a chain; each next stage is the
 -- customer's earliest event of that stage at or after the previous stage's time (ASOF JOIN),
 -- and must lie within $conversion_window_days days of the stage-1 event (inclusive). Taking
@@ -6,7 +6,7 @@
 -- their chains reaches. A chain stays inside its period ('current': from $period_start;
 -- 'previous': the $period_days days before). Written for the 5 stages of journey.toml
 -- (table funnel_stages, made by the runner from [funnel]).
--- Columns as sql/funnel.sql except the stage-time columns (median/p90 seconds).
+-- Columns as sql/marts/funnel/funnel.sql except the stage-time columns (median/p90 seconds).
 WITH ev AS (
     SELECT CASE WHEN e.event_time >= $period_start THEN 'current' ELSE 'previous' END AS period,
            e.customer_id, e.event_time AS t, f.stage_index AS stage

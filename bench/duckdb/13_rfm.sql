@@ -1,4 +1,4 @@
--- rfm (sql/rfm.sql): recency, frequency, monetary quintiles (ntile(5), ties split by
+-- rfm (sql/marts/rfm/rfm.sql): recency, frequency, monetary quintiles (ntile(5), ties split by
 -- customer_id) and the 10-segment R×F grid, customers with a completed order.
 WITH per_customer AS (
     SELECT customer_id,

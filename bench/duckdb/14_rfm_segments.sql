@@ -1,4 +1,4 @@
--- rfm_segments (sql/rfm_segments.sql): size and value of each RFM segment.
+-- rfm_segments (sql/marts/rfm/rfm_segments.sql): size and value of each RFM segment.
 SELECT
     segment,
     count(*) AS customers,

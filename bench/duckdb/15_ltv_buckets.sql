@@ -1,4 +1,4 @@
--- ltv_buckets (sql/ltv_buckets.sql): historical LTV (rfm.monetary) in $ltv_buckets
+-- ltv_buckets (sql/marts/rfm/ltv_buckets.sql): historical LTV (rfm.monetary) in $ltv_buckets
 -- equal-width buckets, lower <= LTV < upper, the maximum in the last bucket.
 WITH bounds AS (
     SELECT min(monetary) AS lo, max(monetary) AS hi FROM rfm

@@ -1,4 +1,4 @@
--- heatmap (sql/heatmap.sql): events of the report period by ISO day of week × local hour
+-- heatmap (sql/marts/heatmap/heatmap.sql): events of the report period by ISO day of week × local hour
 -- ($report_tz), all 168 cells.
 WITH counted AS (
     SELECT isodow(t) AS day_of_week, hour(t) AS hour,

@@ -1,4 +1,4 @@
--- channels (sql/channels.sql): sessions of the report period per channel, with last-touch
+-- channels (sql/marts/channels/channels.sql): sessions of the report period per channel, with last-touch
 -- orders and revenue (attribution_rules).
 WITH s AS (
     SELECT channel,

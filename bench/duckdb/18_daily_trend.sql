@@ -1,4 +1,4 @@
--- daily_trend (sql/daily_trend.sql): the $trend_days days up to $as_of (report time zone):
+-- daily_trend (sql/marts/overview/daily_trend.sql): the $trend_days days up to $as_of (report time zone):
 -- events, sessions (by start), completed orders and revenue; empty days as zeros.
 WITH e AS (
     SELECT CAST(timezone($report_tz, timezone('UTC', event_time)) AS DATE) AS day, count(*) AS events

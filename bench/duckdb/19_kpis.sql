@@ -1,4 +1,4 @@
--- kpis (sql/kpis.sql): headline numbers of the report period and the one before.
+-- kpis (sql/marts/overview/kpis.sql): headline numbers of the report period and the one before.
 WITH o AS (
     SELECT
         sum(amount) FILTER (WHERE completed AND order_time >= $period_start) AS revenue,

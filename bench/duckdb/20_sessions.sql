@@ -1,4 +1,4 @@
--- sessions (sql/sessions.sql): sessions of the report period per channel and per device.
+-- sessions (sql/marts/channels/sessions.sql): sessions of the report period per channel and per device.
 WITH s AS (
     SELECT * FROM stg_sessions WHERE session_start >= $period_start
 ),

@@ -401,7 +401,7 @@ async fn build_folder(
             }
             inputs
         },
-        models: prep.models.iter().map(|m| json!({"name": m.name, "file": format!("sql/{}.sql", m.name), "sha256": m.sha256, "reads": m.tables})).collect(),
+        models: prep.models.iter().map(|m| json!({"name": m.name, "file": models::relative(project, &m.path), "sha256": m.sha256, "reads": m.tables})).collect(),
         steps: results.runs.clone(),
         pages: pages.clone(),
         emails: emails

@@ -1,4 +1,5 @@
-//! SQL models: `sql/<name>.sql`, one query each, whose result is the relation `<name>`.
+//! SQL models: `sql/**/<name>.sql` (`sql/staging/`, `sql/intermediate/`,
+//! `sql/marts/<area>/`), one query each, whose result is the relation `<name>`.
 //!
 //! Loading parses every file, binds the `$parameters` as typed literals in the syntax tree
 //! (never by pasting text), finds the tables each query reads
@@ -33,7 +34,7 @@ use crate::sources::{SourceInfo, locate_bad_value};
 pub struct Model {
     /// The relation name: the file stem.
     pub name: String,
-    /// `sql/<name>.sql`.
+    /// `sql/<folder>/<name>.sql` (any depth under `sql/`).
     pub path: PathBuf,
     /// The statement with parameters bound.
     pub statement: DFStatement,
@@ -49,24 +50,61 @@ pub struct Model {
     pub sha256: String,
 }
 
-/// Lists `sql/*.sql` of a project, sorted by name.
+/// Lists the model files of a project: every `*.sql` under `sql/`, in any folder
+/// (`sql/staging/`, `sql/marts/<area>/`, …), sorted by model name (the file stem), so the
+/// folders do not change the order models run in. Hidden files and folders (a leading `.`)
+/// and other files are ignored.
+///
+/// Errors (exit 2): the folder cannot be read; two files with the same stem (a model name
+/// names one relation), naming both.
 pub fn model_files(project: &Path) -> Result<Vec<PathBuf>> {
     let dir = project.join("sql");
-    let rd = std::fs::read_dir(&dir).map_err(|e| {
+    let unreadable = |path: &Path, e: &dyn std::fmt::Display| {
         Error::config(format!(
             "{}: cannot read the SQL folder: {e}",
-            dir.display()
+            path.display()
         ))
-    })?;
-    let mut files: Vec<PathBuf> = rd
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("sql"))
-        .collect();
+    };
+    std::fs::read_dir(&dir).map_err(|e| unreadable(&dir, &e))?;
+    let mut files: Vec<(String, PathBuf)> = Vec::new();
+    let walk = walkdir::WalkDir::new(&dir)
+        .follow_links(true)
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+    for entry in walk {
+        let entry = entry.map_err(|e| {
+            let path = e.path().unwrap_or(&dir).to_path_buf();
+            match e.io_error() {
+                Some(io) => unreadable(&path, io),
+                None => unreadable(&path, &e),
+            }
+        })?;
+        let p = entry.path();
+        if entry.file_type().is_dir() || p.extension().and_then(|e| e.to_str()) != Some("sql") {
+            continue;
+        }
+        let stem = p
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default()
+            .to_string();
+        files.push((stem, p.to_path_buf()));
+    }
     files.sort();
-    Ok(files)
+    if let Some(w) = files.windows(2).find(|w| w[0].0 == w[1].0) {
+        return Err(Error::config(format!(
+            "{} and {}: two model files named {:?}; a model's file stem names its relation, so it must be unique under sql/: rename or remove one",
+            relative(project, &w[0].1),
+            relative(project, &w[1].1),
+            w[0].0
+        )));
+    }
+    Ok(files.into_iter().map(|(_, p)| p).collect())
 }
 
-fn relative(project: &Path, p: &Path) -> String {
+/// `p` relative to the project folder, as messages and the manifest name model files
+/// (`sql/marts/funnel/funnel.sql`).
+pub fn relative(project: &Path, p: &Path) -> String {
     p.strip_prefix(project).unwrap_or(p).display().to_string()
 }
 
@@ -202,7 +240,7 @@ pub fn load_models(
     for name in cfg.models.keys() {
         if !models.iter().any(|m| &m.name == name) && !broken.contains(name) {
             problems.push(Error::config(format!(
-                "journey.toml: [models.{name}] names no file sql/{name}.sql"
+                "journey.toml: [models.{name}] names no file {name}.sql under sql/"
             )));
         }
     }
@@ -269,7 +307,13 @@ pub fn load_models(
                 continue;
             }
             reported.extend(cycle.iter().cloned());
-            let files: Vec<_> = cycle.iter().map(|c| format!("sql/{c}.sql")).collect();
+            let files: Vec<_> = cycle
+                .iter()
+                .map(|c| match pending.iter().find(|m| &m.name == c) {
+                    Some(m) => relative(project, &m.path),
+                    None => format!("sql/{c}.sql"),
+                })
+                .collect();
             let mut path = cycle.clone();
             path.push(cycle[0].clone());
             problems.push(Error::model(format!(

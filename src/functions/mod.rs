@@ -1723,7 +1723,7 @@ mod sql_tests {
         assert_eq!(got, "2");
     }
 
-    /// `sql/stg_funnel_customers.sql` takes a customer's funnel level as the length of
+    /// `sql/intermediate/stg_funnel_customers.sql` takes a customer's funnel level as the length of
     /// `funnel_stage_times` instead of calling `window_funnel` as well. Second method: the two
     /// aggregates (separate code, both ClickHouse's default mode) on random events with many
     /// equal times, stage 0 rows and several partitions, customer by customer.

@@ -612,6 +612,87 @@ fn cycle_between_models_is_named() {
     );
 }
 
+/// Issue 21: models live in folders (`sql/staging/`, `sql/intermediate/`, `sql/marts/<area>/`)
+/// and are found at any depth; a model's name is its file stem wherever the file is, so two
+/// files with one stem are a configuration error naming both; hidden files and folders and
+/// other files are ignored; messages name the file where it is.
+#[test]
+fn models_are_found_in_folders_by_their_stem() {
+    // The bundled models are in folders; a model in a new folder reads one of them.
+    let p = tiny();
+    let dir = p.path().join("sql/marts/extra");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("channel_count.sql"),
+        "SELECT count(*) AS n FROM channels",
+    )
+    .unwrap();
+    // Ignored: a hidden folder, a hidden file, a file that is not .sql.
+    std::fs::create_dir_all(p.path().join("sql/.drafts")).unwrap();
+    std::fs::write(p.path().join("sql/.drafts/draft.sql"), "SELEC 1").unwrap();
+    std::fs::write(p.path().join("sql/marts/.scratch.sql"), "SELEC 1").unwrap();
+    std::fs::write(p.path().join("sql/marts/notes.txt"), "SELEC 1").unwrap();
+    ok(&run(p.path(), &[]));
+    let n = read_csv(&report_dir(p.path()).join("data/channel_count.csv"));
+    assert_eq!(n.len(), 1, "{n:?}");
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(report_dir(p.path()).join("manifest.json")).unwrap(),
+    )
+    .unwrap();
+    let file = |name: &str| {
+        manifest["models"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == name)
+            .map(|m| m["file"].as_str().unwrap().to_string())
+    };
+    assert_eq!(file("rfm").as_deref(), Some("sql/marts/rfm/rfm.sql"));
+    assert_eq!(
+        file("channel_count").as_deref(),
+        Some("sql/marts/extra/channel_count.sql")
+    );
+    assert_eq!(file("draft"), None);
+
+    // Two files named rfm.sql: exit 2 (configuration), both named.
+    let p = tiny();
+    let dir = p.path().join("sql/marts/rfm_copy");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(p.path().join("sql/marts/rfm/rfm.sql"), dir.join("rfm.sql")).unwrap();
+    let o = run(p.path(), &[]);
+    assert_fails(
+        &o,
+        2,
+        &[
+            "sql/marts/rfm/rfm.sql and sql/marts/rfm_copy/rfm.sql",
+            "two model files named \"rfm\"",
+        ],
+        p.path(),
+    );
+
+    // A cycle across folders names the files where they are.
+    let p = tiny();
+    for (folder, name, reads) in [("a", "loop_a", "loop_b"), ("b/c", "loop_b", "loop_a")] {
+        let dir = p.path().join("sql").join(folder);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join(format!("{name}.sql")),
+            format!("SELECT * FROM {reads}"),
+        )
+        .unwrap();
+    }
+    let o = run(p.path(), &[]);
+    assert_fails(
+        &o,
+        4,
+        &[
+            "loop_a → loop_b → loop_a",
+            "(sql/a/loop_a.sql, sql/b/c/loop_b.sql)",
+        ],
+        p.path(),
+    );
+}
+
 #[test]
 fn check_lists_every_problem() {
     let toml = std::fs::read_to_string(repo().join("tests/fixtures/tiny/journey.toml"))
@@ -739,10 +820,10 @@ fn editing_sql_or_params_changes_the_next_run() {
         100.0
     ));
     // Edit a segment rule in the SQL file: rename "At Risk".
-    let sql = std::fs::read_to_string(p.path().join("sql/rfm.sql"))
+    let sql = std::fs::read_to_string(p.path().join("sql/marts/rfm/rfm.sql"))
         .unwrap()
         .replace("THEN 'At Risk'", "THEN 'Slipping'");
-    std::fs::write(p.path().join("sql/rfm.sql"), sql).unwrap();
+    std::fs::write(p.path().join("sql/marts/rfm/rfm.sql"), sql).unwrap();
     ok(&run(p.path(), &[]));
     let rfm = read_csv(&report_dir(p.path()).join("data/rfm.csv"));
     assert_eq!(find(&rfm, "customer_id", "c1")["segment"], "Slipping");

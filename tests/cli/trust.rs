@@ -472,14 +472,14 @@ fn check_reports_models_downstream_of_a_broken_one_as_skipped() {
         ("AND order_id IS NOT NULL", "AND order_no IS NOT NULL"),
         ("GROUP BY order_id", "GROUP BY BY order_id"),
     ] {
-        let sql = std::fs::read_to_string(repo().join("sql/stg_orders.sql"))
+        let sql = std::fs::read_to_string(repo().join("sql/staging/stg_orders.sql"))
             .unwrap()
             .replacen(from, to, 1);
-        std::fs::write(p.path().join("sql/stg_orders.sql"), sql).unwrap();
+        std::fs::write(p.path().join("sql/staging/stg_orders.sql"), sql).unwrap();
         let o = check(p.path(), &["--as-of", "2026-10-31"]);
         assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
         let err = stderr(&o);
-        assert!(err.contains("sql/stg_orders.sql"), "{err}");
+        assert!(err.contains("sql/staging/stg_orders.sql"), "{err}");
         assert!(
             err.contains("skipped, as they read a model with an error:") && err.contains("kpis"),
             "{err}"
@@ -487,7 +487,7 @@ fn check_reports_models_downstream_of_a_broken_one_as_skipped() {
         // One error and one line of skipped models: no knock-on error per reader, and no
         // page checked against models that were not planned.
         assert_eq!(err.matches("journey-report: error:").count(), 3, "{err}");
-        assert!(!err.contains("sql/kpis.sql"), "{err}");
+        assert!(!err.contains("sql/marts/overview/kpis.sql"), "{err}");
         assert!(!err.contains("templates/"), "{err}");
     }
 }

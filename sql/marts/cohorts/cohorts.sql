@@ -1,7 +1,7 @@
 -- cohorts: acquisition cohorts × periods since acquisition — the retention matrix, monthly
 -- (the last 12 monthly cohorts) and weekly (the last 12 weekly cohorts, weeks from Monday).
 --
--- A customer's cohort is the month (week) of their sign-up (customers.signup_at) in the
+-- A customer's cohort is the month (week) of their sign-up (stg_customers.signup_at) in the
 -- report time zone $report_tz; period 0 is that month (week) itself, period n the n-th after.
 -- active: customers of the cohort with any event in the period (returning activity);
 -- buyers: customers with a completed order in it (repeat purchase from period 1 on).
@@ -20,7 +20,7 @@ members AS (
            CAST(CASE WHEN g.grain = 'month'
                      THEN date_trunc('month', local_time(c.signup_at, $report_tz))
                      ELSE date_trunc('week', local_time(c.signup_at, $report_tz)) END AS DATE) AS cohort
-    FROM customers c CROSS JOIN grains g
+    FROM stg_customers c CROSS JOIN grains g
     WHERE c.signup_at < $as_of_end
 ),
 recent AS (

@@ -9,7 +9,7 @@
 -- (VARCHAR; NULL when the customer had no session in the period).
 -- Rows ordered by customer_id, period ((customer_id, period) is unique): its data file is the
 -- same on every run.
-WITH touch AS (
+WITH first_touchpoint AS (
     SELECT customer_id,
            arg_min(channel, session_start, session_id) AS first_touch_channel
     FROM stg_sessions
@@ -24,7 +24,7 @@ device AS (
     GROUP BY 1, 2
 )
 SELECT p.period, t.customer_id, t.first_touch_channel, d.device
-FROM touch t
+FROM first_touchpoint t
 CROSS JOIN (SELECT 'current' AS period UNION ALL SELECT 'previous') p
 LEFT JOIN device d ON d.customer_id = t.customer_id AND d.period = p.period
 ORDER BY customer_id, period

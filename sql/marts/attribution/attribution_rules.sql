@@ -8,7 +8,7 @@
 --   last_non_direct: all credit to the latest touchpoint whose channel is not 'direct'
 --                    (GA's "last non-direct click"); an order whose touchpoints are all
 --                    direct credits its last touchpoint (direct);
---   linear:          1/touches of the credit to every touchpoint;
+--   linear:          1/n of the credit to each of the order's n touchpoints;
 --   time_decay:      weight 2^(-age / half-life) per touchpoint, age = seconds between the
 --                    session start and the order, half-life $time_decay_half_life_days days
 --                    (default 7, as Mixpanel and Google Ads); weights normalised per order;
@@ -29,9 +29,9 @@
 -- credits add up exactly as DECIMAL, so a sum does not depend on the order in which the rows
 -- arrive (DOUBLE sums in parallel do: 39256.81 or 39256.810000000005); an order's
 -- time-decay weights add up in the order of its touchpoints.
-WITH touches AS (
+WITH touchpoints AS (
     SELECT
-        order_id, channel, position, touches, amount,
+        order_id, channel, position, touches AS touchpoint_count, amount,
         COALESCE(
             max(CASE WHEN channel <> 'direct' THEN position END) OVER (PARTITION BY order_id),
             touches
@@ -44,20 +44,20 @@ credits AS (
         channel,
         amount,
         CASE WHEN position = 1 THEN 1.0 ELSE 0.0 END AS first_touch,
-        CASE WHEN position = touches THEN 1.0 ELSE 0.0 END AS last_touch,
+        CASE WHEN position = touchpoint_count THEN 1.0 ELSE 0.0 END AS last_touch,
         CASE WHEN position = last_non_direct_position THEN 1.0 ELSE 0.0 END AS last_non_direct,
-        1.0 / touches AS linear,
+        1.0 / touchpoint_count AS linear,
         decay_weight / sum(decay_weight) OVER (
             PARTITION BY order_id ORDER BY position
             ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
         ) AS time_decay,
         CASE
-            WHEN touches = 1 THEN 1.0
-            WHEN touches = 2 THEN 0.5
-            WHEN position = 1 OR position = touches THEN 0.4
-            ELSE 0.2 / (touches - 2)
+            WHEN touchpoint_count = 1 THEN 1.0
+            WHEN touchpoint_count = 2 THEN 0.5
+            WHEN position = 1 OR position = touchpoint_count THEN 0.4
+            ELSE 0.2 / (touchpoint_count - 2)
         END AS position_based
-    FROM touches
+    FROM touchpoints
 )
 SELECT
     channel,

@@ -4,8 +4,8 @@
 -- An order with no touchpoint in the window gets one row with channel '(no touchpoint)'.
 --
 -- Columns: order_id, customer_id, order_time, amount (DOUBLE), touch_time (TIMESTAMP or
--- NULL), channel, campaign, position (BIGINT, 1 = first touch), touches (BIGINT, touchpoints
--- of the order), seconds_before_order (DOUBLE).
+-- NULL: the touchpoint's session start), channel, campaign, position (BIGINT, 1 = the first
+-- touchpoint), touches (BIGINT, touchpoints of the order), seconds_before_order (DOUBLE).
 -- Rows ordered by order_id, position ((order_id, position) is unique): its data file is the
 -- same on every run.
 WITH orders AS (
@@ -13,7 +13,7 @@ WITH orders AS (
     FROM stg_orders
     WHERE completed AND order_time >= $period_start
 ),
-touches AS (
+touchpoints AS (
     SELECT o.order_id, o.customer_id, o.order_time, o.amount,
            s.session_start AS touch_time, s.channel, s.campaign, s.session_id
     FROM orders o
@@ -26,7 +26,7 @@ ranked AS (
     SELECT *,
         row_number() OVER (PARTITION BY order_id ORDER BY touch_time, session_id) AS position,
         count(*) OVER (PARTITION BY order_id) AS touches
-    FROM touches
+    FROM touchpoints
 )
 SELECT order_id, customer_id, order_time, amount, touch_time, channel, campaign, position, touches,
        date_part('epoch', order_time) - date_part('epoch', touch_time) AS seconds_before_order
@@ -35,5 +35,5 @@ UNION ALL
 SELECT o.order_id, o.customer_id, o.order_time, o.amount, CAST(NULL AS TIMESTAMP), '(no touchpoint)', CAST(NULL AS VARCHAR),
        CAST(1 AS BIGINT), CAST(1 AS BIGINT), CAST(NULL AS DOUBLE)
 FROM orders o
-WHERE NOT EXISTS (SELECT 1 FROM touches t WHERE t.order_id = o.order_id)
+WHERE NOT EXISTS (SELECT 1 FROM touchpoints t WHERE t.order_id = o.order_id)
 ORDER BY order_id, position

@@ -8,7 +8,7 @@
 -- '3–24 h', '1–3 d', '3+ d'), customers (BIGINT), share (DOUBLE: of the stage's customers).
 WITH stages AS (SELECT DISTINCT stage_index, stage FROM funnel_stages),
 n AS (SELECT max(stage_index) AS last FROM funnel_stages),
-steps AS (
+stage_seconds AS (
     SELECT s.stage_index, s.stage,
            date_part('epoch', array_element(p.stage_times, s.stage_index))
          - date_part('epoch', array_element(p.stage_times, s.stage_index - 1)) AS seconds
@@ -31,12 +31,12 @@ buckets AS (
 ),
 grid AS (
     SELECT st.stage_index, st.stage, b.k, b.label, b.lo, b.hi
-    FROM (SELECT DISTINCT stage_index, stage FROM steps) st CROSS JOIN buckets b
+    FROM (SELECT DISTINCT stage_index, stage FROM stage_seconds) st CROSS JOIN buckets b
 )
 SELECT g.stage_index, g.stage, CAST(g.k AS BIGINT) AS bucket_order, g.label AS bucket,
        count(s.seconds) AS customers,
        CAST(count(s.seconds) AS DOUBLE) / NULLIF(sum(count(s.seconds)) OVER (PARTITION BY g.stage_index), 0) AS share
 FROM grid g
-LEFT JOIN steps s ON s.stage_index = g.stage_index AND s.seconds >= g.lo AND s.seconds < g.hi
+LEFT JOIN stage_seconds s ON s.stage_index = g.stage_index AND s.seconds >= g.lo AND s.seconds < g.hi
 GROUP BY g.stage_index, g.stage, g.k, g.label
 ORDER BY g.stage_index, g.k

@@ -55,5 +55,5 @@ FROM dropped d
 JOIN stages s ON s.stage_index = d.stage_index
 JOIN stages n ON n.stage_index = d.stage_index + 1
 LEFT JOIN last_event l ON l.customer_id = d.customer_id
-LEFT JOIN customers c ON c.customer_id = d.customer_id
+LEFT JOIN stg_customers c ON c.customer_id = d.customer_id
 ORDER BY d.stage_index, l.last_event_at DESC, d.customer_id

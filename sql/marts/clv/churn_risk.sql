@@ -17,7 +17,7 @@ WITH ranked AS (
 SELECT r.customer_id, c.email, c.full_name, r.historical_revenue, r.frequency,
        r.days_since_last_purchase, r.p_alive, r.predicted_clv, r.ltv_tier
 FROM ranked r
-LEFT JOIN customers c ON c.customer_id = r.customer_id
+LEFT JOIN stg_customers c ON c.customer_id = r.customer_id
 WHERE r.revenue_rank < 0.20
   AND r.p_alive < $churn_p_alive_threshold
 ORDER BY r.historical_revenue DESC, r.customer_id

@@ -1,7 +1,7 @@
 -- attribution_roi: marketing spend against attributed results — CAC and ROAS per channel
 -- under each attribution model.
 --
--- cost: the spend export (source `spend`: date, channel, campaign, cost) summed per channel
+-- cost: the spend export (stg_spend: date, channel, campaign, cost) summed per channel
 -- over the days of the report period (from $period_start to the end of the as-of day). A
 -- project without a spend export has an empty `spend` table: cost is 0 and CAC/ROAS NULL.
 -- CAC (customer acquisition cost) = cost / attributed conversions; ROAS (return on ad
@@ -13,7 +13,7 @@
 -- conversion), roas (DOUBLE, revenue per unit of cost).
 WITH cost AS (
     SELECT channel, CAST(sum(CAST(cost AS DECIMAL(38, 6))) AS DOUBLE) AS cost
-    FROM spend
+    FROM stg_spend
     WHERE date >= $period_start AND date < $as_of_end
     GROUP BY channel
 ),

@@ -10,7 +10,7 @@
 --   active_customers:        distinct customers with any event
 --   sessions:                sessions started (stg_sessions)
 --   session_conversion_rate: sessions holding a $conversion_event event / sessions
---   new_customers:           CRM sign-ups (customers.signup_at)
+--   new_customers:           CRM sign-ups (stg_customers.signup_at)
 --   refund_rate:             refunded / (completed + refunded) orders
 WITH o AS (
     -- revenue adds up exactly as DECIMAL: it does not depend on the order the rows arrive in
@@ -41,7 +41,7 @@ c AS (
     SELECT
         sum(CASE WHEN signup_at >= $period_start AND signup_at < $as_of_end THEN 1 ELSE 0 END) AS new_customers,
         sum(CASE WHEN signup_at >= $previous_period_start AND signup_at < $period_start THEN 1 ELSE 0 END) AS new_prev
-    FROM customers
+    FROM stg_customers
 ),
 k AS (
     SELECT 1 AS ord, 'revenue' AS metric, 'Revenue' AS label, CAST(o.revenue AS DOUBLE) AS value, CAST(o.revenue_prev AS DOUBLE) AS previous, 'money' AS format FROM o

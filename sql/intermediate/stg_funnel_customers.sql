@@ -9,10 +9,10 @@
 -- each stage of the deepest chain was reached, the stages in order and the last within
 -- $conversion_window_days days of the stage-1 event (inclusive); equal timestamps count in
 -- stage order. An event whose name belongs to several stages counts for each. level: the
--- deepest stage reached, the length of stage_times — what window_funnel(…, '', …) returns,
--- without computing the funnel twice. For another mode, take level from e.g.
--- window_funnel($conversion_window_days * 86400, 'strict_order', event_time, stage_index)
--- instead (stage_times stay in the default mode).
+-- index of the deepest funnel stage reached, the length of stage_times — what
+-- window_funnel(…, '', …) returns, without computing the funnel twice. For another mode,
+-- take level from e.g. window_funnel($conversion_window_days * 86400, 'strict_order',
+-- event_time, stage_index) instead (stage_times stay in the default mode).
 --
 -- Columns: period (VARCHAR), customer_id, level (BIGINT, 0–N; 0 = never had a stage-1
 -- event in the period), stage_times (LIST<TIMESTAMP>, UTC), first_touch_channel (VARCHAR:
@@ -41,5 +41,5 @@ SELECT p.period, p.customer_id, CAST(cardinality(p.stage_times) AS BIGINT) AS le
        CAST(date_trunc('month', local_time(c.signup_at, $report_tz)) AS DATE) AS signup_cohort
 FROM per_customer p
 LEFT JOIN stg_customer_touch t ON t.customer_id = p.customer_id AND t.period = p.period
-LEFT JOIN customers c ON c.customer_id = p.customer_id
+LEFT JOIN stg_customers c ON c.customer_id = p.customer_id
 ORDER BY period, customer_id
