@@ -17,7 +17,7 @@
 //!
 //! Each source's verdict goes to `manifest.json` (`freshness`).
 
-use chrono::{NaiveDate, NaiveDateTime, TimeZone};
+use chrono::{NaiveDate, NaiveDateTime};
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::{Int64Type, TimestampNanosecondType};
 use datafusion::common::ScalarValue;
