@@ -17,11 +17,9 @@
 
 pub mod app;
 pub mod arg_min_exec;
-pub mod attribution;
 pub mod bitmap_text;
 pub mod charts;
 pub mod cli;
-pub mod clv;
 pub mod config;
 pub mod data_files;
 pub mod delivery;
@@ -41,6 +39,5 @@ pub mod sql_attribution;
 pub mod sql_clv;
 pub mod sql_funnel;
 pub mod sql_path_agg;
-pub mod window_funnel;
 
 pub use error::{Error, ErrorKind, Result};

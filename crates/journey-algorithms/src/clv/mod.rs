@@ -1202,11 +1202,11 @@ mod tests {
 
     const CDNOW_SUMMARY: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/cdnow/cdnow_customers_summary.csv"
+        "/../../tests/fixtures/cdnow/cdnow_customers_summary.csv"
     );
     const CDNOW_WITH_MONETARY: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/cdnow/cdnow_customers_summary_with_transactions.csv"
+        "/../../tests/fixtures/cdnow/cdnow_customers_summary_with_transactions.csv"
     );
 
     /// Published BG/NBD estimates for CDNOW (Fader, Hardie & Lee 2005, §5), time in weeks.
