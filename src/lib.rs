@@ -33,8 +33,4 @@ pub mod report;
 pub mod sample;
 pub mod sources;
 
-pub mod attribution;
-pub mod clv;
-pub mod window_funnel;
-
 pub use error::{Error, ErrorKind, Result};

@@ -1,5 +1,5 @@
 //! Data-driven attribution as SQL aggregate functions over customer journeys; the models are
-//! in [`crate::attribution`], these are their DataFusion faces.
+//! in [`journey_algorithms::attribution`], these are their DataFusion faces.
 //!
 //! Every function takes one row per journey (or per group of identical journeys):
 //!
@@ -39,7 +39,7 @@ use datafusion::logical_expr::{
 use datafusion::prelude::SessionContext;
 use serde::{Deserialize, Serialize};
 
-use crate::attribution;
+use journey_algorithms::attribution;
 
 /// Registers `markov_attribution`, `markov_transitions` and `shapley_attribution` on `ctx`.
 pub fn register(ctx: &SessionContext) {

@@ -1,6 +1,6 @@
-//! Predictive customer lifetime value as SQL functions; the models are in [`crate::clv`],
-//! these are their DataFusion faces. Time is in the unit of the data's recency and age —
-//! the bundled models use **days**; money in currency units.
+//! Predictive customer lifetime value as SQL functions; the models are in
+//! [`journey_algorithms::clv`], these are their DataFusion faces. Time is in the unit of the
+//! data's recency and age — the bundled models use **days**; money in currency units.
 //!
 //! Fitting (aggregates; identical rows are grouped and fitted with weights):
 //!
@@ -44,7 +44,9 @@ use datafusion::logical_expr::{
 };
 use datafusion::prelude::SessionContext;
 
-use crate::clv::{self, BgNbdParams, ClvError, ClvHorizon, FitOptions, GammaGammaParams};
+use journey_algorithms::clv::{
+    self, BgNbdParams, ClvError, ClvHorizon, FitOptions, GammaGammaParams,
+};
 
 /// Registers the CLV fitting aggregates and prediction scalars on `ctx`.
 pub fn register(ctx: &SessionContext) {

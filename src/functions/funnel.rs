@@ -1,6 +1,6 @@
 //! `window_funnel` and `retention` as SQL aggregate functions; the semantics are those of
-//! ClickHouse's `windowFunnel` and `retention` and live in [`crate::window_funnel`], these are
-//! their DataFusion faces.
+//! ClickHouse's `windowFunnel` and `retention` and live in [`journey_algorithms::funnel`], these
+//! are their DataFusion faces.
 //!
 //! ```sql
 //! -- ClickHouse: windowFunnel(86400, 'strict_order')(ts, e = 'view', e = 'cart', e = 'buy')
@@ -43,7 +43,7 @@ use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_expr::expressions::Literal;
 use datafusion::prelude::SessionContext;
 
-use crate::window_funnel::{
+use journey_algorithms::funnel::{
     FunnelEvents, FunnelOptions, MAX_FUNNEL_STEPS, RetentionState, check_retention_conditions,
     window_funnel_level,
 };

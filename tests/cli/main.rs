@@ -1414,7 +1414,7 @@ fn attribution_fixture_by_hand() {
 /// expected purchases and CLV that the SQL model wrote; tiers and the at-risk list follow
 /// their definitions.
 fn check_bundled_clv(dir: &Path) {
-    use journey_report::clv::{BgNbdParams, ClvHorizon, GammaGammaParams, customer_lifetime_value};
+    use journey_algorithms::clv::{BgNbdParams, ClvHorizon, GammaGammaParams, customer_lifetime_value};
     let fit = read_csv(&dir.join("data/clv_fit.csv"));
     assert_eq!(fit.len(), 1);
     let f = &fit[0];
