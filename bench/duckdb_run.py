@@ -4,14 +4,14 @@
     duckdb_run.py --events E --customers C --transactions T [--spend S] --out DIR
                   [--as-of 2026-10-31] [--threads 2] [--memory-limit 4GB] [--temp-dir DIR]
 
-Reads the exports the way journey-report's input contract does (src/sources.rs and
+Reads the exports the way journey-report's input contract does (src/sources/mod.rs and
 journey.toml): events.customer_id from `user_id`, event_time from `event_timestamp`
 (RFC 3339 in CSV, a timestamp column in Parquet); customers.signup_at from `signup_date`
 ('%Y-%m-%d %H:%M:%S', UTC); transactions.order_time RFC 3339; text trimmed, empty text NULL.
 Timestamps are kept as TIMESTAMP in UTC; days and hours are bucketed in `report_tz`.
 
 Parameters come from journey.toml [params] over journey-report's defaults; $as_of_end,
-$period_start and $previous_period_start are computed as src/app.rs resolve_params does.
+$period_start and $previous_period_start are computed as src/journey/params.rs resolve_params does.
 They are pasted into the SQL as typed literals.
 
 Each file bench/duckdb/NN_<model>.sql is one query, run as CREATE TEMP TABLE <model> AS …;
@@ -34,7 +34,7 @@ import duckdb
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
 
-# journey-report's DEFAULT_PARAMS (src/app.rs), overridden by journey.toml [params].
+# journey-report's DEFAULT_PARAMS (src/journey/params.rs), overridden by journey.toml [params].
 DEFAULT_PARAMS = {
     "report_tz": "UTC",
     "period_days": 30,
@@ -61,7 +61,7 @@ DEFAULT_PARAMS = {
 def resolve_params(cfg: dict, as_of: dt.date) -> dict:
     params = dict(DEFAULT_PARAMS)
     params.update(cfg.get("params", {}))
-    # As src/app.rs: non-converting journeys span the report period unless set.
+    # As src/journey/params.rs: non-converting journeys span the report period unless set.
     params.setdefault("non_converting_window_days", params["period_days"])
     tz = ZoneInfo(params["report_tz"])
     days = int(params["period_days"])

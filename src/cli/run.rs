@@ -10,10 +10,10 @@ use serde_json::json;
 use crate::cli::prepare::{Prepared, ProjectArgs, check_freshness, count_deferred, prepare};
 use crate::engine::models;
 use crate::error::{Error, Result};
-use crate::report::context::page_context;
+use crate::report::context::{Page, ReportVar, Unavailable, page_context};
 use crate::report::data_files::write_data_files;
 pub use crate::report::manifest::RunStatus;
-use crate::report::manifest::{Manifest, file_checksum};
+use crate::report::manifest::{EmailEntry, Manifest, ModelEntry, file_checksum};
 use crate::report::output::lock_output;
 use crate::report::pages;
 
@@ -113,7 +113,11 @@ pub async fn run(args: &RunArgs) -> Result<RunSummary> {
     prep.warnings
         .extend(crate::report::output::remove_stale(&parent));
     let final_dir = parent.join(prep.window.as_of.to_string());
-    let staging = parent.join(format!(".{}.partial-{}", prep.window.as_of, std::process::id()));
+    let staging = parent.join(format!(
+        ".{}.partial-{}",
+        prep.window.as_of,
+        std::process::id()
+    ));
     let work = parent.join(format!(".work-{}", std::process::id()));
     // Removes the partial folder and work files however this function ends: error, or the
     // future being dropped when the job is stopped (SIGTERM).
@@ -247,30 +251,23 @@ async fn build_folder(
         &results.unavailable,
         started_at,
     );
-    // (name, title, template, recipients, the `report` variable; None for the index).
-    let mut page_list: Vec<(
-        String,
-        String,
-        String,
-        Vec<String>,
-        Option<serde_json::Value>,
-    )> = vec![(
-        "index".into(),
-        "Executive summary".into(),
-        "index.html".into(),
-        Vec::new(),
-        None,
-    )];
+    let mut page_list = vec![Page {
+        name: "index".into(),
+        title: "Executive summary".into(),
+        template: "index.html".into(),
+        recipients: Vec::new(),
+        report: None,
+    }];
     let sources = pages::template_sources(project)?;
     for r in &selected {
         // A page that reads an unavailable model says so instead of showing empty charts.
         let missing: Vec<_> = pages::models_read(&sources, &r.template_name())
             .into_iter()
             .filter_map(|m| {
-                results
-                    .unavailable
-                    .get(&m)
-                    .map(|why| json!({"model": m, "reason": why}))
+                results.unavailable.get(&m).map(|why| Unavailable {
+                    model: m.clone(),
+                    reason: why.clone(),
+                })
             })
             .collect();
         let template = if missing.is_empty() {
@@ -278,13 +275,18 @@ async fn build_folder(
         } else {
             "unavailable.html".to_string()
         };
-        page_list.push((
-            r.name.clone(),
-            r.title.clone(),
+        page_list.push(Page {
+            name: r.name.clone(),
+            title: r.title.clone(),
             template,
-            r.recipients.clone(),
-            Some(json!({"name": r.name, "title": r.title, "summary": r.summary, "unavailable": missing})),
-        ));
+            recipients: r.recipients.clone(),
+            report: Some(ReportVar {
+                name: r.name.clone(),
+                title: r.title.clone(),
+                summary: r.summary.clone(),
+                unavailable: missing,
+            }),
+        });
     }
     // Pages are independent: drawing their charts (the e-mails' PNGs above all) is spread
     // over worker threads, each with its own e-mail engine and image list.
@@ -313,7 +315,14 @@ async fn build_folder(
                 // A stop requested by a signal is seen between pages.
                 while crate::report::output::stop_requested().is_none() {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some((name, title, template, recipients, report)) = page_list.get(i) else {
+                    let Some(Page {
+                        name,
+                        title,
+                        template,
+                        recipients,
+                        report,
+                    }) = page_list.get(i)
+                    else {
                         break;
                     };
                     let result = email_tera.as_ref().map_err(Clone::clone).and_then(|et| {
@@ -330,8 +339,10 @@ async fn build_folder(
                         // Templates see `email = true` in the e-mail form, to condense wide
                         // tables.
                         c.insert("email", &true);
-                        let url =
-                            crate::report::email::report_url(&prep.config, &prep.window.as_of.to_string());
+                        let url = crate::report::email::report_url(
+                            &prep.config,
+                            &prep.window.as_of.to_string(),
+                        );
                         c.insert("report_url", &url);
                         let mail_page = pages::render(et, template, &c)?;
                         let email = crate::report::email::build_email(
@@ -358,7 +369,7 @@ async fn build_folder(
     crate::report::output::check_stop()?;
     let mut pages = Vec::new();
     let mut emails = Vec::new();
-    for ((name, ..), slot) in page_list.iter().zip(rendered) {
+    for (Page { name, .. }, slot) in page_list.iter().zip(rendered) {
         let email = slot
             .into_inner()
             .ok()
@@ -401,12 +412,26 @@ async fn build_folder(
             }
             inputs
         },
-        models: prep.models.iter().map(|m| json!({"name": m.name, "file": models::relative(project, &m.path), "sha256": m.sha256, "reads": m.tables})).collect(),
+        models: prep
+            .models
+            .iter()
+            .map(|m| ModelEntry {
+                file: models::relative(project, &m.path),
+                name: m.name.clone(),
+                reads: m.tables.clone(),
+                sha256: m.sha256.clone(),
+            })
+            .collect(),
         steps: results.runs.clone(),
         pages: pages.clone(),
         emails: emails
             .iter()
-            .map(|e| json!({"file": format!("email/{}.eml", e.report), "html_bytes": e.html_bytes, "images": e.images, "message_bytes": e.message.formatted().len()}))
+            .map(|e| EmailEntry {
+                file: format!("email/{}.eml", e.report),
+                html_bytes: e.html_bytes,
+                images: e.images,
+                message_bytes: e.message.formatted().len(),
+            })
             .collect(),
         warnings: warnings.clone(),
         status,

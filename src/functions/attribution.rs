@@ -119,10 +119,6 @@ impl JourneyModel {
     }
 }
 
-fn string_list() -> DataType {
-    DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)))
-}
-
 impl AggregateUDFImpl for JourneyModel {
     fn name(&self) -> &str {
         kind_name(self.kind)
@@ -151,7 +147,7 @@ impl AggregateUDFImpl for JourneyModel {
         {
             return plan_err!("{} got {arg_types:?}", self.usage());
         }
-        let mut out = vec![string_list()];
+        let mut out = vec![DataType::new_list(DataType::Utf8, true)];
         out.extend(std::iter::repeat_n(DataType::Float64, n - 2));
         out.push(match self.kind {
             Kind::Shapley => DataType::Utf8,

@@ -198,12 +198,12 @@ fn state_fields() -> Vec<FieldRef> {
     vec![
         Arc::new(Field::new(
             "times",
-            DataType::List(Arc::new(Field::new("item", DataType::Int64, true))),
+            DataType::new_list(DataType::Int64, true),
             true,
         )),
         Arc::new(Field::new(
             "masks",
-            DataType::List(Arc::new(Field::new("item", DataType::UInt32, true))),
+            DataType::new_list(DataType::UInt32, true),
             true,
         )),
     ]
@@ -516,10 +516,6 @@ impl Default for Retention {
     }
 }
 
-fn u8_list() -> DataType {
-    DataType::List(Arc::new(Field::new("item", DataType::UInt8, true)))
-}
-
 impl AggregateUDFImpl for Retention {
     fn name(&self) -> &str {
         "retention"
@@ -541,7 +537,7 @@ impl AggregateUDFImpl for Retention {
         Ok(vec![DataType::Boolean; arg_types.len()])
     }
     fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-        Ok(u8_list())
+        Ok(DataType::new_list(DataType::UInt8, true))
     }
     fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
         Ok(Box::new(RetentionAccumulator {

@@ -55,14 +55,6 @@ impl Default for PathAgg {
     }
 }
 
-fn list_of_strings() -> DataType {
-    DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)))
-}
-
-fn list_of_binary() -> DataType {
-    DataType::List(Arc::new(Field::new("item", DataType::Binary, true)))
-}
-
 fn key_converter(args: &AccumulatorArgs) -> Result<RowConverter> {
     let mut fields = Vec::new();
     for e in &args.exprs[1..] {
@@ -106,7 +98,7 @@ impl AggregateUDFImpl for PathAgg {
         Ok(out)
     }
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(list_of_strings())
+        Ok(DataType::new_list(DataType::Utf8, true))
     }
     fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
         Ok(Box::new(PathAccumulator {
@@ -117,12 +109,12 @@ impl AggregateUDFImpl for PathAgg {
         Ok(vec![
             Arc::new(Field::new(
                 format!("{}[values]", args.name),
-                list_of_strings(),
+                DataType::new_list(DataType::Utf8, true),
                 true,
             )),
             Arc::new(Field::new(
                 format!("{}[keys]", args.name),
-                list_of_binary(),
+                DataType::new_list(DataType::Binary, true),
                 true,
             )),
         ])

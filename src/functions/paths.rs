@@ -41,10 +41,6 @@ impl Default for PathCollapse {
     }
 }
 
-fn utf8_list() -> DataType {
-    DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)))
-}
-
 impl ScalarUDFImpl for PathCollapse {
     fn name(&self) -> &str {
         "path_collapse"
@@ -59,14 +55,14 @@ impl ScalarUDFImpl for PathCollapse {
                 | DataType::LargeList(_)
                 | DataType::FixedSizeList(_, _)
                 | DataType::Null,
-            ] => Ok(vec![utf8_list()]),
+            ] => Ok(vec![DataType::new_list(DataType::Utf8, true)]),
             _ => plan_err!(
                 "path_collapse(list) takes one list of text, e.g. array_agg(channel ORDER BY event_time); got {arg_types:?}"
             ),
         }
     }
     fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-        Ok(utf8_list())
+        Ok(DataType::new_list(DataType::Utf8, true))
     }
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let arr = args.args[0].to_array(args.number_rows)?;
@@ -127,14 +123,6 @@ impl Default for FunnelStageTimes {
     }
 }
 
-fn ts_list() -> DataType {
-    DataType::List(Arc::new(Field::new("item", TIMESTAMP, true)))
-}
-
-fn i64_list() -> DataType {
-    DataType::List(Arc::new(Field::new("item", DataType::Int64, true)))
-}
-
 impl AggregateUDFImpl for FunnelStageTimes {
     fn name(&self) -> &str {
         "funnel_stage_times"
@@ -155,15 +143,23 @@ impl AggregateUDFImpl for FunnelStageTimes {
         Ok(vec![TIMESTAMP, DataType::Int64, DataType::Int64])
     }
     fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-        Ok(ts_list())
+        Ok(DataType::new_list(TIMESTAMP, true))
     }
     fn accumulator(&self, _args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
         Ok(Box::new(FunnelAccumulator::default()))
     }
     fn state_fields(&self, _args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
         Ok(vec![
-            Arc::new(Field::new("times", ts_list(), true)),
-            Arc::new(Field::new("stages", i64_list(), true)),
+            Arc::new(Field::new(
+                "times",
+                DataType::new_list(TIMESTAMP, true),
+                true,
+            )),
+            Arc::new(Field::new(
+                "stages",
+                DataType::new_list(DataType::Int64, true),
+                true,
+            )),
             Arc::new(Field::new("window", DataType::Int64, true)),
         ])
     }

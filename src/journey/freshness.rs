@@ -70,7 +70,6 @@ pub struct SourceFreshness {
     pub message: Option<String>,
 }
 
-
 /// Checks every source that has a freshness column against `window`, and fills in the row
 /// count of each one checked (`SourceInfo::rows`).
 ///

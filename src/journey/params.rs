@@ -262,7 +262,10 @@ mod tests {
         assert_eq!(window.time_zone, chrono_tz::Europe::Berlin);
         // The window and the bound parameters are the same values.
         assert_eq!(p["as_of_end"], ParamValue::Timestamp(window.as_of_end));
-        assert_eq!(p["period_start"], ParamValue::Timestamp(window.period_start));
+        assert_eq!(
+            p["period_start"],
+            ParamValue::Timestamp(window.period_start)
+        );
         // 2026-11-01 00:00 in Berlin is CET (UTC+1, DST ended 2026-10-25): 2026-10-31 23:00 UTC.
         assert_eq!(p["as_of_end"], ts("2026-10-31 23:00:00"));
         // 90 days up to 10-31 start on 2026-08-03 00:00 CEST (UTC+2) = 2026-08-02 22:00 UTC.

@@ -16,6 +16,43 @@ use crate::journey::params::ReportWindow;
 use crate::project::{Config, ParamValue, ReportConfig};
 use crate::report::pages;
 
+/// One page of the report to render.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// File stem of the page (`index`, `funnel`, …) and of its e-mail.
+    pub name: String,
+    /// Its title (the e-mail's heading).
+    pub title: String,
+    /// The Tera template drawn (`unavailable.html` when a model it reads is unavailable).
+    pub template: String,
+    /// Who gets its e-mail besides `[email] to` (none for the index).
+    pub recipients: Vec<String>,
+    /// The template's `report` variable; `None` for the index.
+    pub report: Option<ReportVar>,
+}
+
+/// The `report` variable of a report page's template.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ReportVar {
+    /// `[[reports]] name`.
+    pub name: String,
+    /// `[[reports]] title`.
+    pub title: String,
+    /// `[[reports]] summary`, if any.
+    pub summary: Option<String>,
+    /// The models the page reads that are unavailable for this data, with the reason.
+    pub unavailable: Vec<Unavailable>,
+}
+
+/// A model a page reads that failed on this data or was skipped.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Unavailable {
+    /// The model's name.
+    pub model: String,
+    /// Why it is unavailable.
+    pub reason: String,
+}
+
 /// What every page of one run is drawn from, besides the models' rows.
 #[derive(Debug, Clone, Copy)]
 pub struct PageInputs<'a> {
@@ -153,7 +190,12 @@ pub async fn check_templates(
         match report {
             Some(r) => ctx.insert(
                 "report",
-                &json!({"name": r.name, "title": r.title, "summary": r.summary, "unavailable": []}),
+                &ReportVar {
+                    name: r.name.clone(),
+                    title: r.title.clone(),
+                    summary: r.summary.clone(),
+                    unavailable: Vec::new(),
+                },
             ),
             None => {
                 ctx.remove("report");

@@ -1,6 +1,6 @@
 //! `manifest.json`: what a run read, ran and wrote, and the run's status.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use chrono::NaiveDate;
@@ -30,13 +30,13 @@ pub struct Manifest {
     /// Input sources with files, sizes, modification times and row counts.
     pub inputs: Vec<SourceInfo>,
     /// SQL files with SHA-256.
-    pub models: Vec<serde_json::Value>,
+    pub models: Vec<ModelEntry>,
     /// Per-step timings.
     pub steps: Vec<ModelRun>,
     /// Pages written.
     pub pages: Vec<String>,
     /// E-mails written to `email/`: report, HTML bytes, inline images, message bytes.
-    pub emails: Vec<serde_json::Value>,
+    pub emails: Vec<EmailEntry>,
     /// Warnings.
     pub warnings: Vec<String>,
     /// `complete`, or `partial` when some analyses are unavailable.
@@ -49,6 +49,32 @@ pub struct Manifest {
     /// as-of date (with their e-mails): `{"page": "funnel.html", "drawn_at": <started_at of
     /// the run that drew it>}`.
     pub carried_pages: Vec<serde_json::Value>,
+}
+
+/// One SQL model in `manifest.json` (fields in the file's key order).
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelEntry {
+    /// Its file, relative to the project (`sql/marts/funnel/funnel.sql`).
+    pub file: String,
+    /// The model's name (the file stem).
+    pub name: String,
+    /// The tables and models its query reads.
+    pub reads: BTreeSet<String>,
+    /// SHA-256 of the file, hex.
+    pub sha256: String,
+}
+
+/// One e-mail written to `email/` in `manifest.json` (fields in the file's key order).
+#[derive(Debug, Clone, Serialize)]
+pub struct EmailEntry {
+    /// `email/<report>.eml`.
+    pub file: String,
+    /// Bytes of its HTML part.
+    pub html_bytes: usize,
+    /// Inline images (charts as PNG).
+    pub images: usize,
+    /// Bytes of the whole message.
+    pub message_bytes: usize,
 }
 
 /// Whether a written report holds every analysis.

@@ -37,6 +37,31 @@ fn tiny() -> TempDir {
     dir
 }
 
+/// The tiny fixture, run once for the whole test binary (`run --as-of 2026-10-31`, no other
+/// options) and shared by the tests that only read its report. It lives under cargo's
+/// per-target temporary folder, replaced at the first call of each test run.
+fn tiny_report() -> &'static Shared {
+    static SHARED: std::sync::OnceLock<Shared> = std::sync::OnceLock::new();
+    SHARED.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("tiny-report");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        copy_dir(&repo().join("tests/fixtures/tiny"), &dir);
+        copy_dir(&repo().join("sql"), &dir.join("sql"));
+        ok(&run(&dir, &[]));
+        Shared(dir)
+    })
+}
+
+/// A project folder shared by several tests, never written after its first run.
+struct Shared(PathBuf);
+
+impl Shared {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
 fn bin() -> Command {
     let mut c = Command::cargo_bin("journey-report").unwrap();
     c.env("RUST_LOG", "warn");
@@ -110,8 +135,7 @@ fn report_dir(project: &Path) -> PathBuf {
 
 #[test]
 fn tiny_project_funnel_counts_by_hand() {
-    let p = tiny();
-    ok(&run(p.path(), &[]));
+    let p = tiny_report();
     let rows = read_csv(&report_dir(p.path()).join("data/funnel.csv"));
     // Events from 2026-10-02 on, duplicates removed (e6 twice → once), e14 after the as-of day dropped.
     // c1: page_view 10-10 10:00 → product_view 10:05 → add_to_cart 10-12 09:10 → checkout 09:20
@@ -159,8 +183,7 @@ fn tiny_project_funnel_counts_by_hand() {
 
 #[test]
 fn tiny_project_attribution_and_paths_by_hand() {
-    let p = tiny();
-    ok(&run(p.path(), &[]));
+    let p = tiny_report();
     let dir = report_dir(p.path());
     // Completed orders in the period: o1 (c1, 10-12 09:30:30, 100 EUR) and o3 (c3, 10-25 09:05,
     // 40 EUR). o2 is in the previous period, o4 earlier, o5 refunded, o6 after the as-of day.
@@ -269,8 +292,7 @@ fn tiny_project_attribution_and_paths_by_hand() {
 
 #[test]
 fn tiny_project_rfm_heatmap_and_kpis_by_hand() {
-    let p = tiny();
-    ok(&run(p.path(), &[]));
+    let p = tiny_report();
     let dir = report_dir(p.path());
     // Completed orders up to 2026-10-31: c1 {o2 09-20 50, o1 10-12 100}, c3 {o3 10-25 40},
     // c4 {o4 08-01 200}.
@@ -340,8 +362,7 @@ fn tiny_project_rfm_heatmap_and_kpis_by_hand() {
 
 #[test]
 fn tiny_project_pages_escape_data_and_are_self_contained() {
-    let p = tiny();
-    ok(&run(p.path(), &[]));
+    let p = tiny_report();
     let dir = report_dir(p.path());
     for page in [
         "index",
@@ -744,8 +765,7 @@ fn unknown_config_key_is_a_config_error() {
 /// under their headers (`wc -l`: 17, 6, 7).
 #[test]
 fn manifest_counts_the_rows_of_each_source() {
-    let p = tiny();
-    ok(&run(p.path(), &[]));
+    let p = tiny_report();
     let manifest: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(report_dir(p.path()).join("manifest.json")).unwrap(),
     )
@@ -1162,8 +1182,7 @@ fn check_email(raw: &[u8], report: &str) {
 
 #[test]
 fn every_page_has_an_email_form_with_png_charts() {
-    let p = tiny();
-    ok(&run(p.path(), &[]));
+    let p = tiny_report();
     for report in [
         "index",
         "funnel",
@@ -1414,7 +1433,9 @@ fn attribution_fixture_by_hand() {
 /// expected purchases and CLV that the SQL model wrote; tiers and the at-risk list follow
 /// their definitions.
 fn check_bundled_clv(dir: &Path) {
-    use journey_algorithms::clv::{BgNbdParams, ClvHorizon, GammaGammaParams, customer_lifetime_value};
+    use journey_algorithms::clv::{
+        BgNbdParams, ClvHorizon, GammaGammaParams, customer_lifetime_value,
+    };
     let fit = read_csv(&dir.join("data/clv_fit.csv"));
     assert_eq!(fit.len(), 1);
     let f = &fit[0];
@@ -1484,8 +1505,7 @@ fn clv_falls_back_and_says_so_when_a_fit_cannot_be_made() {
     // after the as-of day). Only c1 has a repeat purchase, so Gamma-Gamma (fitted on
     // customers with repeat purchases) cannot be fitted: it says so, and c1's spend per
     // purchase falls back to its historical mean (50 + 100) / 2 = 75 EUR.
-    let p = tiny();
-    ok(&run(p.path(), &[]));
+    let p = tiny_report();
     let dir = report_dir(p.path());
     let fit = read_csv(&dir.join("data/clv_fit.csv"));
     assert_eq!(fit[0]["gamma_gamma_converged"], "false");
@@ -1652,8 +1672,7 @@ fn time_zone_buckets_stay_right_across_dst() {
 
 #[test]
 fn tiny_project_dropoffs_by_hand() {
-    let p = tiny();
-    ok(&run(p.path(), &[]));
+    let p = tiny_report();
     let dir = report_dir(p.path());
     // Levels (7-day window from the stage-1 event): c1 reaches all 5 stages; c2 page_view and
     // product_view on 10-20, its add_to_cart on 10-29 is 9 days later → level 2; c3 page_view,
@@ -1820,8 +1839,7 @@ fn sessionization_splits_on_gap_and_on_a_change_of_source() {
 
 #[test]
 fn tiny_project_path_exploration_by_hand() {
-    let p = tiny();
-    ok(&run(p.path(), &[]));
+    let p = tiny_report();
     let dir = report_dir(p.path());
     // Sessions of the period with an add_to_cart (the default start event): s2 (c1: page_view,
     // add_to_cart, checkout_start, purchase), s4 (c2: add_to_cart alone) and c3#2 (c3:

@@ -9,7 +9,7 @@
 -- both probabilities are solved exactly from the absorbing chain (fundamental matrix,
 -- linear solve) — no simulation, no matrix powers. A channel's share of the conversions and
 -- of the revenue is its removal effect over the sum of all removal effects.
--- markov_attribution() is documented in src/functions.rs; the transition matrix is the
+-- markov_attribution() is documented in src/functions/; the transition matrix is the
 -- model attribution_markov_transitions.
 --
 -- Columns: channel (VARCHAR), removal_effect (DOUBLE, 0–1), markov_conversions,

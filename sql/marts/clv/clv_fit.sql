@@ -10,7 +10,7 @@
 --
 -- A fit that does not converge says so (converged = false, message) and the clv model falls
 -- back to the historical purchase rate and order value for every customer; it is never a
--- silent NaN. bg_nbd_fit() and gamma_gamma_fit() are documented in src/sql_clv.rs.
+-- silent NaN. bg_nbd_fit() and gamma_gamma_fit() are documented in src/functions/clv.rs.
 --
 -- Columns: r, alpha, a, b, bg_nbd_log_likelihood (DOUBLE), bg_nbd_customers (BIGINT),
 -- bg_nbd_converged (BOOLEAN), bg_nbd_message (VARCHAR); p, q, v, gamma_gamma_log_likelihood,
