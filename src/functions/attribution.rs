@@ -291,7 +291,7 @@ impl Accumulator for JourneyAccumulator {
                 continue;
             }
             let num = |a: &Float64Array| if a.is_valid(i) { a.value(i) } else { 0.0 };
-            let c = [num(conv), num(nulls), value.map(|v| num(v)).unwrap_or(0.0)];
+            let c = [num(conv), num(nulls), value.map(num).unwrap_or(0.0)];
             if c.iter().any(|x| !x.is_finite() || *x < 0.0) {
                 return exec_err!(
                     "{}: conversions, nulls and value must be finite and ≥ 0, got {c:?} for path {path:?}",
@@ -396,7 +396,7 @@ impl Accumulator for JourneyAccumulator {
             journeys: self.journeys.iter().map(|(p, c)| (p.clone(), *c)).collect(),
             setting: self.setting.clone(),
         };
-        let bytes = serde_json::to_vec(&state).map_err(|e| model_err(e))?;
+        let bytes = serde_json::to_vec(&state).map_err(model_err)?;
         Ok(vec![ScalarValue::Binary(Some(bytes))])
     }
 

@@ -57,10 +57,10 @@ pub fn find_bad_value(err: &(dyn std::error::Error + 'static)) -> Option<BadValu
         if let Some(b) = e.downcast_ref::<BadValue>() {
             return Some(b.clone());
         }
-        if let Some(DataFusionError::Shared(inner)) = e.downcast_ref::<DataFusionError>() {
-            if let Some(b) = find_bad_value(inner.as_ref()) {
-                return Some(b);
-            }
+        if let Some(DataFusionError::Shared(inner)) = e.downcast_ref::<DataFusionError>()
+            && let Some(b) = find_bad_value(inner.as_ref())
+        {
+            return Some(b);
         }
         cur = e.source();
     }

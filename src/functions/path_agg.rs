@@ -134,10 +134,13 @@ impl AggregateUDFImpl for PathAgg {
     }
 }
 
+/// One group's (key in row format, value) pairs.
+type Group = Vec<(Box<[u8]>, Option<Box<str>>)>;
+
 /// Per group: (key in row format, value) pairs, sorted by key when the group is emitted.
 struct PathGroups {
     converter: RowConverter,
-    groups: Vec<Vec<(Box<[u8]>, Option<Box<str>>)>>,
+    groups: Vec<Group>,
     bytes: usize,
 }
 
@@ -204,7 +207,7 @@ impl PathGroups {
 
     /// Removes the emitted groups and their bytes from the count (only the taken groups are
     /// visited: DataFusion emits in batches, and re-summing the rest each time is quadratic).
-    fn take(&mut self, emit_to: EmitTo) -> Vec<Vec<(Box<[u8]>, Option<Box<str>>)>> {
+    fn take(&mut self, emit_to: EmitTo) -> Vec<Group> {
         let taken = emit_to.take_needed(&mut self.groups);
         let freed: usize = taken
             .iter()
@@ -221,7 +224,7 @@ fn entry_bytes(key: &[u8], value: Option<&str>) -> usize {
     key.len() + value.map_or(0, str::len) + 48
 }
 
-fn paths_array(groups: &mut [Vec<(Box<[u8]>, Option<Box<str>>)>]) -> ArrayRef {
+fn paths_array(groups: &mut [Group]) -> ArrayRef {
     let mut out = ListBuilder::new(StringBuilder::new());
     for g in groups.iter_mut() {
         if g.is_empty() {
@@ -238,7 +241,7 @@ fn paths_array(groups: &mut [Vec<(Box<[u8]>, Option<Box<str>>)>]) -> ArrayRef {
     Arc::new(out.finish())
 }
 
-fn state_arrays(groups: &[Vec<(Box<[u8]>, Option<Box<str>>)>]) -> Vec<ArrayRef> {
+fn state_arrays(groups: &[Group]) -> Vec<ArrayRef> {
     let mut values = ListBuilder::new(StringBuilder::new());
     let mut keys = ListBuilder::new(BinaryBuilder::new());
     for g in groups {
@@ -318,7 +321,7 @@ impl GroupsAccumulator for PathGroups {
 
     fn size(&self) -> usize {
         std::mem::size_of_val(self)
-            + self.groups.capacity() * std::mem::size_of::<Vec<(Box<[u8]>, Option<Box<str>>)>>()
+            + self.groups.capacity() * std::mem::size_of::<Group>()
             + self.bytes
             + self.converter.size()
     }

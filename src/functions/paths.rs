@@ -359,12 +359,12 @@ pub(crate) fn funnel_chain(events: &mut [(i64, i64)], window_ns: i64) -> Vec<i64
         let k = (stage - 1) as usize;
         if k == 0 {
             chains[0] = Some(vec![ts]);
-        } else if let Some(prev) = &chains[k - 1] {
-            if ts - prev[0] <= window_ns {
-                let mut c = prev.clone();
-                c.push(ts);
-                chains[k] = Some(c);
-            }
+        } else if let Some(prev) = &chains[k - 1]
+            && ts - prev[0] <= window_ns
+        {
+            let mut c = prev.clone();
+            c.push(ts);
+            chains[k] = Some(c);
         }
     }
     chains

@@ -149,7 +149,7 @@ impl ScalarUDFImpl for RequireAmount {
             status.as_string::<i32>(),
         );
         for i in 0..a.len() {
-            let ok = a.is_valid(i) && !(a.value(i) < 0.0);
+            let ok = a.is_valid(i) && (a.value(i) >= 0.0 || a.value(i).is_nan());
             if ok || !st.is_valid(i) || !st.value(i).trim().eq_ignore_ascii_case("completed") {
                 continue;
             }

@@ -610,12 +610,12 @@ impl Config {
         for (k, v) in &self.params {
             ParamValue::from_toml(k, v)?;
         }
-        if let Some(url) = &self.email.base_url {
-            if !(url.starts_with("https://") || url.starts_with("http://")) {
-                return Err(Error::config(format!(
-                    "{p}: [email] base_url {url:?}: expected an absolute URL starting with https:// (the e-mails' links are made from it)"
-                )));
-            }
+        if let Some(url) = &self.email.base_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            return Err(Error::config(format!(
+                "{p}: [email] base_url {url:?}: expected an absolute URL starting with https:// (the e-mails' links are made from it)"
+            )));
         }
         Ok(())
     }

@@ -61,7 +61,7 @@ impl Email {
             .from(self.from.clone())
             .to(to.clone())
             .subject(self.subject.clone())
-            .message_id(Some(self.message_id_for(&to.email.to_string())))
+            .message_id(Some(self.message_id_for(to.email.as_ref())))
             .multipart(self.body.clone())
             .map_err(|e| {
                 Error::new(
@@ -78,7 +78,7 @@ impl Email {
             &self.as_of,
             &self.report,
             address,
-            &self.from.email.domain(),
+            self.from.email.domain(),
         )
     }
 }
@@ -245,7 +245,7 @@ pub fn build_email(
             &as_of,
             report,
             &all.join(","),
-            &from.email.domain(),
+            from.email.domain(),
         )));
     if mailboxes.is_empty() {
         // Written for inspection all the same; delivery sends nothing to nobody.

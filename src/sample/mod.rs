@@ -193,7 +193,7 @@ pub fn write_sample(opts: &SampleOptions) -> Result<SampleSummary> {
             let mut w = csv_writer(&events_path)?;
             w.write_record(EVENTS_HEADER)
                 .map_err(|e| fail(&events_path, e))?;
-            EventSink::Csv(w)
+            EventSink::Csv(Box::new(w))
         }
         SampleFormat::Parquet => EventSink::Parquet(Box::new(ParquetSink::new(&events_path)?)),
     };

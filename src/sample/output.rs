@@ -166,7 +166,7 @@ impl Emitter {
 
 /// Where event rows go: `events.csv` or `events.parquet`.
 pub(super) enum EventSink {
-    Csv(csv::Writer<BufWriter<File>>),
+    Csv(Box<csv::Writer<BufWriter<File>>>),
     Parquet(Box<ParquetSink>),
 }
 
@@ -229,7 +229,7 @@ impl EventSink {
 
     pub(super) fn finish(self, path: &Path) -> Result<()> {
         match self {
-            EventSink::Csv(w) => finish_csv(w, path),
+            EventSink::Csv(w) => finish_csv(*w, path),
             EventSink::Parquet(mut p) => {
                 p.flush(path)?;
                 p.writer.close().map_err(|e| fail(path, e))?;

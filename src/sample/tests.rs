@@ -362,7 +362,7 @@ fn values_are_well_formed_and_in_the_period() {
         );
         let signup = chrono::NaiveDateTime::parse_from_str(&c[3], "%Y-%m-%d %H:%M:%S").unwrap();
         let signup = signup.and_utc().timestamp();
-        assert!(signup >= START - 365 * DAY && signup < END);
+        assert!((START - 365 * DAY..END).contains(&signup));
         assert!(CHANNELS.contains(&&c[4]));
         assert!(COUNTRIES.contains(&&c[5]));
         if c[2].contains(',') || c[2].contains('\'') || !c[2].is_ascii() {
@@ -396,7 +396,7 @@ fn values_are_well_formed_and_in_the_period() {
     for (k, o) in orders.iter().enumerate() {
         assert_eq!(&o[0], format!("O{:07}", k + 1));
         let t = rfc3339(&o[2]);
-        assert!(t >= START && t < END);
+        assert!((START..END).contains(&t));
         let (units, cents) = o[3].split_once('.').unwrap();
         assert!(
             cents.len() == 2 && units.bytes().all(|b| b.is_ascii_digit()),

@@ -1001,9 +1001,8 @@ impl ExecutionPlan for TapExec {
         use std::sync::atomic::Ordering::SeqCst;
         let stream = input
             .map(move |b| {
-                b.map(|b| {
+                b.inspect(|b| {
                     counter.fetch_add(b.num_rows() as u64, SeqCst);
-                    b
                 })
                 .map_err(|e| {
                     datafusion::common::DataFusionError::External(Box::new(Error::input(format!(

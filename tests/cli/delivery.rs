@@ -97,7 +97,7 @@ fn run_smtp(project: &Path, port: u16, extra: &[&str]) -> Output {
         .env("JOURNEY_SMTP_PORT", port.to_string())
         .env("JOURNEY_SMTP_TLS", "none")
         .env("RUST_LOG", "info");
-    if !extra.iter().any(|a| *a == "--from") {
+    if !extra.contains(&"--from") {
         c.args(["--as-of", "2026-10-31"]);
     }
     c.output().unwrap()

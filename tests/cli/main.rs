@@ -1086,13 +1086,11 @@ fn sigterm_mid_run_leaves_the_previous_report_intact() {
     );
 }
 
+/// The parts of a message: (content type, Content-ID, body bytes).
+type MimeParts = Vec<(String, Option<String>, Vec<u8>)>;
+
 /// Parts of a parsed message: (content type, Content-ID, body bytes).
-fn mime_parts(
-    raw: &[u8],
-) -> (
-    mail_parser::Message<'_>,
-    Vec<(String, Option<String>, Vec<u8>)>,
-) {
+fn mime_parts(raw: &[u8]) -> (mail_parser::Message<'_>, MimeParts) {
     use mail_parser::MimeHeaders;
     let msg = mail_parser::MessageParser::default()
         .parse(raw)

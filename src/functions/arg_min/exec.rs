@@ -1090,11 +1090,11 @@ mod tests {
         ctx
     }
 
+    /// A row of `t`: (k, n, ts, s).
+    type Row = (Option<String>, Option<i64>, Option<i64>, Option<String>);
+
     /// Registers `t(k TEXT, n BIGINT, ts BIGINT, s TEXT)` from rows, split into batches of 7.
-    fn register(
-        ctx: &SessionContext,
-        rows: &[(Option<String>, Option<i64>, Option<i64>, Option<String>)],
-    ) {
+    fn register(ctx: &SessionContext, rows: &[Row]) {
         let schema = Arc::new(Schema::new(vec![
             Field::new("k", DataType::Utf8, true),
             Field::new("n", DataType::Int64, true),
@@ -1173,11 +1173,7 @@ mod tests {
     }
 
     /// `n` random rows over `keys` keys (2% NULL keys), with NULL fields and 5% exact repeats.
-    fn random_rows(
-        seed: u64,
-        n: i64,
-        keys: u32,
-    ) -> Vec<(Option<String>, Option<i64>, Option<i64>, Option<String>)> {
+    fn random_rows(seed: u64, n: i64, keys: u32) -> Vec<Row> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut rows = Vec::new();
         for i in 0..n {
@@ -1273,10 +1269,7 @@ mod tests {
 
     /// `DEDUP` over `rows` under `ctx` against DataFusion's own aggregate, unlimited: the
     /// same rows. Returns the spill and candidate counts of [`run_counting_spills`].
-    async fn check_against_datafusion(
-        ctx: &SessionContext,
-        rows: &[(Option<String>, Option<i64>, Option<i64>, Option<String>)],
-    ) -> (usize, usize, usize) {
+    async fn check_against_datafusion(ctx: &SessionContext, rows: &[Row]) -> (usize, usize, usize) {
         register(ctx, rows);
         let free = super::tests::ctx(false);
         register(&free, rows);

@@ -176,11 +176,11 @@ fn arg_types(args: &AccumulatorArgs) -> Result<(DataType, Vec<DataType>, bool)> 
 
 /// Splits the arguments of `update_batch` into the value and the keys: `[value, key1..keyN]`,
 /// or `[value]` when the value is its own key.
-fn split_args<'a>(
-    values: &'a [ArrayRef],
+fn split_args(
+    values: &[ArrayRef],
     nkeys: usize,
     own_key: bool,
-) -> Result<(&'a ArrayRef, &'a [ArrayRef])> {
+) -> Result<(&ArrayRef, &[ArrayRef])> {
     let expected = if own_key { 1 } else { nkeys + 1 };
     if values.len() != expected {
         return exec_err!(
@@ -1838,7 +1838,8 @@ pub(crate) mod tests {
             assert!(rows.row(i - 1) < rows.row(i), "row format order at {i}");
         }
         for t in [DataType::Float64, DataType::Float32] {
-            let mut acc = ArgMinGroups::try_new(&DataType::Utf8View, &[t.clone()]).unwrap();
+            let mut acc =
+                ArgMinGroups::try_new(&DataType::Utf8View, std::slice::from_ref(&t)).unwrap();
             let key = |v: &[Option<f64>]| -> ArrayRef {
                 let a: ArrayRef = Arc::new(Float64Array::from(v.to_vec()));
                 datafusion::arrow::compute::cast(&a, &t).unwrap()
@@ -1924,7 +1925,8 @@ pub(crate) mod tests {
             (true, DataType::Utf8View),
             (false, DataType::LargeUtf8),
         ] {
-            let mut acc = ArgMinGroups::try_new(&DataType::Int64, &[key_type.clone()]).unwrap();
+            let mut acc =
+                ArgMinGroups::try_new(&DataType::Int64, std::slice::from_ref(&key_type)).unwrap();
             if compact {
                 acc.compact_min_rows = 0;
                 acc.compact_min_key_bytes = 0;
@@ -1932,7 +1934,8 @@ pub(crate) mod tests {
             let key = |v: &[Option<&str>]| -> ArrayRef {
                 datafusion::arrow::compute::cast(&utf8(v), &key_type).unwrap()
             };
-            let batches: [(&[Option<&str>], &[usize], &[i64]); 3] = [
+            type Batch<'a> = (&'a [Option<&'a str>], &'a [usize], &'a [i64]);
+            let batches: [Batch; 3] = [
                 (
                     &[
                         Some("customer-000000000042-zeta"),
