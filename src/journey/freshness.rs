@@ -237,7 +237,7 @@ fn hours_text(h: f64) -> String {
 }
 
 /// The last day with data, in the report's time zone, when a source with a freshness
-/// threshold is past it: what the page header says instead of "data up to <as-of>".
+/// threshold is past it: what the page header says instead of "data up to `<as-of>`".
 ///
 /// `params` are the bound parameters (`report_tz` is read), `freshness` the sources' records.
 pub fn data_through(window: &ReportWindow, freshness: &[SourceFreshness]) -> Option<NaiveDate> {

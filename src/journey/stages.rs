@@ -44,7 +44,7 @@ pub fn funnel_table(cfg: &Config) -> Result<MemTable> {
     MemTable::try_new(schema, vec![vec![batch]]).map_err(|e| Error::internal(e.to_string()))
 }
 
-/// How many events [`prepare`] looks at first for the funnel-stage check.
+/// How many events `cli::prepare` looks at first for the funnel-stage check.
 pub const STAGE_SAMPLE_ROWS: usize = 200_000;
 
 /// The row count of the `events` source and its distinct non-NULL event names, in one read:

@@ -51,7 +51,7 @@
 //! `--memory-limit`) each partition reads its input twice:
 //!
 //! 1. **pass 1** reads the keys alone (a second, fresh copy of the input plan, projected to
-//!    the key and re-partitioned the same way) into a [`RepeatFilter`]: two bit arrays, the
+//!    the key and re-partitioned the same way) into a `RepeatFilter`: two bit arrays, the
 //!    bit a key's hash picks set in the first on its first sight and in the second on its
 //!    second — 2 × 128 MiB per partition at most, an eighth of its share of the pool;
 //! 2. **pass 2** reads the rows: a row whose key's bit is not in the second array was seen
