@@ -250,7 +250,7 @@ async fn build_folder(
         &warnings,
         &results.unavailable,
         started_at,
-    );
+    )?;
     let mut page_list = vec![Page {
         name: "index".into(),
         title: "Executive summary".into(),

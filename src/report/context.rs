@@ -10,7 +10,7 @@ use serde_json::json;
 use datafusion::prelude::SessionContext;
 
 use crate::engine::models::Model;
-use crate::error::Error;
+use crate::error::{Error, Result};
 use crate::journey::freshness::{SourceFreshness, data_through};
 use crate::journey::params::ReportWindow;
 use crate::project::{Config, ParamValue, ReportConfig};
@@ -72,7 +72,10 @@ pub struct PageInputs<'a> {
 /// `warnings` (all; `other_warnings`: those not about freshness), `unavailable` (model → why
 /// it is unavailable; its rows are an empty list),
 /// `freshness` (per source, see [`crate::journey::freshness`]) and `data_through` (the last day with
-/// data when a source is stale, else the as-of day).
+/// data when a source is stale, else the as-of day). Typed as [`PageContext`].
+///
+/// Errors: exit 1 (internal) if the context cannot be serialized (it always can: maps with
+/// text keys, lists, text and numbers).
 pub fn page_context(
     prep: &PageInputs<'_>,
     nav: &[&ReportConfig],
@@ -81,49 +84,128 @@ pub fn page_context(
     warnings: &[String],
     unavailable: &BTreeMap<String, String>,
     generated_at: &str,
-) -> tera::Context {
-    let mut ctx = tera::Context::new();
-    let nav: Vec<_> = nav.iter().map(|r| json!({"name": r.name, "title": r.title, "summary": r.summary, "href": format!("{}.html", r.name)})).collect();
-    let stages: Vec<_> = prep
+) -> Result<tera::Context> {
+    let reports = nav
+        .iter()
+        .map(|r| NavEntry {
+            name: r.name.clone(),
+            title: r.title.clone(),
+            summary: r.summary.clone(),
+            href: format!("{}.html", r.name),
+        })
+        .collect();
+    let funnel_stages = prep
         .config
         .funnel
         .stages
         .iter()
         .enumerate()
-        .map(|(i, s)| json!({"index": i + 1, "name": s.name, "events": s.events}))
+        .map(|(i, s)| FunnelStage {
+            index: i + 1,
+            name: s.name.clone(),
+            events: s.events.clone(),
+        })
         .collect();
-    ctx.insert(
-        "project",
-        &json!({"title": prep.config.project.title, "currency": prep.config.project.currency}),
-    );
-    ctx.insert("as_of", &prep.window.as_of.to_string());
-    ctx.insert("generated_at", generated_at);
-    ctx.insert("version", env!("CARGO_PKG_VERSION"));
-    ctx.insert("params", &prep.params);
-    ctx.insert("reports", &nav);
-    ctx.insert("models", &models);
-    ctx.insert("model_info", &model_info);
-    ctx.insert("funnel_stages", &stages);
-    ctx.insert("unavailable", unavailable);
-    ctx.insert("freshness", &prep.freshness);
-    ctx.insert(
-        "data_through",
-        &data_through(prep.window, prep.freshness)
-            .map_or_else(|| prep.window.as_of.to_string(), |d| d.to_string()),
-    );
-    ctx.insert("warnings", warnings);
     // The warnings that are not already in a freshness banner.
     let banners: BTreeSet<&str> = prep
         .freshness
         .iter()
         .filter_map(|f| f.message.as_deref())
         .collect();
-    let others: Vec<&String> = warnings
+    let other_warnings = warnings
         .iter()
         .filter(|w| !banners.contains(w.as_str()))
+        .cloned()
         .collect();
-    ctx.insert("other_warnings", &others);
-    ctx
+    let page = PageContext {
+        project: ProjectVar {
+            title: prep.config.project.title.clone(),
+            currency: prep.config.project.currency.clone(),
+        },
+        as_of: prep.window.as_of.to_string(),
+        generated_at: generated_at.to_string(),
+        version: env!("CARGO_PKG_VERSION"),
+        params: prep.params,
+        reports,
+        models: &models,
+        model_info: &model_info,
+        funnel_stages,
+        unavailable,
+        freshness: prep.freshness,
+        data_through: data_through(prep.window, prep.freshness)
+            .map_or_else(|| prep.window.as_of.to_string(), |d| d.to_string()),
+        warnings,
+        other_warnings,
+    };
+    tera::Context::from_serialize(&page)
+        .map_err(|e| Error::internal(format!("the page context: {e}")))
+}
+
+/// The variables every page's template sees (see the README, "Adding a report"); e-mails
+/// add `email`, `report_url`, and report pages `report` ([`ReportVar`]).
+#[derive(Debug, serde::Serialize)]
+pub struct PageContext<'a> {
+    /// `project.title`, `project.currency`.
+    pub project: ProjectVar,
+    /// The as-of date, `YYYY-MM-DD`.
+    pub as_of: String,
+    /// When the run started (RFC 3339, UTC), or `check` when `check` renders the pages.
+    pub generated_at: String,
+    /// journey-report's version.
+    pub version: &'static str,
+    /// The parameters as bound into SQL.
+    pub params: &'a BTreeMap<String, ParamValue>,
+    /// The navigation: the pages of this folder.
+    pub reports: Vec<NavEntry>,
+    /// Each model's rows (at most `MAX_TEMPLATE_ROWS`), as JSON objects.
+    pub models: &'a serde_json::Map<String, serde_json::Value>,
+    /// Each model's `rows`, `truncated` and `columns`.
+    pub model_info: &'a serde_json::Map<String, serde_json::Value>,
+    /// `[funnel]` stages: 1-based `index`, `name`, `events`.
+    pub funnel_stages: Vec<FunnelStage>,
+    /// Models unavailable for this data → why.
+    pub unavailable: &'a BTreeMap<String, String>,
+    /// Freshness and coverage of each source.
+    pub freshness: &'a [SourceFreshness],
+    /// The last day with data when a source is stale, else the as-of date.
+    pub data_through: String,
+    /// Every warning of the run.
+    pub warnings: &'a [String],
+    /// The warnings not already shown in a freshness banner.
+    pub other_warnings: Vec<String>,
+}
+
+/// The `project` variable of the pages.
+#[derive(Debug, serde::Serialize)]
+pub struct ProjectVar {
+    /// `[project] title`.
+    pub title: String,
+    /// `[project] currency` (ISO 4217 code).
+    pub currency: String,
+}
+
+/// One entry of the navigation (`reports`).
+#[derive(Debug, serde::Serialize)]
+pub struct NavEntry {
+    /// `[[reports]] name`.
+    pub name: String,
+    /// `[[reports]] title`.
+    pub title: String,
+    /// `[[reports]] summary`, if any.
+    pub summary: Option<String>,
+    /// The page's file, `<name>.html`.
+    pub href: String,
+}
+
+/// One funnel stage as the pages see it (`funnel_stages`).
+#[derive(Debug, serde::Serialize)]
+pub struct FunnelStage {
+    /// 1-based position.
+    pub index: usize,
+    /// The stage's name.
+    pub name: String,
+    /// The event names that reach it.
+    pub events: Vec<String>,
 }
 
 /// A stand-in value of an Arrow type, as a page sees it ([`pages::scalar_to_json`]): 1 for
@@ -182,7 +264,10 @@ pub async fn check_templates(
         );
     }
     let selected: Vec<_> = prep.config.reports.iter().collect();
-    let mut ctx = page_context(prep, &selected, rows, info, &[], &BTreeMap::new(), "check");
+    let mut ctx = match page_context(prep, &selected, rows, info, &[], &BTreeMap::new(), "check") {
+        Ok(c) => c,
+        Err(e) => return vec![e],
+    };
     let mut problems = Vec::new();
     let pages = std::iter::once((None, "index.html".to_string()))
         .chain(selected.iter().map(|r| (Some(*r), r.template_name())));
