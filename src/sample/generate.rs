@@ -12,26 +12,12 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Gamma, LogNormal, Normal};
 
 use super::choices::{build_session, campaign, pick, poisson, session_channel};
+use super::event::Ev;
 use super::format::{fmt_id, fmt_ts};
 use super::output::{Emitter, fail};
 use super::time_model::{World, date_of, sale_campaign};
 use super::vocabulary::*;
 use crate::Result;
-
-/// One distinct event (or a duplicate row of one).
-#[derive(Clone, Copy)]
-pub(super) struct Ev {
-    pub(super) id: u64,
-    pub(super) customer: u64,
-    /// 0: no session id.
-    pub(super) session: u64,
-    pub(super) t: i64,
-    pub(super) name: u8,
-    pub(super) channel: u8,
-    pub(super) device: u8,
-    pub(super) campaign: u16,
-    pub(super) orphan: bool,
-}
 
 /// Distributions and scratch buffers reused for every customer.
 pub(super) struct Generator {

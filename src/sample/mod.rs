@@ -56,11 +56,13 @@
 //! | `vocabulary.rs` | the parameters and the vocabulary (channels, events, names, campaigns, weights) |
 //! | `time_model.rs` | the period and the Europe/Berlin daily, weekly and seasonal rhythm; sale dates |
 //! | `generate.rs` | customers, their session start times and their sessions |
+//! | `event.rs` | the generated event that `generate.rs` hands to `output.rs` |
 //! | `choices.rs` | a session's event names, channel and campaign; the weighted draws |
 //! | `output.rs` | the emitter of event rows (with duplicates) and orders, the CSV and Parquet sinks, `spend.csv` |
 //! | `format.rs` | identifiers and timestamps formatted by hand |
 
 mod choices;
+mod event;
 mod format;
 mod generate;
 mod output;

@@ -17,8 +17,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 
+use super::event::Ev;
 use super::format::{ascii, fmt_id, fmt_ts};
-use super::generate::Ev;
 use super::time_model::{World, date_of};
 use super::vocabulary::*;
 use crate::{Error, Result};

@@ -7,11 +7,39 @@ use std::collections::HashMap;
 use chrono::{NaiveDate, NaiveDateTime};
 use tera::Value;
 
-use crate::spec::{
-    BarChart, ChartSpec, DEFAULT_HEATMAP_HEIGHT, DEFAULT_HEIGHT, DEFAULT_SANKEY_HEIGHT,
-    DEFAULT_WIDTH, FunnelChart, HeatmapChart, LineChart, LineSeries, MAX_SIZE, MIN_SIZE,
-    SankeyChart, SankeyLink, Series,
-};
+use crate::bar::{BarChart, Series};
+use crate::funnel::FunnelChart;
+use crate::heatmap::{DEFAULT_HEATMAP_HEIGHT, HeatmapChart};
+use crate::line::{LineChart, LineSeries};
+use crate::sankey::{DEFAULT_SANKEY_HEIGHT, SANKEY_OTHER, SankeyChart, SankeyLink};
+use crate::spec::{ChartSpec, DEFAULT_HEIGHT, DEFAULT_WIDTH, MAX_SIZE, MIN_SIZE};
+
+impl ChartSpec {
+    /// Builds a spec from the arguments of a Tera function call.
+    ///
+    /// `kind` is `"bar_chart"`, `"line_chart"`, `"funnel_chart"`, `"heatmap_chart"` or
+    /// `"sankey_chart"` (the `_chart` suffix is optional). The accepted arguments are those of the Tera functions
+    /// documented on [`crate::register`]; an unknown argument is an error, so that a typo does not
+    /// silently fall back to a default.
+    ///
+    /// # Errors
+    /// A message that starts with the function name and names the argument (and for data,
+    /// the row and column) and what was expected, e.g. ``bar_chart: argument `y`: column
+    /// `revenu` is not in the rows; their columns are: channel, revenue``.
+    pub fn from_tera_args(kind: &str, args: &HashMap<String, Value>) -> tera::Result<ChartSpec> {
+        match kind.trim_end_matches("_chart") {
+            "bar" => bar_from_args(&Args::new("bar_chart", args)),
+            "line" => line_from_args(&Args::new("line_chart", args)),
+            "funnel" => funnel_from_args(&Args::new("funnel_chart", args)),
+            "heatmap" => heatmap_from_args(&Args::new("heatmap_chart", args)),
+            "sankey" => sankey_from_args(&Args::new("sankey_chart", args)),
+            other => Err(tera::Error::msg(format!(
+                "unknown chart kind `{other}`; expected bar_chart, line_chart, funnel_chart, \
+                 heatmap_chart or sankey_chart"
+            ))),
+        }
+    }
+}
 
 pub(crate) struct Args<'a> {
     chart: &'static str,
@@ -684,8 +712,6 @@ pub(crate) fn heatmap_from_args(a: &Args) -> tera::Result<ChartSpec> {
     }))
 }
 
-/// Name of the node that `sankey_chart` merges each column's smaller nodes into.
-pub(crate) const SANKEY_OTHER: &str = "other";
 const SANKEY_MAX_NODES: usize = 6;
 /// Most steps (columns minus one) of a Sankey diagram.
 const SANKEY_MAX_STEPS: i64 = 20;

@@ -4,6 +4,7 @@
 use plotters::prelude::DrawingBackend;
 use plotters::style::RGBColor;
 use plotters::style::text_anchor::{HPos, VPos};
+use serde::Serialize;
 
 use crate::draw::{
     AXIS_LINE, AXIS_PX, DrawResult, GRID, Header, INK_2, LABEL_PX, MUTED, Mark, PAD, Painter,
@@ -13,84 +14,41 @@ use crate::draw::{
 use crate::format::{
     format_compact, format_number, nice_ticks, tick_labels, tick_target, value_decimals,
 };
-use crate::spec::{BarChart, Series};
+use crate::labels::{CategoryLabels, category_labels};
 
-/// Category labels under vertical bars: one line, two wrapped lines, or rotated.
-pub(crate) struct CategoryLabels {
-    pub(crate) lines: Vec<Vec<String>>,
-    pub(crate) rotated: bool,
-    pub(crate) every: usize,
-    pub(crate) height: f64,
+/// One named series of numbers, aligned with the chart's categories (bar chart).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Series {
+    /// Legend label.
+    pub name: String,
+    /// One value per category, in category order. Must be finite.
+    pub values: Vec<f64>,
 }
 
-fn wrap_two_lines(s: &str, px: f64, max_w: f64) -> Option<Vec<String>> {
-    let words: Vec<&str> = s.split_whitespace().collect();
-    if words.len() < 2 {
-        return None;
-    }
-    for split in (1..words.len()).rev() {
-        let first = words[..split].join(" ");
-        if text_w(&first, px, false) <= max_w {
-            let second = words[split..].join(" ");
-            return (text_w(&second, px, false) <= max_w).then(|| vec![first, second]);
-        }
-    }
-    None
-}
-
-pub(crate) fn category_labels(
-    categories: &[String],
-    slot: f64,
-    max_rotated: f64,
-) -> CategoryLabels {
-    let line_h = TICK_PX * 1.3;
-    let names: Vec<String> = categories
-        .iter()
-        .map(|c| fit_text(c, TICK_PX, false, 1e9, 40))
-        .collect();
-    let avail = slot - 6.0;
-    if names.iter().all(|n| text_w(n, TICK_PX, false) <= avail) {
-        return CategoryLabels {
-            lines: names.into_iter().map(|n| vec![n]).collect(),
-            rotated: false,
-            every: 1,
-            height: line_h,
-        };
-    }
-    let wrapped: Vec<Option<Vec<String>>> = names
-        .iter()
-        .map(|n| {
-            if text_w(n, TICK_PX, false) <= avail {
-                Some(vec![n.clone()])
-            } else {
-                wrap_two_lines(n, TICK_PX, avail)
-            }
-        })
-        .collect();
-    if wrapped.iter().all(Option::is_some) {
-        return CategoryLabels {
-            lines: wrapped.into_iter().flatten().collect(),
-            rotated: false,
-            every: 1,
-            height: 2.0 * line_h,
-        };
-    }
-    let every = ((TICK_PX * 1.5) / slot).ceil().max(1.0) as usize;
-    let lines: Vec<Vec<String>> = names
-        .iter()
-        .map(|n| vec![fit_text(n, TICK_PX, false, max_rotated, 28)])
-        .collect();
-    let height = lines
-        .iter()
-        .step_by(every)
-        .map(|l| text_w(&l[0], TICK_PX, false))
-        .fold(0.0, f64::max);
-    CategoryLabels {
-        lines,
-        rotated: true,
-        every,
-        height,
-    }
+/// A bar chart: one bar per category and series (grouped bars when there are several series).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BarChart {
+    /// Title drawn at the top left.
+    pub title: String,
+    /// Title of the category axis (below the bars; left of them when `horizontal`).
+    pub x_label: String,
+    /// Title of the value axis, without the unit.
+    pub y_label: String,
+    /// Unit of the values, appended to the value axis title as "Revenue (EUR)".
+    pub unit: Option<String>,
+    /// Category names, in drawing order (left to right, or top to bottom when horizontal).
+    pub categories: Vec<String>,
+    /// One or more series; each has one value per category. More than one gets a legend.
+    pub series: Vec<Series>,
+    /// Horizontal bars (categories down the left side). The chart grows taller than
+    /// `height` when there are more categories than fit. When `false`, a chart whose
+    /// category labels fit under the bars neither on one line nor wrapped on two is still
+    /// drawn horizontal (up to 30 categories; beyond that the labels are rotated).
+    pub horizontal: bool,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
 }
 
 fn legend_of(series: &[Series]) -> Vec<(&str, RGBColor)> {

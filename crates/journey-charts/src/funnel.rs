@@ -3,13 +3,31 @@
 
 use plotters::prelude::DrawingBackend;
 use plotters::style::text_anchor::{HPos, VPos};
+use serde::Serialize;
 
 use crate::draw::{
     BG, DrawResult, INK, INK_2, LABEL_PX, MUTED, Mark, PAD, PALETTE, Painter, TICK_PX, TRACK, Txt,
     clean_text, fit_text, header_layout, text_w,
 };
 use crate::format::{format_number, pct_text, value_decimals};
-use crate::spec::FunnelChart;
+
+/// A funnel: one horizontal bar per stage, in order, with value, % of the first stage and
+/// conversion from the previous stage.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FunnelChart {
+    /// Title drawn at the top left.
+    pub title: String,
+    /// Unit of the values, written after each value ("12,345 customers").
+    pub unit: Option<String>,
+    /// Stage names, first stage first.
+    pub stages: Vec<String>,
+    /// One value per stage; finite and not negative.
+    pub values: Vec<f64>,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels; grows when the stages do not fit.
+    pub height: u32,
+}
 
 const FUNNEL_NAME_H: f64 = 20.0;
 const FUNNEL_MIN_ROW: f64 = 46.0;

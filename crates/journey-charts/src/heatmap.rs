@@ -2,14 +2,41 @@
 
 use plotters::prelude::DrawingBackend;
 use plotters::style::text_anchor::{HPos, VPos};
+use serde::Serialize;
 
-use crate::bar::{CategoryLabels, category_labels};
 use crate::draw::{
     AXIS_PX, BG, DrawResult, INK_2, MUTED, Mark, NO_DATA, PAD, Painter, TICK_PX, Txt, axis_title,
     clean_text, fit_text, header_layout, heat_color, max_text_w, text_w,
 };
 use crate::format::{format_compact, format_number, value_decimals};
-use crate::spec::HeatmapChart;
+use crate::labels::{CategoryLabels, category_labels};
+
+/// Default heatmap height in pixels.
+pub const DEFAULT_HEATMAP_HEIGHT: u32 = 300;
+
+/// A heatmap: a grid of cells coloured on a sequential light-to-dark blue scale.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HeatmapChart {
+    /// Title drawn at the top left.
+    pub title: String,
+    /// Title of the x axis (below the grid).
+    pub x_label: String,
+    /// Title of the y axis (left of the grid).
+    pub y_label: String,
+    /// Unit of the cell values, shown on the colour legend.
+    pub unit: Option<String>,
+    /// Column labels, left to right.
+    pub x_labels: Vec<String>,
+    /// Row labels, top to bottom.
+    pub y_labels: Vec<String>,
+    /// Cell values by row then column: `values[y][x]`. Finite, or NaN for a cell without
+    /// data (no row, or only NULL values), which is drawn blank and left out of the scale.
+    pub values: Vec<Vec<f64>>,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels; grows when the rows do not fit.
+    pub height: u32,
+}
 
 const HEAT_MIN_CELL: f64 = 14.0;
 

@@ -45,12 +45,14 @@
 //!
 //! Modules (private; their public items are re-exported here):
 //!
-//! - `spec`: [`ChartSpec`] and its kinds, validation and rendering;
-//! - `tera_functions`: [`register`], [`register_png`]; `args`: the functions' arguments;
+//! - `spec`: [`ChartSpec`], the sizes every kind shares, validation and rendering;
+//! - `tera_functions`: [`register`], [`register_png`]; `args`: the functions' arguments,
+//!   turned into a spec by [`ChartSpec::from_tera_args`];
 //! - `format`: [`format_number`], [`format_compact`], axis ticks;
-//! - `draw`: fonts, colours, text and the shapes every chart draws; `bar`, `line`,
-//!   `funnel`, `heatmap`, `sankey`: one chart kind each; `bitmap_text`: the e-mail PNGs'
-//!   text;
+//! - `draw`: fonts, colours, text and the shapes every chart draws; `labels`: category
+//!   labels under bars and heatmap columns; `bar`, `line`, `funnel`, `heatmap`, `sankey`:
+//!   one chart kind each, its struct ([`BarChart`], …) and its drawing; `bitmap_text`: the
+//!   e-mail PNGs' text;
 //! - `error`: [`Error`].
 
 #![warn(missing_docs)]
@@ -63,6 +65,7 @@ mod error;
 mod format;
 mod funnel;
 mod heatmap;
+mod labels;
 mod line;
 mod sankey;
 mod spec;
@@ -70,13 +73,14 @@ mod tera_functions;
 #[cfg(test)]
 mod test_support;
 
+pub use bar::{BarChart, Series};
 pub use error::{ChartErrorKind, Error, Result};
 pub use format::{format_compact, format_number};
-pub use spec::{
-    BarChart, ChartSpec, DEFAULT_HEATMAP_HEIGHT, DEFAULT_HEIGHT, DEFAULT_SANKEY_HEIGHT,
-    DEFAULT_WIDTH, FunnelChart, HeatmapChart, LineChart, LineSeries, MAX_SIZE, MIN_SIZE,
-    SankeyChart, SankeyLink, Series,
-};
+pub use funnel::FunnelChart;
+pub use heatmap::{DEFAULT_HEATMAP_HEIGHT, HeatmapChart};
+pub use line::{LineChart, LineSeries};
+pub use sankey::{DEFAULT_SANKEY_HEIGHT, SankeyChart, SankeyLink};
+pub use spec::{ChartSpec, DEFAULT_HEIGHT, DEFAULT_WIDTH, MAX_SIZE, MIN_SIZE};
 pub use tera_functions::{CHART_FUNCTIONS, ImageSink, InlineImage, register, register_png};
 
 #[cfg(test)]

@@ -5,13 +5,43 @@ use chrono::{Datelike, Days, Months, NaiveDate, NaiveDateTime, Timelike};
 use plotters::prelude::DrawingBackend;
 use plotters::style::RGBColor;
 use plotters::style::text_anchor::{HPos, VPos};
+use serde::Serialize;
 
 use crate::draw::{
     AXIS_LINE, AXIS_PX, DrawResult, GRID, INK_2, MUTED, Mark, PAD, Painter, TICK_PX, Txt,
     axis_title, fit_text, header_layout, max_text_w, series_color, text_w, value_range,
 };
 use crate::format::{nice_ticks, tick_labels, tick_target};
-use crate::spec::LineChart;
+
+/// One named series of a line chart; `None` is a missing value (the line breaks there).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LineSeries {
+    /// Legend label.
+    pub name: String,
+    /// One value per point of [`LineChart::x`]. Must be finite.
+    pub values: Vec<Option<f64>>,
+}
+
+/// A line chart over a time axis.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LineChart {
+    /// Title drawn at the top left.
+    pub title: String,
+    /// Title of the time axis.
+    pub x_label: String,
+    /// Title of the value axis, without the unit.
+    pub y_label: String,
+    /// Unit of the values, appended to the value axis title.
+    pub unit: Option<String>,
+    /// The time of each point (dates are midnight), ascending.
+    pub x: Vec<NaiveDateTime>,
+    /// One or more series, each with one value per point. More than one gets a legend.
+    pub series: Vec<LineSeries>,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+}
 
 const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",

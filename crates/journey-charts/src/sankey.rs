@@ -4,14 +4,57 @@
 use plotters::prelude::DrawingBackend;
 use plotters::style::RGBColor;
 use plotters::style::text_anchor::{HPos, VPos};
+use serde::Serialize;
 
-use crate::args::SANKEY_OTHER;
 use crate::draw::{
     DrawResult, Header, INK, LABEL_PX, MUTED, Mark, PAD, PALETTE, Painter, TICK_PX, TITLE_PX, Txt,
     clean_text, fit_text, header_layout, text_w,
 };
 use crate::format::format_compact;
-use crate::spec::SankeyChart;
+
+/// Default Sankey diagram height in pixels.
+pub const DEFAULT_SANKEY_HEIGHT: u32 = 420;
+
+/// One flow of a Sankey diagram: `value` from node `source` in column `step` to node `target`
+/// in column `step + 1`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SankeyLink {
+    /// Index of the source column in [`SankeyChart::nodes`]; the target is in the next one.
+    pub step: usize,
+    /// Name of the source node (one of the names of column `step`).
+    pub source: String,
+    /// Name of the target node (one of the names of column `step + 1`).
+    pub target: String,
+    /// Flow, e.g. sessions; finite and not negative. Drawn as a band this thick.
+    pub value: f64,
+}
+
+/// A Sankey (flow) diagram of user paths: columns of nodes (e.g. event names) from left to
+/// right, and bands from a node to a node of the next column, as thick as the flow.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SankeyChart {
+    /// Title drawn at the top left.
+    pub title: String,
+    /// Unit of the flows ("sessions"), written at the top right.
+    pub unit: Option<String>,
+    /// Column headings, left to right ("Start", "Step 1", …); one per column of `nodes`.
+    pub steps: Vec<String>,
+    /// Per column, its nodes as (name, total) in drawing order, top to bottom
+    /// (`sankey_chart` sorts them by total, largest first, with "other" last). Totals are
+    /// finite and not negative, names distinct within a column, and a node's total is at
+    /// least the sum of the links into it and the sum of the links out of it (less outgoing
+    /// than incoming flow: paths that ended there).
+    pub nodes: Vec<Vec<(String, f64)>>,
+    /// The flows between consecutive columns.
+    pub links: Vec<SankeyLink>,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels; grows when the node labels do not fit.
+    pub height: u32,
+}
+
+/// Name of the node that `sankey_chart` merges each column's smaller nodes into.
+pub(crate) const SANKEY_OTHER: &str = "other";
 
 const SANKEY_NODE_W: f64 = 11.0;
 const SANKEY_NODE_GAP: f64 = 10.0;

@@ -1,187 +1,33 @@
-//! The chart specification: [`ChartSpec`] and its five kinds, pure data (categories,
+//! The chart specification: [`ChartSpec`] over the five kinds, pure data (categories,
 //! series, labels, size), with the size, validation and rendering that apply to every kind
 //! ([`ChartSpec::render_svg`] for report pages, [`ChartSpec::render_png`] for e-mail,
-//! [`ChartSpec::draw`] on any plotters backend).
+//! [`ChartSpec::draw`] on any plotters backend). Each kind's struct lives beside its drawing
+//! (`bar`, `line`, `funnel`, `heatmap`, `sankey`); `args` builds a spec from the arguments of
+//! a Tera function ([`ChartSpec::from_tera_args`]).
 
-use std::collections::HashMap;
-
-use chrono::NaiveDateTime;
 use plotters::coord::Shift;
 use plotters::prelude::{DrawingArea, DrawingBackend, IntoDrawingArea, SVGBackend};
 use serde::Serialize;
-use tera::Value;
 
-use crate::args::{
-    Args, bar_from_args, funnel_from_args, heatmap_from_args, line_from_args, sankey_from_args,
-};
-use crate::bar::{draw_hbar, draw_vbar, draws_horizontal, hbar_min_height};
+use crate::bar::{BarChart, draw_hbar, draw_vbar, draws_horizontal, hbar_min_height};
 use crate::bitmap_text::crisp_bitmap;
 use crate::draw::{
     BG, DrawResult, EMPTY_HEIGHT, Painter, clean_text, draw_empty, ensure_fonts, escape_xml_into,
 };
 use crate::error::{Error, Result};
-use crate::funnel::{draw_funnel, funnel_min_height};
-use crate::heatmap::{draw_heatmap, heatmap_min_height};
-use crate::line::draw_line;
-use crate::sankey::{draw_sankey, sankey_min_height};
+use crate::funnel::{FunnelChart, draw_funnel, funnel_min_height};
+use crate::heatmap::{HeatmapChart, draw_heatmap, heatmap_min_height};
+use crate::line::{LineChart, draw_line};
+use crate::sankey::{SankeyChart, draw_sankey, sankey_min_height};
 
 /// Default chart width in pixels (CSS px; the SVG scales down with `max-width:100%`).
 pub const DEFAULT_WIDTH: u32 = 720;
 /// Default chart height in pixels for bar, line and funnel charts.
 pub const DEFAULT_HEIGHT: u32 = 360;
-/// Default heatmap height in pixels.
-pub const DEFAULT_HEATMAP_HEIGHT: u32 = 300;
-/// Default Sankey diagram height in pixels.
-pub const DEFAULT_SANKEY_HEIGHT: u32 = 420;
 /// Smallest accepted width or height, in pixels.
 pub const MIN_SIZE: u32 = 160;
 /// Largest accepted width or height, in pixels.
 pub const MAX_SIZE: u32 = 4000;
-
-/// One named series of numbers, aligned with the chart's categories (bar chart).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Series {
-    /// Legend label.
-    pub name: String,
-    /// One value per category, in category order. Must be finite.
-    pub values: Vec<f64>,
-}
-
-/// A bar chart: one bar per category and series (grouped bars when there are several series).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct BarChart {
-    /// Title drawn at the top left.
-    pub title: String,
-    /// Title of the category axis (below the bars; left of them when `horizontal`).
-    pub x_label: String,
-    /// Title of the value axis, without the unit.
-    pub y_label: String,
-    /// Unit of the values, appended to the value axis title as "Revenue (EUR)".
-    pub unit: Option<String>,
-    /// Category names, in drawing order (left to right, or top to bottom when horizontal).
-    pub categories: Vec<String>,
-    /// One or more series; each has one value per category. More than one gets a legend.
-    pub series: Vec<Series>,
-    /// Horizontal bars (categories down the left side). The chart grows taller than
-    /// `height` when there are more categories than fit. When `false`, a chart whose
-    /// category labels fit under the bars neither on one line nor wrapped on two is still
-    /// drawn horizontal (up to 30 categories; beyond that the labels are rotated).
-    pub horizontal: bool,
-    /// Width in pixels.
-    pub width: u32,
-    /// Height in pixels.
-    pub height: u32,
-}
-
-/// One named series of a line chart; `None` is a missing value (the line breaks there).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct LineSeries {
-    /// Legend label.
-    pub name: String,
-    /// One value per point of [`LineChart::x`]. Must be finite.
-    pub values: Vec<Option<f64>>,
-}
-
-/// A line chart over a time axis.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct LineChart {
-    /// Title drawn at the top left.
-    pub title: String,
-    /// Title of the time axis.
-    pub x_label: String,
-    /// Title of the value axis, without the unit.
-    pub y_label: String,
-    /// Unit of the values, appended to the value axis title.
-    pub unit: Option<String>,
-    /// The time of each point (dates are midnight), ascending.
-    pub x: Vec<NaiveDateTime>,
-    /// One or more series, each with one value per point. More than one gets a legend.
-    pub series: Vec<LineSeries>,
-    /// Width in pixels.
-    pub width: u32,
-    /// Height in pixels.
-    pub height: u32,
-}
-
-/// A funnel: one horizontal bar per stage, in order, with value, % of the first stage and
-/// conversion from the previous stage.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FunnelChart {
-    /// Title drawn at the top left.
-    pub title: String,
-    /// Unit of the values, written after each value ("12,345 customers").
-    pub unit: Option<String>,
-    /// Stage names, first stage first.
-    pub stages: Vec<String>,
-    /// One value per stage; finite and not negative.
-    pub values: Vec<f64>,
-    /// Width in pixels.
-    pub width: u32,
-    /// Height in pixels; grows when the stages do not fit.
-    pub height: u32,
-}
-
-/// A heatmap: a grid of cells coloured on a sequential light-to-dark blue scale.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct HeatmapChart {
-    /// Title drawn at the top left.
-    pub title: String,
-    /// Title of the x axis (below the grid).
-    pub x_label: String,
-    /// Title of the y axis (left of the grid).
-    pub y_label: String,
-    /// Unit of the cell values, shown on the colour legend.
-    pub unit: Option<String>,
-    /// Column labels, left to right.
-    pub x_labels: Vec<String>,
-    /// Row labels, top to bottom.
-    pub y_labels: Vec<String>,
-    /// Cell values by row then column: `values[y][x]`. Finite, or NaN for a cell without
-    /// data (no row, or only NULL values), which is drawn blank and left out of the scale.
-    pub values: Vec<Vec<f64>>,
-    /// Width in pixels.
-    pub width: u32,
-    /// Height in pixels; grows when the rows do not fit.
-    pub height: u32,
-}
-
-/// One flow of a Sankey diagram: `value` from node `source` in column `step` to node `target`
-/// in column `step + 1`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SankeyLink {
-    /// Index of the source column in [`SankeyChart::nodes`]; the target is in the next one.
-    pub step: usize,
-    /// Name of the source node (one of the names of column `step`).
-    pub source: String,
-    /// Name of the target node (one of the names of column `step + 1`).
-    pub target: String,
-    /// Flow, e.g. sessions; finite and not negative. Drawn as a band this thick.
-    pub value: f64,
-}
-
-/// A Sankey (flow) diagram of user paths: columns of nodes (e.g. event names) from left to
-/// right, and bands from a node to a node of the next column, as thick as the flow.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SankeyChart {
-    /// Title drawn at the top left.
-    pub title: String,
-    /// Unit of the flows ("sessions"), written at the top right.
-    pub unit: Option<String>,
-    /// Column headings, left to right ("Start", "Step 1", …); one per column of `nodes`.
-    pub steps: Vec<String>,
-    /// Per column, its nodes as (name, total) in drawing order, top to bottom
-    /// (`sankey_chart` sorts them by total, largest first, with "other" last). Totals are
-    /// finite and not negative, names distinct within a column, and a node's total is at
-    /// least the sum of the links into it and the sum of the links out of it (less outgoing
-    /// than incoming flow: paths that ended there).
-    pub nodes: Vec<Vec<(String, f64)>>,
-    /// The flows between consecutive columns.
-    pub links: Vec<SankeyLink>,
-    /// Width in pixels.
-    pub width: u32,
-    /// Height in pixels; grows when the node labels do not fit.
-    pub height: u32,
-}
 
 /// A chart specification: pure data, rendered by [`ChartSpec::render_svg`] or
 /// [`ChartSpec::draw`].
@@ -201,31 +47,6 @@ pub enum ChartSpec {
 }
 
 impl ChartSpec {
-    /// Builds a spec from the arguments of a Tera function call.
-    ///
-    /// `kind` is `"bar_chart"`, `"line_chart"`, `"funnel_chart"`, `"heatmap_chart"` or
-    /// `"sankey_chart"` (the `_chart` suffix is optional). The accepted arguments are those of the Tera functions
-    /// documented on [`crate::register`]; an unknown argument is an error, so that a typo does not
-    /// silently fall back to a default.
-    ///
-    /// # Errors
-    /// A message that starts with the function name and names the argument (and for data,
-    /// the row and column) and what was expected, e.g. ``bar_chart: argument `y`: column
-    /// `revenu` is not in the rows; their columns are: channel, revenue``.
-    pub fn from_tera_args(kind: &str, args: &HashMap<String, Value>) -> tera::Result<ChartSpec> {
-        match kind.trim_end_matches("_chart") {
-            "bar" => bar_from_args(&Args::new("bar_chart", args)),
-            "line" => line_from_args(&Args::new("line_chart", args)),
-            "funnel" => funnel_from_args(&Args::new("funnel_chart", args)),
-            "heatmap" => heatmap_from_args(&Args::new("heatmap_chart", args)),
-            "sankey" => sankey_from_args(&Args::new("sankey_chart", args)),
-            other => Err(tera::Error::msg(format!(
-                "unknown chart kind `{other}`; expected bar_chart, line_chart, funnel_chart, \
-                 heatmap_chart or sankey_chart"
-            ))),
-        }
-    }
-
     /// The chart's title.
     pub fn title(&self) -> &str {
         match self {

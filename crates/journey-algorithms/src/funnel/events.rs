@@ -2,8 +2,6 @@
 //! events, append-only and mergeable, sorted by `(timestamp, mask)` only when needed.
 
 use super::conditions_mask;
-#[cfg(doc)]
-use super::window_funnel_level;
 
 /// Per-group state of `window_funnel`: the group's events as
 /// `(timestamp, condition mask)` pairs (16 bytes each), append-only and
@@ -11,8 +9,9 @@ use super::window_funnel_level;
 ///
 /// The state tracks whether the events are already sorted by
 /// `(timestamp, mask)`, so that the common case of time-ordered input needs
-/// no sort at the end. The result of [`window_funnel_level`] does not depend
-/// on the push or merge order.
+/// no sort at the end. The result of
+/// [`window_funnel_level`](super::window_funnel_level) does not depend on the
+/// push or merge order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FunnelEvents {
     pub(super) rows: Vec<(i64, u32)>,
@@ -104,8 +103,9 @@ impl FunnelEvents {
 
     /// The stored `(timestamp, mask)` pairs, in the current internal order
     /// (insertion order, or sorted after [`FunnelEvents::sort`] /
-    /// [`window_funnel_level`]). Use it to serialize an intermediate state;
-    /// rebuild it with [`FunnelEvents::from_rows`].
+    /// [`window_funnel_level`](super::window_funnel_level)). Use it to
+    /// serialize an intermediate state; rebuild it with
+    /// [`FunnelEvents::from_rows`].
     pub fn rows(&self) -> &[(i64, u32)] {
         &self.rows
     }

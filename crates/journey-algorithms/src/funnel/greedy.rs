@@ -2,7 +2,7 @@
 //! `getEventLevelNonStrictOnce`, keeping per level the (first, last) timestamps of the most
 //! recent chain that reached it.
 
-use super::level::{Scan, within};
+use super::scan::{Scan, within};
 use super::{FunnelOptions, MAX_FUNNEL_STEPS};
 
 /// ClickHouse's `getEventLevelNonStrictOnce`: per level, the (first, last)

@@ -5,6 +5,7 @@
 
 use super::greedy::GreedyScan;
 use super::once::OnceScan;
+use super::scan::Scan;
 use super::{FunnelEvents, FunnelOptions, MAX_FUNNEL_STEPS};
 
 /// Computes the `window_funnel` level (0..=`steps`) of one group: the result
@@ -51,25 +52,6 @@ fn level_of_sorted(rows: &[(i64, u32)], steps: usize, opts: &FunnelOptions) -> u
         let mut m = GreedyScan::new(steps, opts);
         drive(&mut m, rows, full, opts.strict_order)
     }
-}
-
-/// Inclusive window test `ts <= first + window`, without overflow.
-#[inline]
-pub(super) fn within(ts: i64, first: i64, window: i64) -> bool {
-    i128::from(ts) <= i128::from(first) + i128::from(window)
-}
-
-/// One scan state machine (ClickHouse's per-entry loop body).
-pub(super) trait Scan {
-    /// An entry `(ts, 0)` (row matching no condition; strict_order only).
-    /// `Some(level)` stops the scan with that result.
-    fn unmatched(&mut self) -> Option<usize>;
-    /// An entry for condition `step + 1` (`step` 0-based) from row `row`.
-    fn matched(&mut self, ts: i64, step: usize, row: usize) -> Option<usize>;
-    /// All entries of one timestamp have been processed.
-    fn end_timestamp(&mut self);
-    /// Result when the scan ran to the end.
-    fn level(&self) -> usize;
 }
 
 /// Feeds the sorted rows to `scan` as ClickHouse's sorted entry list would:

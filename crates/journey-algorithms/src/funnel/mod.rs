@@ -131,6 +131,7 @@
 //! * `events`: [`FunnelEvents`], the per-group state;
 //! * `level`: [`window_funnel_level`] and the entry loop shared by the two scans, `greedy`
 //!   (every mode but `strict_once`) and `once` (`strict_once`);
+//! * `scan`: the `Scan` trait both scans implement and the inclusive window test they share;
 //! * `retention`: [`RetentionState`], [`retention`] and [`check_retention_conditions`].
 //!
 //! Every public item is re-exported here, so callers write `journey_algorithms::funnel::Name`.
@@ -141,6 +142,7 @@ mod level;
 mod once;
 mod options;
 mod retention;
+mod scan;
 #[cfg(test)]
 mod test_support;
 

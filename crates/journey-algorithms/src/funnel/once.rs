@@ -3,7 +3,7 @@
 //! timestamps summarised per level (see [`crate::funnel`], "strict_once").
 
 use super::FunnelOptions;
-use super::level::{Scan, within};
+use super::scan::{Scan, within};
 
 /// A partial chain created at the timestamp currently being scanned
 /// (strict_once mode).

@@ -4,8 +4,6 @@
 
 use std::fmt;
 
-#[cfg(doc)]
-use super::check_retention_conditions;
 use super::{FunnelError, MAX_FUNNEL_STEPS};
 
 /// One `window_funnel` mode, as named in ClickHouse's `windowFunnel(window,
@@ -211,7 +209,8 @@ impl FunnelOptions {
 ///
 /// # Panics
 /// If `conds.len() > 32`; validate the condition count first with
-/// [`FunnelOptions::check_steps`] or [`check_retention_conditions`].
+/// [`FunnelOptions::check_steps`] or
+/// [`check_retention_conditions`](super::check_retention_conditions).
 pub fn conditions_mask(conds: &[bool]) -> u32 {
     assert!(
         conds.len() <= 32,
