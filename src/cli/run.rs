@@ -8,7 +8,7 @@ use std::time::Instant;
 use serde_json::json;
 
 use crate::cli::prepare::{Prepared, ProjectArgs, check_freshness, count_deferred, prepare};
-use crate::engine::models;
+use crate::engine::{model, runner};
 use crate::error::{Error, Result};
 use crate::report::context::page_context;
 use crate::report::data_files::write_data_files;
@@ -166,7 +166,7 @@ async fn build_folder(
     std::fs::create_dir_all(&data_dir).map_err(|e| Error::io(&data_dir, e))?;
     let progress = progress_bar(prep.models.len() as u64);
     let t_models = Instant::now();
-    let results = models::run_models(
+    let results = runner::run_models(
         &prep.ctx,
         project,
         &prep.models,
@@ -401,7 +401,7 @@ async fn build_folder(
             }
             inputs
         },
-        models: prep.models.iter().map(|m| json!({"name": m.name, "file": models::relative(project, &m.path), "sha256": m.sha256, "reads": m.tables})).collect(),
+        models: prep.models.iter().map(|m| json!({"name": m.name, "file": model::relative(project, &m.path), "sha256": m.sha256, "reads": m.tables})).collect(),
         steps: results.runs.clone(),
         pages: pages.clone(),
         emails: emails
