@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use crate::cli::prepare::{ProjectArgs, check_freshness, prepare};
-use crate::engine::models;
+use crate::engine::runner;
 use crate::error::{Error, Result};
 use crate::report::context::check_templates;
 use crate::report::pages;
@@ -23,7 +23,7 @@ pub async fn check(args: &ProjectArgs) -> Result<Vec<Error>> {
             skipped.push(m.name.clone());
             continue;
         }
-        if let Err(e) = models::plan_as_view(&prep.ctx, &args.project, m, &prep.sources).await {
+        if let Err(e) = runner::plan_as_view(&prep.ctx, &args.project, m, &prep.sources).await {
             problems.push(e);
             failed.insert(m.name.clone());
         }

@@ -3,7 +3,7 @@
 use datafusion::arrow::array::RecordBatch;
 
 use crate::cli::prepare::{ProjectArgs, prepare};
-use crate::engine::models;
+use crate::engine::{model, runner};
 use crate::error::{Error, Result};
 
 /// `query`: runs one SQL statement over the sources and (planned, unmaterialized) models.
@@ -13,7 +13,7 @@ pub async fn query(args: &ProjectArgs, sql: &str) -> Result<Vec<RecordBatch>> {
         return Err(p);
     }
     for m in &prep.models {
-        models::plan_as_view(&prep.ctx, &args.project, m, &prep.sources).await?;
+        runner::plan_as_view(&prep.ctx, &args.project, m, &prep.sources).await?;
     }
     if sql.trim_start().to_ascii_lowercase().starts_with("explain") {
         // EXPLAIN [ANALYZE] of a query without $parameters: to see how a model runs.
@@ -31,7 +31,7 @@ pub async fn query(args: &ProjectArgs, sql: &str) -> Result<Vec<RecordBatch>> {
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     let file = dir.join("query.sql");
     std::fs::write(&file, sql).map_err(|e| Error::io(&file, e))?;
-    let parsed = models::parse_model(&prep.ctx, &dir, &file, &prep.params, &prep.config);
+    let parsed = model::parse_model(&prep.ctx, &dir, &file, &prep.params, &prep.config);
     let _ = std::fs::remove_dir_all(&dir);
     let m = parsed.map_err(|e| Error::model(e.message.replace("query.sql", "query")))?;
     let plan = prep

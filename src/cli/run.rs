@@ -8,7 +8,7 @@ use std::time::Instant;
 use serde_json::json;
 
 use crate::cli::prepare::{Prepared, ProjectArgs, check_freshness, count_deferred, prepare};
-use crate::engine::models;
+use crate::engine::{model, runner};
 use crate::error::{Error, Result};
 use crate::report::context::{Page, ReportVar, Unavailable, page_context};
 use crate::report::data_files::write_data_files;
@@ -170,7 +170,7 @@ async fn build_folder(
     std::fs::create_dir_all(&data_dir).map_err(|e| Error::io(&data_dir, e))?;
     let progress = progress_bar(prep.models.len() as u64);
     let t_models = Instant::now();
-    let results = models::run_models(
+    let results = runner::run_models(
         &prep.ctx,
         project,
         &prep.models,
@@ -416,7 +416,7 @@ async fn build_folder(
             .models
             .iter()
             .map(|m| ModelEntry {
-                file: models::relative(project, &m.path),
+                file: model::relative(project, &m.path),
                 name: m.name.clone(),
                 reads: m.tables.clone(),
                 sha256: m.sha256.clone(),

@@ -7,7 +7,7 @@
 //! `L` is the operators' pool ([`operator_memory`]), an eighth of `L` is shared by the models
 //! held in memory ([`held_models`]), and one model runs at a time unless `--jobs` says more.
 
-/// Models run at once by default without `--memory-limit` (see [`crate::engine::models::run_models`]): 2. Under a
+/// Models run at once by default without `--memory-limit` (see [`crate::engine::runner::run_models`]): 2. Under a
 /// limit the default is 1: the spilling pool is sized for one model's operators, and models
 /// running side by side would share it (measured: the bundled project at `--memory-limit
 /// 40MiB` fails with "Resources exhausted" at 4 jobs).

@@ -24,7 +24,7 @@ pub struct SessionOptions {
     /// Partitions per query (default: the number of cores).
     pub target_partitions: Option<usize>,
     /// When set, `run` writes each model's executed plan with its metrics to
-    /// `<dir>/<model>.txt` (see [`crate::engine::models::run_models`]).
+    /// `<dir>/<model>.txt` (see [`crate::engine::runner::run_models`]).
     pub profile_dir: Option<PathBuf>,
     /// Models run at once (`None`: see [`SessionOptions::jobs`]).
     pub jobs: Option<usize>,

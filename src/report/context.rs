@@ -9,7 +9,7 @@ use serde_json::json;
 
 use datafusion::prelude::SessionContext;
 
-use crate::engine::models::Model;
+use crate::engine::model::Model;
 use crate::error::{Error, Result};
 use crate::journey::freshness::{SourceFreshness, data_through};
 use crate::journey::params::ReportWindow;
@@ -230,7 +230,7 @@ fn stand_in(t: &DataType, as_of: NaiveDate) -> serde_json::Value {
 }
 
 /// `check`: renders every page (the summary and each report) against the planned models
-/// (each registered as a view by [`crate::engine::models::plan_as_view`]), one row of stand-in values per
+/// (each registered as a view by [`crate::engine::runner::plan_as_view`]), one row of stand-in values per
 /// model: a template reading a model, column, filter or function that does not exist fails
 /// here as it would after every model ran.
 pub async fn check_templates(

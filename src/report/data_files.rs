@@ -24,7 +24,7 @@ use datafusion::sql::parser::Statement as DFStatement;
 use datafusion::sql::sqlparser::ast::Statement;
 use futures::StreamExt;
 
-use crate::engine::models::Model;
+use crate::engine::model::Model;
 use crate::error::{Error, Result};
 use crate::project::Config;
 

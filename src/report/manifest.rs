@@ -6,7 +6,7 @@ use std::path::Path;
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use crate::engine::models::ModelRun;
+use crate::engine::runner::ModelRun;
 use crate::error::{Error, Result};
 use crate::journey::freshness::SourceFreshness;
 use crate::project::ParamValue;

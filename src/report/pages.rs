@@ -67,7 +67,7 @@ pub const EMBEDDED_TEMPLATES: &[(&str, &str)] = &[
 ];
 
 /// Most rows of one model handed to templates (kept by the runner).
-pub use crate::engine::models::MAX_TEMPLATE_ROWS;
+pub use crate::engine::runner::MAX_TEMPLATE_ROWS;
 
 /// Builds the Tera engine: embedded templates, overridden or extended by
 /// `<project>/templates/*.html`, with every filter and chart function registered.

@@ -1,15 +1,11 @@
-//! SQL models: `sql/**/<name>.sql` (`sql/staging/`, `sql/intermediate/`,
-//! `sql/marts/<area>/`), one query each, whose result is the relation `<name>`.
-//!
-//! Loading parses every file, binds the `$parameters` as typed literals in the syntax tree
-//! (never by pasting text), finds the tables each query reads
-//! (`SessionState::resolve_table_references`, CTEs excluded) and orders the models so every
-//! model runs after the models it reads. Running plans and executes each model once and keeps
-//! its result as its `[models.<name>] materialize` setting says.
+//! Running the SQL models: each planned and executed once, after the models it reads, up to
+//! `jobs` at a time, its result kept as its `[models.<name>] materialize` setting says
+//! (memory, a Parquet work file, a view); staging models held in memory are released once
+//! nothing reads them any more. `check` and `query` plan a model without running it
+//! ([`plan_as_view`]).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::ops::ControlFlow;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -17,361 +13,14 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::common::DataFusionError;
 use datafusion::datasource::MemTable;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
-use datafusion::sql::parser::{DFParser, Statement as DFStatement};
-use datafusion::sql::sqlparser::ast::{Expr as SqlExpr, Value, visit_expressions_mut};
-use datafusion::sql::sqlparser::dialect::GenericDialect;
-use datafusion::sql::sqlparser::parser::Parser;
 use futures::StreamExt;
 use serde::Serialize;
 
+use super::model::{Model, relative};
 use crate::error::{Error, Result};
 use crate::functions::find_bad_value;
-use crate::project::{Config, Materialize, ParamValue};
+use crate::project::Materialize;
 use crate::sources::{SourceInfo, locate_bad_value};
-
-/// A parsed SQL model.
-#[derive(Debug, Clone)]
-pub struct Model {
-    /// The relation name: the file stem.
-    pub name: String,
-    /// `sql/<folder>/<name>.sql` (any depth under `sql/`).
-    pub path: PathBuf,
-    /// The statement with parameters bound.
-    pub statement: DFStatement,
-    /// Other models this one reads.
-    pub deps: BTreeSet<String>,
-    /// Every table this one reads (models, sources, registered tables).
-    pub tables: BTreeSet<String>,
-    /// The `$parameters` it reads (names without `$`).
-    pub params: BTreeSet<String>,
-    /// How the result is kept.
-    pub materialize: Materialize,
-    /// SHA-256 of the file, for the manifest.
-    pub sha256: String,
-}
-
-/// Lists the model files of a project: every `*.sql` under `sql/`, in any folder
-/// (`sql/staging/`, `sql/marts/<area>/`, …), sorted by model name (the file stem), so the
-/// folders do not change the order models run in. Hidden files and folders (a leading `.`)
-/// and other files are ignored.
-///
-/// Errors (exit 2): the folder cannot be read; two files with the same stem (a model name
-/// names one relation), naming both.
-pub fn model_files(project: &Path) -> Result<Vec<PathBuf>> {
-    let dir = project.join("sql");
-    let unreadable = |path: &Path, e: &dyn std::fmt::Display| {
-        Error::config(format!(
-            "{}: cannot read the SQL folder: {e}",
-            path.display()
-        ))
-    };
-    std::fs::read_dir(&dir).map_err(|e| unreadable(&dir, &e))?;
-    let mut files: Vec<(String, PathBuf)> = Vec::new();
-    let walk = walkdir::WalkDir::new(&dir)
-        .follow_links(true)
-        .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
-    for entry in walk {
-        let entry = entry.map_err(|e| {
-            let path = e.path().unwrap_or(&dir).to_path_buf();
-            match e.io_error() {
-                Some(io) => unreadable(&path, io),
-                None => unreadable(&path, &e),
-            }
-        })?;
-        let p = entry.path();
-        if entry.file_type().is_dir() || p.extension().and_then(|e| e.to_str()) != Some("sql") {
-            continue;
-        }
-        let stem = p
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or_default()
-            .to_string();
-        files.push((stem, p.to_path_buf()));
-    }
-    files.sort();
-    if let Some(w) = files.windows(2).find(|w| w[0].0 == w[1].0) {
-        return Err(Error::config(format!(
-            "{} and {}: two model files named {:?}; a model's file stem names its relation, so it must be unique under sql/: rename or remove one",
-            relative(project, &w[0].1),
-            relative(project, &w[1].1),
-            w[0].0
-        )));
-    }
-    Ok(files.into_iter().map(|(_, p)| p).collect())
-}
-
-/// `p` relative to the project folder, as messages and the manifest name model files
-/// (`sql/marts/funnel/funnel.sql`).
-pub fn relative(project: &Path, p: &Path) -> String {
-    p.strip_prefix(project).unwrap_or(p).display().to_string()
-}
-
-/// Parses one model file and binds `params`.
-///
-/// Errors (exit 4): a syntax error (with line and column), more than one statement, an unknown
-/// `$parameter` (with its line).
-pub fn parse_model(
-    ctx: &SessionContext,
-    project: &Path,
-    path: &Path,
-    params: &BTreeMap<String, ParamValue>,
-    cfg: &Config,
-) -> Result<Model> {
-    let rel = relative(project, path);
-    let name = path
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or_default()
-        .to_string();
-    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Err(Error::model(format!(
-            "{rel}: a model's file name must be letters, digits and _ (it names the relation)"
-        )));
-    }
-    let sql = std::fs::read_to_string(path)
-        .map_err(|e| Error::model(format!("{rel}: cannot read: {e}")))?;
-    let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(sql.as_bytes()));
-    let mut stmts = DFParser::parse_sql_with_dialect(&sql, &GenericDialect {})
-        .map_err(|e| Error::model(format!("{rel}: {}", crate::error::clean_error(&e))))?;
-    if stmts.len() != 1 {
-        return Err(Error::model(format!(
-            "{rel}: a model holds exactly one query (found {} statements)",
-            stmts.len()
-        )));
-    }
-    let mut statement = stmts.pop_front().expect("one statement");
-    let DFStatement::Statement(ast) = &mut statement else {
-        return Err(Error::model(format!(
-            "{rel}: a model must be a query (SELECT or WITH …), not a DDL or COPY statement"
-        )));
-    };
-    let mut problem: Option<Error> = None;
-    let mut used = BTreeSet::new();
-    let _ = visit_expressions_mut(ast.as_mut(), |expr| {
-        if let SqlExpr::Value(v) = expr {
-            if let Value::Placeholder(ph) = &v.value {
-                let key = ph.trim_start_matches(['$', ':', '@']).to_string();
-                used.insert(key.clone());
-                let line = v.span.start.line;
-                match params.get(&key) {
-                    Some(val) => match Parser::new(&GenericDialect {})
-                        .try_with_sql(&val.sql_literal())
-                        .and_then(|mut p| p.parse_expr())
-                    {
-                        Ok(e) => *expr = SqlExpr::Nested(Box::new(e)),
-                        Err(e) => {
-                            problem = Some(Error::internal(format!("{rel}: binding ${key}: {e}")));
-                            return ControlFlow::Break(());
-                        }
-                    },
-                    None => {
-                        let known: Vec<_> = params.keys().map(|k| format!("${k}")).collect();
-                        problem = Some(Error::model(format!(
-                            "{rel}: line {line}: unknown parameter {ph}\n  declared parameters: {}\n  declare it under [params] in journey.toml",
-                            known.join(", ")
-                        )));
-                        return ControlFlow::Break(());
-                    }
-                }
-            }
-        }
-        ControlFlow::Continue(())
-    });
-    if let Some(p) = problem {
-        return Err(p);
-    }
-    let refs = ctx
-        .state()
-        .resolve_table_references(&statement)
-        .map_err(|e| Error::model(format!("{rel}: {}", crate::error::clean_error(&e))))?;
-    let tables: BTreeSet<String> = refs.iter().map(|r| r.table().to_string()).collect();
-    let materialize = cfg
-        .models
-        .get(&name)
-        .map(|m| m.materialize)
-        .unwrap_or_default();
-    Ok(Model {
-        name,
-        path: path.to_path_buf(),
-        statement,
-        deps: BTreeSet::new(),
-        tables,
-        params: used,
-        materialize,
-        sha256,
-    })
-}
-
-/// Parses every model, fills in their dependencies and returns them in run order.
-///
-/// `tables` are the names already registered (sources, `funnel_stages`, …). Returns the
-/// ordered models that are sound and every problem found: parse errors, unknown tables
-/// (exit 4, naming the file), cycles (exit 4, naming the loop), a model named like a source.
-pub fn load_models(
-    ctx: &SessionContext,
-    project: &Path,
-    cfg: &Config,
-    params: &BTreeMap<String, ParamValue>,
-    tables: &BTreeSet<String>,
-) -> (Vec<Model>, Vec<Error>) {
-    let mut problems = Vec::new();
-    let files = match model_files(project) {
-        Ok(f) => f,
-        Err(e) => return (Vec::new(), vec![e]),
-    };
-    let mut models = Vec::new();
-    let mut broken = BTreeSet::new();
-    for f in &files {
-        match parse_model(ctx, project, f, params, cfg) {
-            Ok(m) => models.push(m),
-            Err(e) => {
-                broken.insert(
-                    f.file_stem()
-                        .and_then(|s| s.to_str())
-                        .unwrap_or_default()
-                        .to_string(),
-                );
-                problems.push(e)
-            }
-        }
-    }
-    for name in cfg.models.keys() {
-        if !models.iter().any(|m| &m.name == name) && !broken.contains(name) {
-            problems.push(Error::config(format!(
-                "journey.toml: [models.{name}] names no file {name}.sql under sql/"
-            )));
-        }
-    }
-    let names: BTreeSet<String> = models.iter().map(|m| m.name.clone()).collect();
-    let table_functions: BTreeSet<String> = ctx.state().table_functions().keys().cloned().collect();
-    for m in &mut models {
-        let rel = relative(project, &m.path);
-        if tables.contains(&m.name) {
-            problems.push(Error::model(format!(
-                "{rel}: the model name {:?} is already a source or built-in table; rename the file",
-                m.name
-            )));
-            broken.insert(m.name.clone());
-        }
-        for t in &m.tables {
-            if names.contains(t) {
-                m.deps.insert(t.clone());
-            } else if broken.contains(t) {
-                m.deps.insert(t.clone());
-            } else if !tables.contains(t)
-                && !table_functions.contains(t)
-                && !t.starts_with("information_schema")
-                && !matches!(t.as_str(), "tables" | "columns" | "views" | "df_settings")
-            {
-                let mut known: Vec<_> = tables.iter().chain(names.iter()).cloned().collect();
-                known.sort();
-                problems.push(Error::model(format!(
-                    "{rel}: unknown table {t:?}\n  tables and models: {}",
-                    known.join(", ")
-                )));
-                broken.insert(m.name.clone());
-            }
-        }
-    }
-    // Topological order (Kahn), names sorted for a stable order.
-    let mut order: Vec<Model> = Vec::new();
-    let mut done: BTreeSet<String> = BTreeSet::new();
-    let mut pending: Vec<Model> = models;
-    loop {
-        let (ready, rest): (Vec<Model>, Vec<Model>) = pending
-            .into_iter()
-            .partition(|m| m.deps.iter().all(|d| done.contains(d)));
-        pending = rest;
-        if ready.is_empty() {
-            break;
-        }
-        for m in ready {
-            done.insert(m.name.clone());
-            order.push(m);
-        }
-    }
-    // What is left either waits on a broken model or sits on a cycle.
-    let waiting: BTreeMap<String, BTreeSet<String>> = pending
-        .iter()
-        .map(|m| (m.name.clone(), m.deps.clone()))
-        .collect();
-    let mut reported = BTreeSet::new();
-    for start in waiting.keys() {
-        if reported.contains(start) {
-            continue;
-        }
-        if let Some(cycle) = find_cycle(start, &waiting) {
-            if cycle.iter().any(|c| reported.contains(c)) {
-                continue;
-            }
-            reported.extend(cycle.iter().cloned());
-            let files: Vec<_> = cycle
-                .iter()
-                .map(|c| match pending.iter().find(|m| &m.name == c) {
-                    Some(m) => relative(project, &m.path),
-                    None => format!("sql/{c}.sql"),
-                })
-                .collect();
-            let mut path = cycle.clone();
-            path.push(cycle[0].clone());
-            problems.push(Error::model(format!(
-                "cycle between models: {} ({})",
-                path.join(" → "),
-                files.join(", ")
-            )));
-        }
-    }
-    order.retain(|m| !broken.contains(&m.name));
-    // What waits on a broken model (not on a cycle) is listed once.
-    let mut skipped: Vec<_> = waiting
-        .keys()
-        .filter(|k| !reported.contains(*k))
-        .cloned()
-        .collect();
-    skipped.extend(
-        order
-            .iter()
-            .filter(|m| m.deps.iter().any(|d| broken.contains(d)))
-            .map(|m| m.name.clone()),
-    );
-    if !skipped.is_empty() {
-        skipped.sort();
-        problems.push(Error::model(format!(
-            "skipped, as they read a model with an error: {}",
-            skipped.join(", ")
-        )));
-    }
-    (order, problems)
-}
-
-fn find_cycle(start: &str, deps: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
-    fn dfs(
-        n: &str,
-        deps: &BTreeMap<String, BTreeSet<String>>,
-        stack: &mut Vec<String>,
-        seen: &mut BTreeSet<String>,
-    ) -> Option<Vec<String>> {
-        if let Some(i) = stack.iter().position(|s| s == n) {
-            return Some(stack[i..].to_vec());
-        }
-        if !seen.insert(n.to_string()) {
-            return None;
-        }
-        stack.push(n.to_string());
-        for d in deps.get(n).into_iter().flatten() {
-            if deps.contains_key(d) {
-                if let Some(c) = dfs(d, deps, stack, seen) {
-                    return Some(c);
-                }
-            }
-        }
-        stack.pop();
-        None
-    }
-    dfs(start, deps, &mut Vec::new(), &mut BTreeSet::new())
-}
 
 /// Most rows of one model handed to the pages' templates; the runner keeps this many plus
 /// one (to tell that a model has more) of every model in memory.
@@ -448,10 +97,10 @@ fn model_error(
     if let Some(bad) = find_bad_value(e) {
         return locate_bad_value(sources, &bad);
     }
-    if let DataFusionError::External(inner) = e.find_root() {
-        if let Some(err) = inner.downcast_ref::<Error>() {
-            return err.clone();
-        }
+    if let DataFusionError::External(inner) = e.find_root()
+        && let Some(err) = inner.downcast_ref::<Error>()
+    {
+        return err.clone();
     }
     // A full disk or a permission while the model spills: the machine's fault (exit 1), not
     // the model's. (Work files name themselves, above.)
@@ -791,6 +440,7 @@ type OneRun = (ModelRun, Option<Vec<RecordBatch>>, Vec<String>, usize);
 /// the result under the model's name. `materialize = "auto"` keeps it in memory while its
 /// bytes stay under `auto_budget` — with `held` (under `--memory-limit`), while they and the
 /// bytes already held by other models do, and adds its bytes to `held` when it is kept.
+#[allow(clippy::too_many_arguments)]
 async fn run_one(
     ctx: &SessionContext,
     project: &Path,
