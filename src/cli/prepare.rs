@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use datafusion::prelude::SessionContext;
 
-use crate::engine::model::{self, Model};
+use crate::engine::model::Model;
 use crate::engine::session::{SessionOptions, build_session};
 use crate::error::{Error, Result};
 use crate::journey::freshness::{SourceFreshness, Verdict};
@@ -199,7 +199,7 @@ pub async fn prepare(args: &ProjectArgs, count_now: bool) -> Result<(Prepared, V
     }
     tables.extend(optional);
     let (models, model_problems) =
-        model::load_models(&ctx, &args.project, &config, &params, &tables);
+        crate::engine::graph::load_models(&ctx, &args.project, &config, &params, &tables);
     if model_problems.is_empty() {
         problems.extend(unread_params(&args.project, &config, &models)?);
     }

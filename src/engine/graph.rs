@@ -9,7 +9,7 @@
 //! error or sit on (or behind) a loop; the loops are named as a depth-first walk from each
 //! such model, in name order, meets them.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::Path;
 
 use petgraph::Direction::{Incoming, Outgoing};
@@ -19,6 +19,8 @@ use petgraph::visit::{Dfs, Reversed};
 
 use super::model::{Model, relative};
 use crate::error::Error;
+use crate::project::{Config, ParamValue};
+use datafusion::prelude::SessionContext;
 
 /// Orders `models` (in name order, their `deps` filled in) so that every model runs after the
 /// models it reads, and adds to `problems` every loop (exit 4: `cycle between models: a → b →
@@ -229,6 +231,79 @@ impl<'m> ModelGraph<'m> {
         stack.pop();
         None
     }
+}
+
+/// Parses every model, fills in their dependencies and returns them in run order
+/// ([`order`]).
+///
+/// `tables` are the names already registered (sources, `funnel_stages`, …). Returns the
+/// ordered models that are sound and every problem found: parse errors, unknown tables
+/// (exit 4, naming the file), cycles (exit 4, naming the loop), a model named like a source.
+pub fn load_models(
+    ctx: &SessionContext,
+    project: &Path,
+    cfg: &Config,
+    params: &BTreeMap<String, ParamValue>,
+    tables: &BTreeSet<String>,
+) -> (Vec<Model>, Vec<Error>) {
+    let mut problems = Vec::new();
+    let files = match super::model::model_files(project) {
+        Ok(f) => f,
+        Err(e) => return (Vec::new(), vec![e]),
+    };
+    let mut models = Vec::new();
+    let mut broken = BTreeSet::new();
+    for f in &files {
+        match super::model::parse_model(ctx, project, f, params, cfg) {
+            Ok(m) => models.push(m),
+            Err(e) => {
+                broken.insert(
+                    f.file_stem()
+                        .and_then(|s| s.to_str())
+                        .unwrap_or_default()
+                        .to_string(),
+                );
+                problems.push(e)
+            }
+        }
+    }
+    for name in cfg.models.keys() {
+        if !models.iter().any(|m| &m.name == name) && !broken.contains(name) {
+            problems.push(Error::config(format!(
+                "journey.toml: [models.{name}] names no file {name}.sql under sql/"
+            )));
+        }
+    }
+    let names: BTreeSet<String> = models.iter().map(|m| m.name.clone()).collect();
+    let table_functions: BTreeSet<String> = ctx.state().table_functions().keys().cloned().collect();
+    for m in &mut models {
+        let rel = relative(project, &m.path);
+        if tables.contains(&m.name) {
+            problems.push(Error::model(format!(
+                "{rel}: the model name {:?} is already a source or built-in table; rename the file",
+                m.name
+            )));
+            broken.insert(m.name.clone());
+        }
+        for t in &m.tables {
+            if names.contains(t) || broken.contains(t) {
+                m.deps.insert(t.clone());
+            } else if !tables.contains(t)
+                && !table_functions.contains(t)
+                && !t.starts_with("information_schema")
+                && !matches!(t.as_str(), "tables" | "columns" | "views" | "df_settings")
+            {
+                let mut known: Vec<_> = tables.iter().chain(names.iter()).cloned().collect();
+                known.sort();
+                problems.push(Error::model(format!(
+                    "{rel}: unknown table {t:?}\n  tables and models: {}",
+                    known.join(", ")
+                )));
+                broken.insert(m.name.clone());
+            }
+        }
+    }
+    (order(project, models, &broken, &mut problems), problems)
 }
 
 #[cfg(test)]
