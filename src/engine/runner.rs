@@ -57,7 +57,7 @@ pub enum ModelStatus {
     Skipped,
 }
 
-/// A model that could not be computed, as [`run_one`] reports it: the error, and whether
+/// A model that could not be computed, as the runner reports it: the error, and whether
 /// the failure came from executing the plan on this data (the analysis can be marked
 /// unavailable while the rest of the report is written) rather than from the SQL, an
 /// unreadable input value or the machine (which stop the run).
