@@ -32,9 +32,14 @@ fn copy_dir(from: &Path, to: &Path) {
 /// A fresh copy of the tiny fixture with the repository's sql/ models.
 fn tiny() -> TempDir {
     let dir = TempDir::new().unwrap();
-    copy_dir(&repo().join("tests/fixtures/tiny"), dir.path());
-    copy_dir(&repo().join("sql"), &dir.path().join("sql"));
+    copy_tiny(dir.path());
     dir
+}
+
+/// Copies the tiny fixture and the repository's sql/ models into `dest`.
+fn copy_tiny(dest: &Path) {
+    copy_dir(&repo().join("tests/fixtures/tiny"), dest);
+    copy_dir(&repo().join("sql"), &dest.join("sql"));
 }
 
 /// The tiny fixture, run once for the whole test binary (`run --as-of 2026-10-31`, no other
@@ -46,8 +51,7 @@ fn tiny_report() -> &'static Shared {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("tiny-report");
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        copy_dir(&repo().join("tests/fixtures/tiny"), &dir);
-        copy_dir(&repo().join("sql"), &dir.join("sql"));
+        copy_tiny(&dir);
         ok(&run(&dir, &[]));
         Shared(dir)
     })
