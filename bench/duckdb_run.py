@@ -4,7 +4,7 @@
     duckdb_run.py --events E --customers C --transactions T [--spend S] --out DIR
                   [--as-of 2026-10-31] [--threads 2] [--memory-limit 4GB] [--temp-dir DIR]
 
-Reads the exports the way journey-report's input contract does (src/sources/mod.rs and
+Reads the exports the way journey-report's input contract does (src/sources/register.rs and
 journey.toml): events.customer_id from `user_id`, event_time from `event_timestamp`
 (RFC 3339 in CSV, a timestamp column in Parquet); customers.signup_at from `signup_date`
 ('%Y-%m-%d %H:%M:%S', UTC); transactions.order_time RFC 3339; text trimmed, empty text NULL.
