@@ -5,12 +5,12 @@
 //! | code | kind | who is at fault |
 //! |---|---|---|
 //! | 0 | success | |
-//! | 1 | [`ErrorKind::Internal`] | a bug in journey-report, or the machine (disk full, …) |
-//! | 2 | [`ErrorKind::Config`] | the command line or `journey.toml` |
-//! | 3 | [`ErrorKind::Input`] | an input export (missing file or column, unparseable value) |
-//! | 4 | [`ErrorKind::Model`] | a SQL model (syntax, unknown table or column, cycle, runtime failure) |
-//! | 5 | [`ErrorKind::Delivery`] | sending the reports |
-//! | 6 | [`EXIT_PARTIAL`] (not an error) | the report was written, but some analyses are unavailable |
+//! | 1 | `ErrorKind::Internal` | a bug in journey-report, or the machine (disk full, …) |
+//! | 2 | `ErrorKind::Config` | the command line or `journey.toml` |
+//! | 3 | `ErrorKind::Input` | an input export (missing file or column, unparseable value) |
+//! | 4 | `ErrorKind::Model` | a SQL model (syntax, unknown table or column, cycle, runtime failure) |
+//! | 5 | `ErrorKind::Delivery` | sending the reports |
+//! | 6 | `EXIT_PARTIAL` (not an error) | the report was written, but some analyses are unavailable |
 //!
 //! Exit code 99 is never used: Airflow reads it as "skipped".
 
@@ -19,11 +19,11 @@ use std::fmt;
 /// Exit code of a run that wrote its report folder while some analyses could not be made
 /// for the data (each unavailable analysis says why on its page and in `manifest.json`).
 /// Airflow and cron read it as a failure, so someone looks; the report is there to read.
-pub const EXIT_PARTIAL: u8 = 6;
+pub(crate) const EXIT_PARTIAL: u8 = 6;
 
 /// Who is at fault for an [`Error`]; decides the process exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum ErrorKind {
+pub(crate) enum ErrorKind {
     /// Exit 1: a bug or an environment failure (I/O on the output folder, …).
     Internal,
     /// Exit 2: usage or configuration error.
@@ -38,7 +38,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// The documented process exit code of this kind (1–5).
-    pub fn exit_code(self) -> u8 {
+    pub(crate) fn exit_code(self) -> u8 {
         match self {
             ErrorKind::Internal => 1,
             ErrorKind::Config => 2,
@@ -54,41 +54,41 @@ impl ErrorKind {
 #[derive(Debug, Clone)]
 pub struct Error {
     /// Who is at fault; decides the exit code.
-    pub kind: ErrorKind,
+    pub(crate) kind: ErrorKind,
     /// One or more lines; the first says what went wrong, the rest how to fix it.
-    pub message: String,
+    pub(crate) message: String,
 }
 
 impl Error {
     /// A new error of `kind`.
-    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Error {
             kind,
             message: message.into(),
         }
     }
     /// Exit 1: a bug or environment failure.
-    pub fn internal(message: impl Into<String>) -> Self {
+    pub(crate) fn internal(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Internal, message)
     }
     /// Exit 2: usage or configuration error.
-    pub fn config(message: impl Into<String>) -> Self {
+    pub(crate) fn config(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Config, message)
     }
     /// Exit 3: invalid input data.
-    pub fn input(message: impl Into<String>) -> Self {
+    pub(crate) fn input(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Input, message)
     }
     /// Exit 4: a SQL model failed.
-    pub fn model(message: impl Into<String>) -> Self {
+    pub(crate) fn model(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Model, message)
     }
     /// The process exit code for this error.
-    pub fn exit_code(&self) -> u8 {
+    pub(crate) fn exit_code(&self) -> u8 {
         self.kind.exit_code()
     }
     /// Wraps an I/O error on `path` as an internal error naming the path.
-    pub fn io(path: &std::path::Path, err: std::io::Error) -> Self {
+    pub(crate) fn io(path: &std::path::Path, err: std::io::Error) -> Self {
         Self::internal(format!("{}: {err}", path.display()))
     }
 }
@@ -108,7 +108,7 @@ impl std::error::Error for Error {}
 ///
 /// Used to blame such failures on the environment (exit 1) when they happen while a model
 /// runs (its Parquet work file, a spill file, its data file) instead of on the model's SQL.
-pub fn io_failure(err: &(dyn std::error::Error + 'static)) -> Option<String> {
+pub(crate) fn io_failure(err: &(dyn std::error::Error + 'static)) -> Option<String> {
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(e) = cur {
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
@@ -143,7 +143,7 @@ impl From<journey_charts::Error> for Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// The one-line text of a DataFusion error, with the SQL position when DataFusion knows it.
-pub fn clean_error(e: &datafusion::error::DataFusionError) -> String {
+pub(crate) fn clean_error(e: &datafusion::error::DataFusionError) -> String {
     let mut msg = e.strip_backtrace();
     for prefix in [
         "Error during planning: ",

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The target of the final status event and of the final error: always written, whatever
 /// `RUST_LOG` says, so that a scheduler's log always ends with the outcome.
-pub const STATUS_TARGET: &str = "journey_report::status";
+const STATUS_TARGET: &str = "journey_report::status";
 
 /// Whether [`init`] chose JSON lines.
 static JSON: AtomicBool = AtomicBool::new(false);
@@ -17,7 +17,7 @@ static JSON: AtomicBool = AtomicBool::new(false);
 /// plus [`STATUS_TARGET`] at info, human lines or JSON objects. ANSI colour codes only when
 /// stderr is a terminal and `NO_COLOR` is unset or empty (<https://no-color.org>): under
 /// cron, systemd or Airflow stderr is a file or a pipe, and escape codes there are noise.
-pub fn init(json: bool) {
+pub(crate) fn init(json: bool) {
     JSON.store(json, Ordering::Relaxed);
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("journey_report=info,warn"));
@@ -40,18 +40,18 @@ pub fn init(json: bool) {
 
 /// Seconds of `d` as a number rounded to hundredths, for a log field (a JSON number, not a
 /// string).
-pub fn secs(d: std::time::Duration) -> f64 {
+pub(crate) fn secs(d: std::time::Duration) -> f64 {
     round2(d.as_secs_f64())
 }
 
 /// `x` rounded to two decimals (for seconds in log fields).
-pub fn round2(x: f64) -> f64 {
+pub(crate) fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
 /// Writes a final error: `journey-report: error: <message>` in human mode (continuation
 /// lines indented), an ERROR event with `exit_code` under `--log-format json`.
-pub fn error(message: &str, exit_code: u8) {
+pub(crate) fn error(message: &str, exit_code: u8) {
     if JSON.load(Ordering::Relaxed) {
         tracing::error!(target: STATUS_TARGET, exit_code, "{message}");
     } else {
@@ -61,7 +61,7 @@ pub fn error(message: &str, exit_code: u8) {
 
 /// Writes a closing notice (e.g. "stopped by a signal; …"): `journey-report: <message>` in
 /// human mode, a WARN event under `--log-format json`.
-pub fn notice(message: &str) {
+pub(crate) fn notice(message: &str) {
     if JSON.load(Ordering::Relaxed) {
         tracing::warn!(target: STATUS_TARGET, "{message}");
     } else {
@@ -73,7 +73,7 @@ pub fn notice(message: &str) {
 /// `event="finished" status=<complete|partial|failed|stopped> exit_code=N seconds=S` and
 /// `folder=<report folder>` when one was written (the last one put in place for a backfill or
 /// a stopped run).
-pub fn finished(status: &str, exit_code: u8, seconds: f64, folder: Option<&Path>) {
+pub(crate) fn finished(status: &str, exit_code: u8, seconds: f64, folder: Option<&Path>) {
     let seconds = round2(seconds);
     match folder {
         Some(f) => tracing::info!(

@@ -11,7 +11,7 @@ use crate::report::pages;
 /// `check`: every problem in the project without running a model: the config, every source
 /// read in full through its typed view, its freshness and coverage against the as-of day,
 /// every model planned, and every page rendered against the planned models' columns.
-pub async fn check(args: &ProjectArgs) -> Result<Vec<Error>> {
+pub(crate) async fn check(args: &ProjectArgs) -> Result<Vec<Error>> {
     let (mut prep, mut problems) = prepare(args, true).await?;
     // A model reading a model with an error is not planned (it would only fail with "table
     // not found"): it is listed once as skipped.

@@ -1,10 +1,10 @@
 //! The command line: `run`, `check`, `query`, `sample`. Exit codes are documented in the
 //! README and in [`crate::error`].
 
-pub mod check;
-pub mod prepare;
-pub mod query;
-pub mod run;
+mod check;
+mod prepare;
+mod query;
+mod run;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -39,7 +39,7 @@ to stdout.";
 /// data/<model>.csv and manifest.json.
 #[derive(Debug, Parser)]
 #[command(name = "journey-report", version, after_help = AFTER_HELP)]
-pub struct Cli {
+struct Cli {
     #[command(subcommand)]
     command: Command,
     /// Log format on stderr: `human` lines, or `json` (one object per line, for log shippers;
@@ -208,7 +208,7 @@ fn parse_key_value(s: &str) -> std::result::Result<(String, String), String> {
 }
 
 /// Parses a size such as `4GiB`, `512MiB`, `2G`, `1000000` (bytes).
-pub fn parse_size(s: &str) -> std::result::Result<usize, String> {
+fn parse_size(s: &str) -> std::result::Result<usize, String> {
     let t = s.trim();
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -308,7 +308,7 @@ impl Finished {
 }
 
 /// Parses the command line, runs the command and returns the documented exit code. The last
-/// line on stderr is the final status event ([`logging::finished`]).
+/// line on stderr is the final status event (`logging::finished`).
 pub fn main() -> ExitCode {
     let t0 = std::time::Instant::now();
     let cli = Cli::parse();

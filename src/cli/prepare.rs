@@ -20,7 +20,7 @@ use crate::sources::{SourceInfo, register_sources};
 
 impl Prepared {
     /// What the pages are drawn from, besides the models' rows.
-    pub fn page_inputs(&self) -> crate::report::context::PageInputs<'_> {
+    pub(crate) fn page_inputs(&self) -> crate::report::context::PageInputs<'_> {
         crate::report::context::PageInputs {
             config: &self.config,
             params: &self.params,
@@ -32,38 +32,38 @@ impl Prepared {
 
 /// What every command needs to know about the project, resolved from the command line.
 #[derive(Debug, Clone)]
-pub struct ProjectArgs {
+pub(crate) struct ProjectArgs {
     /// The project folder (holds `journey.toml`, `sql/`, `templates/`).
-    pub project: PathBuf,
+    pub(crate) project: PathBuf,
     /// `--source NAME=PATH` overrides.
-    pub sources: BTreeMap<String, PathBuf>,
+    pub(crate) sources: BTreeMap<String, PathBuf>,
     /// `--param NAME=VALUE` overrides, as text (typed like the declared parameter).
-    pub params: Vec<(String, String)>,
+    pub(crate) params: Vec<(String, String)>,
     /// The logical date of the report.
-    pub as_of: Option<NaiveDate>,
+    pub(crate) as_of: Option<NaiveDate>,
     /// Session settings.
-    pub session: SessionOptions,
+    pub(crate) session: SessionOptions,
 }
 
 /// A project ready to run: config, bound parameters, session with sources and
 /// `funnel_stages` registered, and the ordered models.
-pub struct Prepared {
+pub(crate) struct Prepared {
     /// `journey.toml`.
-    pub config: Config,
+    pub(crate) config: Config,
     /// Parameters as bound into SQL (declared, overridden, and computed).
-    pub params: BTreeMap<String, ParamValue>,
+    pub(crate) params: BTreeMap<String, ParamValue>,
     /// The session.
-    pub ctx: SessionContext,
+    pub(crate) ctx: SessionContext,
     /// Registered sources.
-    pub sources: Vec<SourceInfo>,
+    pub(crate) sources: Vec<SourceInfo>,
     /// Models in run order.
-    pub models: Vec<Model>,
+    pub(crate) models: Vec<Model>,
     /// Non-fatal findings (empty sources, orphan events…).
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
     /// The report window: the as-of date and the periods before it.
-    pub window: ReportWindow,
+    pub(crate) window: ReportWindow,
     /// Freshness and coverage of each source (filled in by `run` and `check`).
-    pub freshness: Vec<SourceFreshness>,
+    pub(crate) freshness: Vec<SourceFreshness>,
 }
 
 /// Loads and checks a project without running a model. Returns the prepared project and
@@ -76,7 +76,7 @@ pub struct Prepared {
 /// them; Parquet sources are counted from their metadata either way.
 ///
 /// [`RowTap`]: crate::sources::RowTap
-pub async fn prepare(args: &ProjectArgs, count_now: bool) -> Result<(Prepared, Vec<Error>)> {
+pub(crate) async fn prepare(args: &ProjectArgs, count_now: bool) -> Result<(Prepared, Vec<Error>)> {
     let config = Config::load(&args.project)?;
     let (params, window) = resolve_params(&config, &args.params, args.as_of)?;
     let ctx = build_session(&args.session)?;
@@ -286,7 +286,7 @@ fn count_error(s: &SourceInfo, e: &str) -> Error {
 /// it whole, is counted now. Each source found empty adds a warning to `warnings`.
 ///
 /// Errors (exit 3): the count of a source no model read fails, naming its files.
-pub async fn count_deferred(
+pub(crate) async fn count_deferred(
     prep: &Prepared,
     warnings: &mut Vec<String>,
 ) -> Result<Vec<SourceInfo>> {
@@ -318,7 +318,7 @@ pub async fn count_deferred(
 ///
 /// Errors (exit 3): a value of a freshness column that cannot be read; (exit 2) a
 /// `freshness_column` that is not a column of its source.
-pub async fn check_freshness(prep: &mut Prepared) -> Result<Vec<String>> {
+pub(crate) async fn check_freshness(prep: &mut Prepared) -> Result<Vec<String>> {
     let uncounted: BTreeSet<String> = prep
         .sources
         .iter()

@@ -7,7 +7,7 @@ use crate::engine::{model, runner};
 use crate::error::{Error, Result};
 
 /// `query`: runs one SQL statement over the sources and (planned, unmaterialized) models.
-pub async fn query(args: &ProjectArgs, sql: &str) -> Result<Vec<RecordBatch>> {
+pub(crate) async fn query(args: &ProjectArgs, sql: &str) -> Result<Vec<RecordBatch>> {
     let (prep, problems) = prepare(args, true).await?;
     if let Some(p) = problems.into_iter().next() {
         return Err(p);

@@ -12,55 +12,55 @@ use crate::engine::{model, runner};
 use crate::error::{Error, Result};
 use crate::report::context::{Page, ReportVar, Unavailable, page_context};
 use crate::report::data_files::write_data_files;
-pub use crate::report::manifest::RunStatus;
+pub(crate) use crate::report::manifest::RunStatus;
 use crate::report::manifest::{EmailEntry, Manifest, ModelEntry, file_checksum};
 use crate::report::output::lock_output;
 use crate::report::pages;
 
 /// Settings of `run` beyond the project's.
 #[derive(Debug, Clone)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     /// The project and its overrides.
-    pub project: ProjectArgs,
+    pub(crate) project: ProjectArgs,
     /// Parent folder of the report folder (default `<project>/<output_dir>`).
-    pub out: Option<PathBuf>,
+    pub(crate) out: Option<PathBuf>,
     /// Render only these reports (the summary always).
-    pub reports: Vec<String>,
+    pub(crate) reports: Vec<String>,
     /// Deliver the e-mails over SMTP after the folder is written (`--send`), each message
     /// once (see [`crate::report::delivery`]).
-    pub send: bool,
+    pub(crate) send: bool,
     /// A model failing on the data fails the run (exit 4) instead of marking its analyses
     /// unavailable (`--fail-fast`, or `[project] fail_fast = true`).
-    pub fail_fast: bool,
+    pub(crate) fail_fast: bool,
     /// `--send-to ADDRESS`: send only the digest, to this address alone, as a test.
-    pub send_to: Option<String>,
+    pub(crate) send_to: Option<String>,
 }
 
 /// What a successful run wrote.
 #[derive(Debug)]
-pub struct RunSummary {
+pub(crate) struct RunSummary {
     /// Complete, or partial (some analyses unavailable).
-    pub status: RunStatus,
+    pub(crate) status: RunStatus,
     /// Models that failed on this data or were skipped, with the reason.
-    pub unavailable: BTreeMap<String, String>,
+    pub(crate) unavailable: BTreeMap<String, String>,
     /// The report folder.
-    pub folder: PathBuf,
+    pub(crate) folder: PathBuf,
     /// Pages written (index first).
-    pub pages: Vec<String>,
+    pub(crate) pages: Vec<String>,
     /// Models run.
-    pub models: usize,
+    pub(crate) models: usize,
     /// Wall time in seconds.
-    pub seconds: f64,
+    pub(crate) seconds: f64,
     /// Warnings.
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
     /// The e-mail form of every page (also written to `email/<report>.eml`).
-    pub emails: Vec<crate::report::email::Email>,
+    pub(crate) emails: Vec<crate::report::email::Email>,
     /// E-mails delivered by `--send`.
-    pub sent: usize,
+    pub(crate) sent: usize,
 }
 
 /// `run`: the nightly job. Writes `<out>/<as-of>/` whole, or nothing.
-pub async fn run(args: &RunArgs) -> Result<RunSummary> {
+pub(crate) async fn run(args: &RunArgs) -> Result<RunSummary> {
     let t0 = Instant::now();
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let (mut prep, problems) = prepare(&args.project, false).await?;

@@ -42,7 +42,7 @@ use serde::{Deserialize, Serialize};
 use journey_algorithms::attribution;
 
 /// Registers `markov_attribution`, `markov_transitions` and `shapley_attribution` on `ctx`.
-pub fn register(ctx: &SessionContext) {
+pub(crate) fn register(ctx: &SessionContext) {
     for kind in [Kind::Markov, Kind::Transitions, Kind::Shapley] {
         ctx.register_udaf(AggregateUDF::from(JourneyModel::new(kind)));
     }
@@ -50,7 +50,7 @@ pub fn register(ctx: &SessionContext) {
 
 /// Which attribution result a [`JourneyModel`] computes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Kind {
+enum Kind {
     /// `markov_attribution`: removal effects and credited conversions and revenue.
     Markov,
     /// `markov_transitions`: the transition matrix.
@@ -61,14 +61,14 @@ pub enum Kind {
 
 /// One of the journey aggregate functions (see the module documentation for the signatures).
 #[derive(Debug, PartialEq, Eq, Hash)]
-pub struct JourneyModel {
+struct JourneyModel {
     kind: Kind,
     signature: Signature,
 }
 
 impl JourneyModel {
     /// The function object for `kind`.
-    pub fn new(kind: Kind) -> Self {
+    pub(crate) fn new(kind: Kind) -> Self {
         Self {
             kind,
             signature: Signature::user_defined(Volatility::Immutable),

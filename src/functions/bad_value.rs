@@ -10,17 +10,17 @@ use datafusion::common::DataFusionError;
 ///
 /// Carried inside `DataFusionError::External`; [`find_bad_value`] digs it out of an error chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BadValue {
+pub(crate) struct BadValue {
     /// `source.column` of the canonical column (e.g. `events.event_time`).
-    pub origin: String,
+    pub(crate) origin: String,
     /// The text as it stands in the export.
-    pub value: String,
+    pub(crate) value: String,
     /// What was expected, in words (e.g. "a timestamp in RFC 3339 / ISO-8601 with offset").
-    pub expected: String,
+    pub(crate) expected: String,
     /// The row is bad only together with this value of another canonical column of the same
     /// source: (column, value in lower case, spaces trimmed), e.g. `("status", "completed")`
     /// for the amount of a completed order. Lets the error point at the right row.
-    pub when: Option<(String, String)>,
+    pub(crate) when: Option<(String, String)>,
 }
 
 impl fmt::Display for BadValue {
@@ -36,12 +36,12 @@ impl fmt::Display for BadValue {
 }
 
 /// Longest value, in characters, that an error message quotes whole ([`shorten`]).
-pub const MAX_QUOTED_CHARS: usize = 80;
+const MAX_QUOTED_CHARS: usize = 80;
 
 /// `value` quoted for an error message (`"…"`, Rust escapes): whole when it has at most
 /// [`MAX_QUOTED_CHARS`] characters, else its first [`MAX_QUOTED_CHARS`] followed by
 /// `… (N bytes)` with its full length, so a 1 MB cell does not flood the log.
-pub fn shorten(value: &str) -> String {
+pub(crate) fn shorten(value: &str) -> String {
     match value.char_indices().nth(MAX_QUOTED_CHARS) {
         None => format!("{value:?}"),
         Some((cut, _)) => format!("{:?}… ({} bytes)", &value[..cut], value.len()),
@@ -51,7 +51,7 @@ pub fn shorten(value: &str) -> String {
 impl std::error::Error for BadValue {}
 
 /// Finds a [`BadValue`] anywhere in the cause chain of `err`.
-pub fn find_bad_value(err: &(dyn std::error::Error + 'static)) -> Option<BadValue> {
+pub(crate) fn find_bad_value(err: &(dyn std::error::Error + 'static)) -> Option<BadValue> {
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(e) = cur {
         if let Some(b) = e.downcast_ref::<BadValue>() {

@@ -49,7 +49,7 @@ use journey_algorithms::clv::{
 };
 
 /// Registers the CLV fitting aggregates and prediction scalars on `ctx`.
-pub fn register(ctx: &SessionContext) {
+pub(crate) fn register(ctx: &SessionContext) {
     ctx.register_udaf(AggregateUDF::from(ClvFit::new(FitKind::BgNbd)));
     ctx.register_udaf(AggregateUDF::from(ClvFit::new(FitKind::GammaGamma)));
     for kind in [
@@ -64,7 +64,7 @@ pub fn register(ctx: &SessionContext) {
 
 /// Which model a [`ClvFit`] fits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum FitKind {
+enum FitKind {
     /// `bg_nbd_fit(frequency, recency, t)`.
     BgNbd,
     /// `gamma_gamma_fit(frequency, monetary_value)`.
@@ -94,14 +94,14 @@ impl FitKind {
 
 /// A maximum-likelihood fit as an aggregate function (see the module documentation).
 #[derive(Debug, PartialEq, Eq, Hash)]
-pub struct ClvFit {
+struct ClvFit {
     kind: FitKind,
     signature: Signature,
 }
 
 impl ClvFit {
     /// The function object for `kind`.
-    pub fn new(kind: FitKind) -> Self {
+    pub(crate) fn new(kind: FitKind) -> Self {
         Self {
             kind,
             signature: Signature::uniform(
@@ -307,7 +307,7 @@ impl Accumulator for FitAccumulator {
 
 /// Which prediction a [`ClvPredict`] computes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Predict {
+enum Predict {
     /// `bg_nbd_p_alive(r, alpha, a, b, frequency, recency, t)`.
     PAlive,
     /// `bg_nbd_expected_purchases(r, alpha, a, b, horizon, frequency, recency, t)`.
@@ -365,14 +365,14 @@ impl Predict {
 
 /// A prediction from fitted parameters as a scalar function (see the module documentation).
 #[derive(Debug, PartialEq, Eq, Hash)]
-pub struct ClvPredict {
+struct ClvPredict {
     kind: Predict,
     signature: Signature,
 }
 
 impl ClvPredict {
     /// The function object for `kind`.
-    pub fn new(kind: Predict) -> Self {
+    pub(crate) fn new(kind: Predict) -> Self {
         Self {
             kind,
             signature: Signature::uniform(

@@ -49,7 +49,7 @@ use journey_algorithms::funnel::{
 };
 
 /// Registers `window_funnel` and `retention` on `ctx`.
-pub fn register(ctx: &SessionContext) {
+pub(crate) fn register(ctx: &SessionContext) {
     ctx.register_udaf(AggregateUDF::from(WindowFunnel::new()));
     ctx.register_udaf(AggregateUDF::from(Retention::new()));
 }
@@ -58,13 +58,13 @@ const NS: DataType = DataType::Timestamp(TimeUnit::Nanosecond, None);
 
 /// `window_funnel(window_seconds, modes, ts, cond1, …, condN)` (see the module docs).
 #[derive(Debug, PartialEq, Eq, Hash)]
-pub struct WindowFunnel {
+struct WindowFunnel {
     signature: Signature,
 }
 
 impl WindowFunnel {
     /// The function object.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             signature: Signature::user_defined(Volatility::Immutable),
         }
@@ -497,13 +497,13 @@ impl GroupsAccumulator for FunnelGroups {
 
 /// `retention(cond1, …, condN)` (see the module docs).
 #[derive(Debug, PartialEq, Eq, Hash)]
-pub struct Retention {
+struct Retention {
     signature: Signature,
 }
 
 impl Retention {
     /// The function object.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             signature: Signature::user_defined(Volatility::Immutable),
         }

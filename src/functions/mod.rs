@@ -31,11 +31,11 @@
 //! | `paths.rs` | `path_collapse`, `funnel_stage_times` (and `funnel_chain`, its core) |
 //! | [`path_agg`], [`arg_min`], [`funnel`], [`attribution`], [`clv`] | the aggregates of their names |
 
-pub mod arg_min;
-pub mod attribution;
-pub mod clv;
-pub mod funnel;
-pub mod path_agg;
+pub(crate) mod arg_min;
+mod attribution;
+mod clv;
+mod funnel;
+mod path_agg;
 
 mod args;
 mod bad_value;
@@ -51,17 +51,17 @@ use datafusion::arrow::datatypes::{DataType, TimeUnit};
 use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
 use datafusion::prelude::SessionContext;
 
-pub use bad_value::{BadValue, MAX_QUOTED_CHARS, find_bad_value, shorten};
+pub(crate) use bad_value::{BadValue, find_bad_value, shorten};
 pub(crate) use parse::{ParseNumber, ParseTimestamp};
 pub(crate) use paths::{FunnelStageTimes, PathCollapse};
 pub(crate) use time_zone::{LocalDate, LocalTime};
 pub(crate) use typed::{BlankToNull, RequireAmount, TypedTimestamp};
 
 /// The canonical timestamp type: nanoseconds since the Unix epoch, UTC, no zone attached.
-pub const TIMESTAMP: DataType = DataType::Timestamp(TimeUnit::Nanosecond, None);
+pub(crate) const TIMESTAMP: DataType = DataType::Timestamp(TimeUnit::Nanosecond, None);
 
 /// Registers every journey-report SQL function on `ctx`. Called once, by the session builder.
-pub fn register_all(ctx: &SessionContext) {
+pub(crate) fn register_all(ctx: &SessionContext) {
     crate::functions::arg_min::register(ctx);
     crate::functions::path_agg::register(ctx);
     ctx.register_udf(ScalarUDF::from(ParseTimestamp::new()));

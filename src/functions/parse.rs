@@ -146,7 +146,7 @@ pub(crate) struct ParseTimestamp {
 
 impl ParseTimestamp {
     /// The function object.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             signature: Signature::exact(string_arg_types(4), Volatility::Immutable),
         }
@@ -221,7 +221,7 @@ pub(crate) struct ParseNumber {
 
 impl ParseNumber {
     /// The function object.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             signature: Signature::exact(string_arg_types(2), Volatility::Immutable),
         }

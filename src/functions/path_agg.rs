@@ -30,19 +30,19 @@ use datafusion::logical_expr::{
 use datafusion::prelude::SessionContext;
 
 /// Registers `path_agg` on `ctx`.
-pub fn register(ctx: &SessionContext) {
+pub(crate) fn register(ctx: &SessionContext) {
     ctx.register_udaf(AggregateUDF::from(PathAgg::new()));
 }
 
 /// The `path_agg` aggregate; see the module documentation.
 #[derive(Debug, PartialEq, Eq, Hash)]
-pub struct PathAgg {
+struct PathAgg {
     signature: Signature,
 }
 
 impl PathAgg {
     /// The function object.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             signature: Signature::user_defined(Volatility::Immutable),
         }

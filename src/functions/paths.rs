@@ -28,7 +28,7 @@ pub(crate) struct PathCollapse {
 
 impl PathCollapse {
     /// The function object.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             signature: Signature::user_defined(Volatility::Immutable),
         }
@@ -110,7 +110,7 @@ pub(crate) struct FunnelStageTimes {
 
 impl FunnelStageTimes {
     /// The function object.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             signature: Signature::user_defined(Volatility::Immutable),
         }

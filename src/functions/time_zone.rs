@@ -26,7 +26,7 @@ pub(crate) struct LocalTime {
 
 impl LocalTime {
     /// The function object.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             signature: Signature::user_defined(Volatility::Immutable),
         }
@@ -94,7 +94,7 @@ pub(crate) struct LocalDate {
 
 impl LocalDate {
     /// The function object.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             signature: Signature::user_defined(Volatility::Immutable),
         }

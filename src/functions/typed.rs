@@ -29,7 +29,7 @@ pub(crate) struct TypedTimestamp {
 
 impl TypedTimestamp {
     /// The function object.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             signature: Signature::user_defined(Volatility::Immutable),
         }
@@ -111,7 +111,7 @@ pub(crate) struct RequireAmount {
 
 impl RequireAmount {
     /// The function object.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             signature: Signature::exact(
                 vec![DataType::Float64, DataType::Utf8, DataType::Utf8],
@@ -185,7 +185,7 @@ pub(crate) struct BlankToNull {
 
 impl BlankToNull {
     /// The function object.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             signature: Signature::user_defined(Volatility::Immutable),
         }

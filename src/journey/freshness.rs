@@ -32,7 +32,7 @@ use crate::sources::SourceInfo;
 /// What the freshness check concluded about one source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// Newest row within the warning threshold (or no threshold set).
     Fresh,
     /// Past the warning threshold, or the data does not cover the previous period: the
@@ -44,43 +44,43 @@ pub enum Verdict {
 
 /// The freshness and coverage of one source (one entry of `manifest.json` → `freshness`).
 #[derive(Debug, Clone, Serialize)]
-pub struct SourceFreshness {
+pub(crate) struct SourceFreshness {
     /// Source (table) name.
-    pub source: String,
+    pub(crate) source: String,
     /// The timestamp column measured (canonical name).
-    pub column: String,
+    pub(crate) column: String,
     /// Rows of the source (all of them, whatever their time).
-    pub rows: u64,
+    pub(crate) rows: u64,
     /// Oldest value of the column (UTC), over all rows.
-    pub oldest: Option<NaiveDateTime>,
+    pub(crate) oldest: Option<NaiveDateTime>,
     /// Newest value before the end of the as-of day (UTC); rows after it are ignored by the
     /// models.
-    pub newest: Option<NaiveDateTime>,
+    pub(crate) newest: Option<NaiveDateTime>,
     /// Rows whose time is at or after the end of the as-of day.
-    pub rows_after_as_of: u64,
+    pub(crate) rows_after_as_of: u64,
     /// Hours between `newest` and the end of the as-of day.
-    pub age_hours: Option<f64>,
+    pub(crate) age_hours: Option<f64>,
     /// The warning threshold in hours, if any.
-    pub warn_after_hours: Option<f64>,
+    pub(crate) warn_after_hours: Option<f64>,
     /// The error threshold in hours, if any.
-    pub error_after_hours: Option<f64>,
+    pub(crate) error_after_hours: Option<f64>,
     /// The verdict.
-    pub verdict: Verdict,
+    pub(crate) verdict: Verdict,
     /// Why the verdict is not `fresh`, in one sentence for the banner and the log.
-    pub message: Option<String>,
+    pub(crate) message: Option<String>,
 }
 
 /// Checks every source that has a freshness column against `window`, and fills in the row
 /// count of each one checked (`SourceInfo::rows`).
 ///
-/// Thresholds come from `[sources.<name>] max_age_hours` or
-/// [`crate::project::default_max_age`]; the deprecated `[email] max_input_age_hours` is the
+/// Thresholds come from `[sources.<name>] max_age_hours` or the contract's defaults
+/// ([`SourceConfig::freshness`](crate::project::SourceConfig::freshness)); the deprecated `[email] max_input_age_hours` is the
 /// error threshold of `events` when that source sets none.
 ///
 /// Errors: exit 3 when a value of the column cannot be read (naming file, line and column),
 /// exit 2 when `freshness_column` names no column of the source. A stale source is not an
 /// error here: its verdict is [`Verdict::Error`] and the caller decides.
-pub async fn check_sources(
+pub(crate) async fn check_sources(
     ctx: &SessionContext,
     cfg: &Config,
     sources: &mut [SourceInfo],
@@ -157,7 +157,7 @@ pub async fn check_sources(
 
 /// The verdict for one source from its aggregates (see the module documentation).
 #[allow(clippy::too_many_arguments)]
-pub fn judge(
+fn judge(
     source: &str,
     column: &str,
     rows: u64,
@@ -240,7 +240,10 @@ fn hours_text(h: f64) -> String {
 /// threshold is past it: what the page header says instead of "data up to `<as-of>`".
 ///
 /// `params` are the bound parameters (`report_tz` is read), `freshness` the sources' records.
-pub fn data_through(window: &ReportWindow, freshness: &[SourceFreshness]) -> Option<NaiveDate> {
+pub(crate) fn data_through(
+    window: &ReportWindow,
+    freshness: &[SourceFreshness],
+) -> Option<NaiveDate> {
     freshness
         .iter()
         .filter(|f| {

@@ -3,6 +3,6 @@
 //!
 //! May import: `error`, `logging`, `functions`, `project`, `sources`, `engine`.
 
-pub mod freshness;
-pub mod params;
-pub mod stages;
+pub(crate) mod freshness;
+pub(crate) mod params;
+pub(crate) mod stages;

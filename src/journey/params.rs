@@ -11,7 +11,7 @@ use crate::project::{Config, ParamValue};
 
 /// A documented default of a parameter of the bundled SQL models.
 #[derive(Debug, Clone, Copy)]
-pub enum DefaultParam {
+pub(crate) enum DefaultParam {
     /// A whole number (BIGINT).
     Int(i64),
     /// A number (DOUBLE).
@@ -35,7 +35,7 @@ impl DefaultParam {
 
 /// The parameters the bundled SQL models read, with their defaults; `[params]` in
 /// `journey.toml` and `--param` override them. Units are in the names.
-pub const DEFAULT_PARAMS: &[(&str, DefaultParam)] = &[
+pub(crate) const DEFAULT_PARAMS: &[(&str, DefaultParam)] = &[
     ("report_tz", DefaultParam::Text("UTC")),
     ("period_days", DefaultParam::Int(30)),
     // Attribution and path lookback before an order (GA4's default for acquisition: 30 days).
@@ -67,7 +67,7 @@ pub const DEFAULT_PARAMS: &[(&str, DefaultParam)] = &[
 ];
 
 /// The parameters computed from `--as-of`: never declared, never overridden.
-pub const COMPUTED_PARAMS: &[&str] = &[
+const COMPUTED_PARAMS: &[&str] = &[
     "as_of",
     "as_of_end",
     "period_start",
@@ -76,7 +76,7 @@ pub const COMPUTED_PARAMS: &[&str] = &[
 
 /// The days before the end of the as-of day whose sessions make a non-converting journey
 /// (the attribution models' journeys without an order); default: `period_days`.
-pub const NON_CONVERTING_WINDOW: &str = "non_converting_window_days";
+pub(crate) const NON_CONVERTING_WINDOW: &str = "non_converting_window_days";
 
 /// Resolves the parameters: [`DEFAULT_PARAMS`], `[params]`, then `--param`, then the
 /// computed ones:
@@ -92,7 +92,7 @@ pub const NON_CONVERTING_WINDOW: &str = "non_converting_window_days";
 ///
 /// Errors (exit 2): a `--param` naming no declared or default parameter, a value of the
 /// wrong type, a computed parameter set, an unknown `report_tz`.
-pub fn resolve_params(
+pub(crate) fn resolve_params(
     cfg: &Config,
     overrides: &[(String, String)],
     as_of: Option<NaiveDate>,
@@ -172,21 +172,21 @@ pub fn resolve_params(
 /// as it is to the SQL parameters ([`ReportWindow::params`]), the freshness check, the pages
 /// and the e-mails. Instants are UTC; days are the report time zone's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ReportWindow {
+pub(crate) struct ReportWindow {
     /// The logical date of the report: its last day, in `time_zone`.
-    pub as_of: NaiveDate,
+    pub(crate) as_of: NaiveDate,
     /// `report_tz`: the zone days, hours and weekdays are counted in.
-    pub time_zone: Tz,
+    pub(crate) time_zone: Tz,
     /// Days in the report period (`period_days`, ≥ 1).
-    pub period_days: u64,
+    pub(crate) period_days: u64,
     /// `$as_of_end`: the first instant after the as-of day (midnight in `time_zone`), UTC.
     /// Data at or after it is ignored, so a backfill sees what it would have seen that night.
-    pub as_of_end: NaiveDateTime,
+    pub(crate) as_of_end: NaiveDateTime,
     /// `$period_start`: midnight in `time_zone` starting the last `period_days` days up to
     /// the as-of day, UTC.
-    pub period_start: NaiveDateTime,
+    pub(crate) period_start: NaiveDateTime,
     /// `$previous_period_start`: the start of the `period_days` before the period, UTC.
-    pub previous_period_start: NaiveDateTime,
+    pub(crate) previous_period_start: NaiveDateTime,
 }
 
 impl ReportWindow {
@@ -194,7 +194,7 @@ impl ReportWindow {
     ///
     /// Errors (exit 2): a midnight that does not exist in the zone (a day starting with a
     /// daylight-saving jump, as in some zones' history).
-    pub fn new(as_of: NaiveDate, time_zone: Tz, period_days: u64) -> Result<Self> {
+    pub(crate) fn new(as_of: NaiveDate, time_zone: Tz, period_days: u64) -> Result<Self> {
         let midnight = |d: NaiveDate| -> Result<NaiveDateTime> {
             let local = d.and_hms_opt(0, 0, 0).expect("midnight");
             let inst = time_zone
@@ -219,7 +219,7 @@ impl ReportWindow {
     /// The parameters computed from the window ([`COMPUTED_PARAMS`]), as bound into SQL:
     /// `as_of` (DATE) and `as_of_end`, `period_start`, `previous_period_start` (TIMESTAMP,
     /// UTC).
-    pub fn params(&self) -> [(&'static str, ParamValue); 4] {
+    pub(crate) fn params(&self) -> [(&'static str, ParamValue); 4] {
         [
             ("as_of", ParamValue::Date(self.as_of)),
             ("as_of_end", ParamValue::Timestamp(self.as_of_end)),
@@ -232,7 +232,7 @@ impl ReportWindow {
     }
 
     /// The date of the UTC instant `t` in the report's time zone.
-    pub fn local_date(&self, t: NaiveDateTime) -> NaiveDate {
+    pub(crate) fn local_date(&self, t: NaiveDateTime) -> NaiveDate {
         self.time_zone.from_utc_datetime(&t).date_naive()
     }
 }

@@ -16,7 +16,7 @@ use crate::project::Config;
 /// `stage_index` (Int64, 1-based), `stage` (Utf8), `event_name` (Utf8).
 ///
 /// Errors: exit 1 (internal) only if Arrow refuses the columns.
-pub fn funnel_table(cfg: &Config) -> Result<MemTable> {
+pub(crate) fn funnel_table(cfg: &Config) -> Result<MemTable> {
     let mut idx = Vec::new();
     let mut stage = Vec::new();
     let mut event = Vec::new();
@@ -45,13 +45,13 @@ pub fn funnel_table(cfg: &Config) -> Result<MemTable> {
 }
 
 /// How many events `cli::prepare` looks at first for the funnel-stage check.
-pub const STAGE_SAMPLE_ROWS: usize = 200_000;
+pub(crate) const STAGE_SAMPLE_ROWS: usize = 200_000;
 
 /// The row count of the `events` source and its distinct non-NULL event names, in one read:
 /// `SELECT event_name, count(*) FROM events GROUP BY event_name` — of its first `limit` rows
 /// (in file order) when given. With `force`, every column is read and converted as the
 /// models would ([`crate::sources::count_typed`]).
-pub async fn count_event_names(
+pub(crate) async fn count_event_names(
     ctx: &SessionContext,
     limit: Option<usize>,
     force: bool,

@@ -16,25 +16,25 @@ use super::SourceConfig;
 pub struct Config {
     /// Title, currency, output folder.
     #[serde(default)]
-    pub project: ProjectSection,
+    pub(crate) project: ProjectSection,
     /// SQL parameters by name (without `$`), typed by their TOML type.
     #[serde(default)]
-    pub params: BTreeMap<String, toml::Value>,
+    pub(crate) params: BTreeMap<String, toml::Value>,
     /// Declared sources by table name.
     #[serde(default)]
-    pub sources: BTreeMap<String, SourceConfig>,
+    pub(crate) sources: BTreeMap<String, SourceConfig>,
     /// The ordered funnel stages.
     #[serde(default)]
-    pub funnel: FunnelConfig,
+    pub(crate) funnel: FunnelConfig,
     /// Per-model settings by model name (file stem in `sql/`).
     #[serde(default)]
-    pub models: BTreeMap<String, ModelConfig>,
+    pub(crate) models: BTreeMap<String, ModelConfig>,
     /// The report pages, in the order of the navigation.
     #[serde(default)]
-    pub reports: Vec<ReportConfig>,
+    pub(crate) reports: Vec<ReportConfig>,
     /// E-mail form and delivery.
     #[serde(default)]
-    pub email: EmailConfig,
+    pub(crate) email: EmailConfig,
 }
 
 /// `[email]`: how the e-mail form of the reports is addressed and when it may be sent. SMTP
@@ -42,27 +42,27 @@ pub struct Config {
 /// README, `JOURNEY_SMTP_*`).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct EmailConfig {
+pub(crate) struct EmailConfig {
     /// Sender address, e.g. `"Journey reports <reports@acme.example>"`.
     #[serde(default = "default_from")]
-    pub from: String,
+    pub(crate) from: String,
     /// Recipients of the digest: one e-mail a night each, the executive summary with a link
     /// to every page and the headline number in the subject. A page's own e-mail goes only to
     /// the addresses in its report's `recipients` (opt-in).
     #[serde(default)]
-    pub to: Vec<String>,
+    pub(crate) to: Vec<String>,
     /// Where the report folders are published (e.g. `https://reports.acme.example/journeys`);
     /// when set, each e-mail links to `<base_url>/<as-of>/<report>.html` and its relative
     /// links become absolute under `<base_url>/<as-of>/`. Without it, the e-mails carry no
     /// links (a recipient could not follow them). Must start with `http://` or `https://`.
     #[serde(default)]
-    pub base_url: Option<String>,
+    pub(crate) base_url: Option<String>,
     /// Deprecated: the error threshold of the events source's freshness (use
     /// `[sources.events] max_age_hours = { error = … }`). When set, and the events source sets
     /// no `max_age_hours` of its own, a run whose newest event is more than this many hours
     /// older than the end of the as-of day fails with exit 3.
     #[serde(default)]
-    pub max_input_age_hours: Option<f64>,
+    pub(crate) max_input_age_hours: Option<f64>,
 }
 
 fn default_from() -> String {
@@ -83,21 +83,21 @@ impl Default for EmailConfig {
 /// `[project]`.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct ProjectSection {
+pub(crate) struct ProjectSection {
     /// Shown at the top of every page.
     #[serde(default = "default_title")]
-    pub title: String,
+    pub(crate) title: String,
     /// ISO 4217 code of the `amount` column, used to label money (e.g. "EUR").
     #[serde(default = "default_currency")]
-    pub currency: String,
+    pub(crate) currency: String,
     /// Folder (relative to the project) under which `run` writes `<as-of>/`.
     #[serde(default = "default_output")]
-    pub output_dir: PathBuf,
+    pub(crate) output_dir: PathBuf,
     /// `true`: a model that fails on the data fails the run (exit 4), as `run --fail-fast`
     /// does. `false` (default): its analyses are marked unavailable with the reason, the rest
     /// of the report is written, and the run exits 6 (partial).
     #[serde(default)]
-    pub fail_fast: bool,
+    pub(crate) fail_fast: bool,
 }
 
 fn default_title() -> String {
@@ -124,20 +124,20 @@ impl Default for ProjectSection {
 /// `[funnel]`.
 #[derive(Debug, Clone, Deserialize, Serialize, Default)]
 #[serde(deny_unknown_fields)]
-pub struct FunnelConfig {
+pub(crate) struct FunnelConfig {
     /// Ordered stages; a customer reaches stage k when an event of stage k follows stage k−1.
     #[serde(default)]
-    pub stages: Vec<FunnelStage>,
+    pub(crate) stages: Vec<FunnelStage>,
 }
 
 /// One funnel stage: a display name and the event names that count for it.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct FunnelStage {
+pub(crate) struct FunnelStage {
     /// Shown in reports (e.g. "Added to cart").
-    pub name: String,
+    pub(crate) name: String,
     /// `event_name` values of this stage (one or more).
-    pub events: Vec<String>,
+    pub(crate) events: Vec<String>,
 }
 
 /// How a model's result is kept for the models that read it.
@@ -162,24 +162,24 @@ pub enum Materialize {
 /// `[models.<name>]`.
 #[derive(Debug, Clone, Deserialize, Serialize, Default)]
 #[serde(deny_unknown_fields)]
-pub struct ModelConfig {
+pub(crate) struct ModelConfig {
     /// See [`Materialize`].
     #[serde(default)]
-    pub materialize: Materialize,
+    pub(crate) materialize: Materialize,
     /// Also write one CSV per distinct value of this column, `data/<value>.csv` (the value
     /// made file-safe: letters, digits, `_` and `-`; rows where it is NULL go to none), e.g.
     /// the follow-up list of each funnel stage's drop-offs.
     #[serde(default)]
-    pub split_csv_by: Option<String>,
+    pub(crate) split_csv_by: Option<String>,
     /// See [`DataFile`].
     #[serde(default)]
-    pub data_file: DataFile,
+    pub(crate) data_file: DataFile,
 }
 
 /// The format of a model's file in the run folder's `data/`.
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "lowercase")]
-pub enum DataFile {
+pub(crate) enum DataFile {
     /// `data/<model>.csv` with a header (default): opens in a spreadsheet.
     #[default]
     Csv,
@@ -197,26 +197,26 @@ pub enum DataFile {
 /// `[[reports]]`: one HTML page.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct ReportConfig {
+pub(crate) struct ReportConfig {
     /// File stem of the page (`<name>.html`), used by `--report`.
-    pub name: String,
+    pub(crate) name: String,
     /// Page title and navigation label.
-    pub title: String,
+    pub(crate) title: String,
     /// Template file under `templates/` (default `<name>.html`).
     #[serde(default)]
-    pub template: Option<String>,
+    pub(crate) template: Option<String>,
     /// One line shown under the title in the executive summary.
     #[serde(default)]
-    pub summary: Option<String>,
+    pub(crate) summary: Option<String>,
     /// Addresses that opted in to this page's own e-mail (each gets its own message with
     /// `run --send`), in addition to the digest `[email] to` receives.
     #[serde(default)]
-    pub recipients: Vec<String>,
+    pub(crate) recipients: Vec<String>,
 }
 
 impl ReportConfig {
     /// The template file name.
-    pub fn template_name(&self) -> String {
+    pub(crate) fn template_name(&self) -> String {
         self.template
             .clone()
             .unwrap_or_else(|| format!("{}.html", self.name))

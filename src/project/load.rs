@@ -15,7 +15,7 @@ impl Config {
     /// a funnel stage without events, an event name in two stages, duplicate report names, a
     /// source's `timestamp_format` that is neither a named format nor a valid strftime
     /// pattern, or an unknown `timezone`.
-    pub fn load(project: &Path) -> Result<Config> {
+    pub(crate) fn load(project: &Path) -> Result<Config> {
         let path = project.join("journey.toml");
         let text = std::fs::read_to_string(&path).map_err(|e| {
             Error::config(format!(
@@ -102,7 +102,7 @@ impl Config {
 ///
 /// Errors: what is wrong with the pattern, in words (an unknown or incomplete specifier such
 /// as `%Q` or a trailing `%`), for the configuration error (exit 2) of [`Config::load`].
-pub fn check_timestamp_format(format: &str) -> std::result::Result<(), String> {
+fn check_timestamp_format(format: &str) -> std::result::Result<(), String> {
     use chrono::format::{Item, StrftimeItems};
     if matches!(
         format,

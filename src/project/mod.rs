@@ -31,22 +31,16 @@
 //! | file | owns |
 //! |---|---|
 //! | `config.rs` | [`Config`] and its sections: project, funnel, models, reports, e-mail |
-//! | `source.rs` | `[sources.<name>]` ([`SourceConfig`]), the input [`contract`], freshness defaults |
+//! | `source.rs` | `[sources.<name>]` (`SourceConfig`), the input `contract`, freshness defaults |
 //! | `params.rs` | [`ParamValue`]: a typed `[params]` or `--param` value and its SQL literal |
-//! | `load.rs` | [`Config::load`]: reading and validating the file, [`check_timestamp_format`] |
+//! | `load.rs` | `Config::load`: reading and validating the file, `check_timestamp_format` |
 
 mod config;
 mod load;
 mod params;
 mod source;
 
-pub use config::{
-    Config, DataFile, EmailConfig, FunnelConfig, FunnelStage, Materialize, ModelConfig,
-    ProjectSection, ReportConfig,
-};
-pub use load::check_timestamp_format;
+pub use config::{Config, Materialize};
+pub(crate) use config::{DataFile, ReportConfig};
 pub use params::ParamValue;
-pub use source::{
-    ColumnType, Format, MaxAge, OPTIONAL_SOURCES, SourceConfig, contract, default_freshness_column,
-    default_max_age,
-};
+pub(crate) use source::{ColumnType, Format, MaxAge, OPTIONAL_SOURCES, SourceConfig, contract};

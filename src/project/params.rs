@@ -26,7 +26,7 @@ pub enum ParamValue {
 
 impl ParamValue {
     /// Converts a TOML value (`30`, `0.5`, `"Europe/Berlin"`, `2026-10-31`, `true`).
-    pub fn from_toml(name: &str, v: &toml::Value) -> Result<Self> {
+    pub(crate) fn from_toml(name: &str, v: &toml::Value) -> Result<Self> {
         Ok(match v {
             toml::Value::Integer(i) => ParamValue::Int(*i),
             toml::Value::Float(f) => ParamValue::Float(*f),
@@ -59,7 +59,7 @@ impl ParamValue {
     /// value, so both places accept the same values.
     ///
     /// Errors (exit 2): as [`ParamValue::coerce`].
-    pub fn parse_cli(name: &str, text: &str, like: Option<&ParamValue>) -> Result<Self> {
+    pub(crate) fn parse_cli(name: &str, text: &str, like: Option<&ParamValue>) -> Result<Self> {
         let value = toml::from_str::<toml::Table>(&format!("v = {text}"))
             .ok()
             .and_then(|mut t| t.remove("v"))
@@ -77,7 +77,7 @@ impl ParamValue {
     /// expected is its text; any other mismatch is an error.
     ///
     /// Errors (exit 2): e.g. text where a number is expected (`lookback_days = "two weeks"`).
-    pub fn coerce(self, name: &str, like: Option<&ParamValue>) -> Result<Self> {
+    pub(crate) fn coerce(self, name: &str, like: Option<&ParamValue>) -> Result<Self> {
         use ParamValue::*;
         let err = |what: &str| {
             Error::config(format!(
@@ -130,7 +130,7 @@ impl ParamValue {
     }
 
     /// The SQL literal expression text for this value (strings quoted with `'` doubled).
-    pub fn sql_literal(&self) -> String {
+    pub(crate) fn sql_literal(&self) -> String {
         match self {
             ParamValue::Int(i) => format!("CAST({i} AS BIGINT)"),
             ParamValue::Float(f) => format!("CAST({f:?} AS DOUBLE)"),

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 /// File format of a source.
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "lowercase")]
-pub enum Format {
+pub(crate) enum Format {
     /// Comma-separated with a header row; all columns read as text, then typed.
     #[default]
     Csv,
@@ -20,43 +20,43 @@ pub enum Format {
 /// `[sources.<name>]`: one export.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct SourceConfig {
+pub(crate) struct SourceConfig {
     /// A file, a glob pattern, or a folder (every `.csv` / `.parquet` file below it), relative
     /// to the project folder.
-    pub path: String,
+    pub(crate) path: String,
     /// `csv` (default) or `parquet`.
     #[serde(default)]
-    pub format: Format,
+    pub(crate) format: Format,
     /// Canonical column name → the export's column name. Unmapped canonical columns are looked
     /// up under their own name.
     #[serde(default)]
-    pub columns: BTreeMap<String, String>,
+    pub(crate) columns: BTreeMap<String, String>,
     /// Column types for columns outside the input contract (`text`, `timestamp`, `number`),
     /// or to override the contract's.
     #[serde(default)]
-    pub types: BTreeMap<String, ColumnType>,
+    pub(crate) types: BTreeMap<String, ColumnType>,
     /// How timestamps are written: `rfc3339` (default; ISO-8601 with or without offset),
     /// `unix_seconds`, `unix_millis`, or a strftime pattern such as `%Y-%m-%d %H:%M:%S`.
     #[serde(default = "default_ts_format")]
-    pub timestamp_format: String,
+    pub(crate) timestamp_format: String,
     /// IANA time zone of timestamps written without an offset (default UTC).
     #[serde(default = "default_tz")]
-    pub timezone: String,
+    pub(crate) timezone: String,
     /// Field delimiter of a CSV file (default `,`).
     #[serde(default = "default_delimiter")]
-    pub delimiter: char,
+    pub(crate) delimiter: char,
     /// Freshness thresholds, in hours between the newest row up to the end of the as-of day
     /// and that end (as dbt's source freshness `warn_after` / `error_after`). Unset: the
     /// defaults of [`default_max_age`]. `max_age_hours = { warn = 36, error = 168 }`; leave
     /// one out to check only the other; `{}` checks nothing (the newest row is still
     /// recorded in the manifest).
     #[serde(default)]
-    pub max_age_hours: Option<MaxAge>,
+    pub(crate) max_age_hours: Option<MaxAge>,
     /// The timestamp column whose newest value decides freshness (a canonical name). Default:
     /// the contract's time column (`event_time`, `order_time`, `signup_at`, `date`); a source
     /// outside the contract has none unless this is set.
     #[serde(default)]
-    pub freshness_column: Option<String>,
+    pub(crate) freshness_column: Option<String>,
 }
 
 /// `max_age_hours` of a source: how old its newest row may be, in hours before the end of
@@ -64,20 +64,20 @@ pub struct SourceConfig {
 /// (exit 3, the previous report folder left in place).
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Default)]
 #[serde(deny_unknown_fields)]
-pub struct MaxAge {
+pub(crate) struct MaxAge {
     /// Past this many hours: a warning banner.
     #[serde(default)]
-    pub warn: Option<f64>,
+    pub(crate) warn: Option<f64>,
     /// Past this many hours: the run fails with exit 3.
     #[serde(default)]
-    pub error: Option<f64>,
+    pub(crate) error: Option<f64>,
 }
 
 /// The freshness thresholds of a contract source when `max_age_hours` is not set: events
 /// warn after 36 h and fail after 168 h (7 days; a nightly export a day late warns, a week
 /// late stops the report); orders warn after 168 h (a small shop can go days without one);
 /// the CRM and the spend export are not checked (sign-ups and spend rows can be sparse).
-pub fn default_max_age(source: &str) -> MaxAge {
+fn default_max_age(source: &str) -> MaxAge {
     match source {
         "events" => MaxAge {
             warn: Some(36.0),
@@ -92,7 +92,7 @@ pub fn default_max_age(source: &str) -> MaxAge {
 }
 
 /// The canonical timestamp column of a contract source that freshness is measured on.
-pub fn default_freshness_column(source: &str) -> Option<&'static str> {
+fn default_freshness_column(source: &str) -> Option<&'static str> {
     match source {
         "events" => Some("event_time"),
         "transactions" => Some("order_time"),
@@ -105,7 +105,7 @@ pub fn default_freshness_column(source: &str) -> Option<&'static str> {
 impl SourceConfig {
     /// The freshness column and thresholds of source `name`: its own settings, else the
     /// contract's defaults.
-    pub fn freshness(&self, name: &str) -> (Option<String>, MaxAge) {
+    pub(crate) fn freshness(&self, name: &str) -> (Option<String>, MaxAge) {
         let column = self
             .freshness_column
             .clone()
@@ -130,7 +130,7 @@ fn default_delimiter() -> char {
 /// The type of a canonical column.
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
-pub enum ColumnType {
+pub(crate) enum ColumnType {
     /// Utf8; empty strings become NULL.
     Text,
     /// `Timestamp(Nanosecond, None)` holding UTC, read with the source's timestamp format.
@@ -141,7 +141,7 @@ pub enum ColumnType {
 
 impl ColumnType {
     /// The Arrow type of a column of this type in a source's canonical view.
-    pub fn data_type(self) -> datafusion::arrow::datatypes::DataType {
+    pub(crate) fn data_type(self) -> datafusion::arrow::datatypes::DataType {
         use datafusion::arrow::datatypes::DataType;
         match self {
             ColumnType::Text => DataType::Utf8,
@@ -152,7 +152,7 @@ impl ColumnType {
 }
 
 /// The input contract: per known source, (canonical column, type, required).
-pub fn contract(source: &str) -> &'static [(&'static str, ColumnType, bool)] {
+pub(crate) fn contract(source: &str) -> &'static [(&'static str, ColumnType, bool)] {
     use ColumnType::*;
     match source {
         "customers" => &[
@@ -194,4 +194,4 @@ pub fn contract(source: &str) -> &'static [(&'static str, ColumnType, bool)] {
 /// Sources of the input contract that a project may leave out: each gets an empty table
 /// with its canonical columns, so the bundled models that read it still run (an empty
 /// marketing-spend export gives no CAC or ROAS, not an error).
-pub const OPTIONAL_SOURCES: &[&str] = &["spend"];
+pub(crate) const OPTIONAL_SOURCES: &[&str] = &["spend"];

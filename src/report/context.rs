@@ -18,52 +18,52 @@ use crate::report::pages;
 
 /// One page of the report to render.
 #[derive(Debug, Clone)]
-pub struct Page {
+pub(crate) struct Page {
     /// File stem of the page (`index`, `funnel`, …) and of its e-mail.
-    pub name: String,
+    pub(crate) name: String,
     /// Its title (the e-mail's heading).
-    pub title: String,
+    pub(crate) title: String,
     /// The Tera template drawn (`unavailable.html` when a model it reads is unavailable).
-    pub template: String,
+    pub(crate) template: String,
     /// Who gets its e-mail besides `[email] to` (none for the index).
-    pub recipients: Vec<String>,
+    pub(crate) recipients: Vec<String>,
     /// The template's `report` variable; `None` for the index.
-    pub report: Option<ReportVar>,
+    pub(crate) report: Option<ReportVar>,
 }
 
 /// The `report` variable of a report page's template.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct ReportVar {
+pub(crate) struct ReportVar {
     /// `[[reports]] name`.
-    pub name: String,
+    pub(crate) name: String,
     /// `[[reports]] title`.
-    pub title: String,
+    pub(crate) title: String,
     /// `[[reports]] summary`, if any.
-    pub summary: Option<String>,
+    pub(crate) summary: Option<String>,
     /// The models the page reads that are unavailable for this data, with the reason.
-    pub unavailable: Vec<Unavailable>,
+    pub(crate) unavailable: Vec<Unavailable>,
 }
 
 /// A model a page reads that failed on this data or was skipped.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct Unavailable {
+pub(crate) struct Unavailable {
     /// The model's name.
-    pub model: String,
+    pub(crate) model: String,
     /// Why it is unavailable.
-    pub reason: String,
+    pub(crate) reason: String,
 }
 
 /// What every page of one run is drawn from, besides the models' rows.
 #[derive(Debug, Clone, Copy)]
-pub struct PageInputs<'a> {
+pub(crate) struct PageInputs<'a> {
     /// `journey.toml`.
-    pub config: &'a Config,
+    pub(crate) config: &'a Config,
     /// The parameters as bound into SQL (`params` in templates).
-    pub params: &'a BTreeMap<String, ParamValue>,
+    pub(crate) params: &'a BTreeMap<String, ParamValue>,
     /// The report window (as-of date, time zone, period).
-    pub window: &'a ReportWindow,
+    pub(crate) window: &'a ReportWindow,
     /// Freshness and coverage of each source.
-    pub freshness: &'a [SourceFreshness],
+    pub(crate) freshness: &'a [SourceFreshness],
 }
 
 /// The Tera context every page is rendered with (see the README, "Adding a report"):
@@ -76,7 +76,7 @@ pub struct PageInputs<'a> {
 ///
 /// Errors: exit 1 (internal) if the context cannot be serialized (it always can: maps with
 /// text keys, lists, text and numbers).
-pub fn page_context(
+pub(crate) fn page_context(
     prep: &PageInputs<'_>,
     nav: &[&ReportConfig],
     models: serde_json::Map<String, serde_json::Value>,
@@ -144,68 +144,68 @@ pub fn page_context(
 /// The variables every page's template sees (see the README, "Adding a report"); e-mails
 /// add `email`, `report_url`, and report pages `report` ([`ReportVar`]).
 #[derive(Debug, serde::Serialize)]
-pub struct PageContext<'a> {
+struct PageContext<'a> {
     /// `project.title`, `project.currency`.
-    pub project: ProjectVar,
+    pub(crate) project: ProjectVar,
     /// The as-of date, `YYYY-MM-DD`.
-    pub as_of: String,
+    pub(crate) as_of: String,
     /// When the run started (RFC 3339, UTC), or `check` when `check` renders the pages.
-    pub generated_at: String,
+    pub(crate) generated_at: String,
     /// journey-report's version.
-    pub version: &'static str,
+    pub(crate) version: &'static str,
     /// The parameters as bound into SQL.
-    pub params: &'a BTreeMap<String, ParamValue>,
+    pub(crate) params: &'a BTreeMap<String, ParamValue>,
     /// The navigation: the pages of this folder.
-    pub reports: Vec<NavEntry>,
+    pub(crate) reports: Vec<NavEntry>,
     /// Each model's rows (at most `MAX_TEMPLATE_ROWS`), as JSON objects.
-    pub models: &'a serde_json::Map<String, serde_json::Value>,
+    pub(crate) models: &'a serde_json::Map<String, serde_json::Value>,
     /// Each model's `rows`, `truncated` and `columns`.
-    pub model_info: &'a serde_json::Map<String, serde_json::Value>,
+    pub(crate) model_info: &'a serde_json::Map<String, serde_json::Value>,
     /// `[funnel]` stages: 1-based `index`, `name`, `events`.
-    pub funnel_stages: Vec<FunnelStage>,
+    pub(crate) funnel_stages: Vec<FunnelStage>,
     /// Models unavailable for this data → why.
-    pub unavailable: &'a BTreeMap<String, String>,
+    pub(crate) unavailable: &'a BTreeMap<String, String>,
     /// Freshness and coverage of each source.
-    pub freshness: &'a [SourceFreshness],
+    pub(crate) freshness: &'a [SourceFreshness],
     /// The last day with data when a source is stale, else the as-of date.
-    pub data_through: String,
+    pub(crate) data_through: String,
     /// Every warning of the run.
-    pub warnings: &'a [String],
+    pub(crate) warnings: &'a [String],
     /// The warnings not already shown in a freshness banner.
-    pub other_warnings: Vec<String>,
+    other_warnings: Vec<String>,
 }
 
 /// The `project` variable of the pages.
 #[derive(Debug, serde::Serialize)]
-pub struct ProjectVar {
+struct ProjectVar {
     /// `[project] title`.
-    pub title: String,
+    pub(crate) title: String,
     /// `[project] currency` (ISO 4217 code).
-    pub currency: String,
+    pub(crate) currency: String,
 }
 
 /// One entry of the navigation (`reports`).
 #[derive(Debug, serde::Serialize)]
-pub struct NavEntry {
+struct NavEntry {
     /// `[[reports]] name`.
-    pub name: String,
+    pub(crate) name: String,
     /// `[[reports]] title`.
-    pub title: String,
+    pub(crate) title: String,
     /// `[[reports]] summary`, if any.
-    pub summary: Option<String>,
+    pub(crate) summary: Option<String>,
     /// The page's file, `<name>.html`.
-    pub href: String,
+    pub(crate) href: String,
 }
 
 /// One funnel stage as the pages see it (`funnel_stages`).
 #[derive(Debug, serde::Serialize)]
-pub struct FunnelStage {
+pub(crate) struct FunnelStage {
     /// 1-based position.
-    pub index: usize,
+    pub(crate) index: usize,
     /// The stage's name.
-    pub name: String,
+    pub(crate) name: String,
     /// The event names that reach it.
-    pub events: Vec<String>,
+    pub(crate) events: Vec<String>,
 }
 
 /// A stand-in value of an Arrow type, as a page sees it ([`pages::scalar_to_json`]): 1 for
@@ -233,7 +233,7 @@ fn stand_in(t: &DataType, as_of: NaiveDate) -> serde_json::Value {
 /// (each registered as a view by [`crate::engine::runner::plan_as_view`]), one row of stand-in values per
 /// model: a template reading a model, column, filter or function that does not exist fails
 /// here as it would after every model ran.
-pub async fn check_templates(
+pub(crate) async fn check_templates(
     prep: &PageInputs<'_>,
     session: &SessionContext,
     planned: &[Model],

@@ -30,7 +30,7 @@ use crate::project::Config;
 
 /// Whether the query of `m` ends in an `ORDER BY` of its own (at the top level, not only in
 /// a subquery or a window).
-pub fn has_order_by(m: &Model) -> bool {
+fn has_order_by(m: &Model) -> bool {
     match &m.statement {
         DFStatement::Statement(s) => {
             matches!(s.as_ref(), Statement::Query(q) if q.order_by.is_some())
@@ -46,7 +46,7 @@ pub fn has_order_by(m: &Model) -> bool {
 /// without, sorted by all columns.
 ///
 /// Errors: DataFusion's, when there is no relation `name` or a column cannot be sorted.
-pub async fn data_frame(
+async fn data_frame(
     ctx: &SessionContext,
     name: &str,
     ordered: bool,
@@ -79,7 +79,7 @@ pub async fn data_frame(
 ///
 /// `all` are the project's models (a split value may not name one); the rows are read from
 /// the relation `m.name` registered in `session`.
-pub async fn write_data_files(
+pub(crate) async fn write_data_files(
     session: &SessionContext,
     config: &Config,
     all: &[Model],
@@ -146,12 +146,7 @@ fn count_from_write(batches: &[RecordBatch]) -> u64 {
 /// Writes the relation `name` to `path` as CSV with a header (timestamps as
 /// `YYYY-MM-DD HH:MM:SS` UTC, lists as `[a, b]`), streaming, in the order of
 /// [`crate::report::data_files::data_frame`] (`ordered`: the model has its own `ORDER BY`).
-pub async fn write_csv(
-    ctx: &SessionContext,
-    name: &str,
-    path: &Path,
-    ordered: bool,
-) -> Result<u64> {
+async fn write_csv(ctx: &SessionContext, name: &str, path: &Path, ordered: bool) -> Result<u64> {
     let df = data_frame(ctx, name, ordered)
         .await
         .map_err(|e| Error::internal(format!("{name}: {e}")))?;
@@ -162,7 +157,7 @@ pub async fn write_csv(
 /// of [`crate::report::data_files::data_frame`] (`ordered`: the model has its own `ORDER BY`).
 ///
 /// Errors: exit 4 when the relation cannot be computed; exit 1 for I/O (naming `path`).
-pub async fn write_parquet(
+async fn write_parquet(
     ctx: &SessionContext,
     name: &str,
     path: &Path,
@@ -202,7 +197,7 @@ pub async fn write_parquet(
 /// files written.
 ///
 /// Errors: exit 4 when `column` is not a column of the model; exit 1 for I/O.
-pub async fn write_split_csv(
+async fn write_split_csv(
     ctx: &SessionContext,
     name: &str,
     column: &str,
@@ -250,7 +245,7 @@ pub async fn write_split_csv(
 
 /// A text made safe as a file stem: ASCII letters, digits, `_` and `-` kept, anything else
 /// `_`; empty becomes `_`.
-pub fn file_stem(v: &str) -> String {
+pub(crate) fn file_stem(v: &str) -> String {
     let s: String = v
         .chars()
         .map(|c| {
@@ -301,7 +296,7 @@ async fn write_df_csv(
 }
 
 /// Casts list and struct columns to text (`[a, b]`) so they can be written as CSV.
-pub fn flatten_nested(batch: &RecordBatch) -> Result<RecordBatch> {
+pub(crate) fn flatten_nested(batch: &RecordBatch) -> Result<RecordBatch> {
     let schema = batch.schema();
     if !schema.fields().iter().any(|f| f.data_type().is_nested()) {
         return Ok(batch.clone());

@@ -46,37 +46,37 @@ use crate::project::Config;
 use crate::report::email::Email;
 
 /// Folder of the delivery records, under the output folder (beside the report folders).
-pub const RECORD_DIR: &str = ".delivery";
+const RECORD_DIR: &str = ".delivery";
 
 /// Default SMTP timeout in seconds (`JOURNEY_SMTP_TIMEOUT` overrides it).
-pub const DEFAULT_TIMEOUT_SECS: u64 = 30;
+const DEFAULT_TIMEOUT_SECS: u64 = 30;
 
 /// One message the SMTP server accepted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SentMessage {
+pub(crate) struct SentMessage {
     /// The report (`index` for the digest).
-    pub report: String,
+    pub(crate) report: String,
     /// The recipient's address.
-    pub to: String,
+    pub(crate) to: String,
     /// Its Message-ID, angle brackets included.
-    pub message_id: String,
+    pub(crate) message_id: String,
     /// When the server accepted it (RFC 3339 UTC).
-    pub sent_at: String,
+    sent_at: String,
 }
 
 /// `<out>/.delivery/<as-of>.json`: the messages of one date already delivered.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Record {
+pub(crate) struct Record {
     /// The logical date, `YYYY-MM-DD`.
-    pub as_of: String,
+    pub(crate) as_of: String,
     /// Accepted messages, in the order they were sent.
-    pub sent: Vec<SentMessage>,
+    pub(crate) sent: Vec<SentMessage>,
 }
 
 impl Record {
     /// Whether the message of `report` to `address` was delivered (addresses compared
     /// without regard to case).
-    pub fn has(&self, report: &str, address: &str) -> bool {
+    pub(crate) fn has(&self, report: &str, address: &str) -> bool {
         self.sent
             .iter()
             .any(|m| m.report == report && m.to.eq_ignore_ascii_case(address))
@@ -84,7 +84,7 @@ impl Record {
 }
 
 /// The record file of `as_of` under the output folder `parent`.
-pub fn record_path(parent: &Path, as_of: NaiveDate) -> PathBuf {
+fn record_path(parent: &Path, as_of: NaiveDate) -> PathBuf {
     parent.join(RECORD_DIR).join(format!("{as_of}.json"))
 }
 
@@ -92,7 +92,7 @@ pub fn record_path(parent: &Path, as_of: NaiveDate) -> PathBuf {
 ///
 /// Errors (exit 5): the file cannot be read or is not a record; nothing is sent then, since
 /// what was already delivered is unknown.
-pub fn read_record(path: &Path) -> Result<Record> {
+pub(crate) fn read_record(path: &Path) -> Result<Record> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Record::default()),
@@ -118,7 +118,7 @@ pub fn read_record(path: &Path) -> Result<Record> {
 /// renamed over it, so a crash leaves the old record or the new one, never half of one.
 ///
 /// Errors (exit 5): the folder or file cannot be written.
-pub fn write_record(path: &Path, record: &Record) -> Result<()> {
+pub(crate) fn write_record(path: &Path, record: &Record) -> Result<()> {
     use std::io::Write;
     let fail = |p: &Path, e: std::io::Error| {
         Error::new(
@@ -151,7 +151,7 @@ pub fn write_record(path: &Path, record: &Record) -> Result<()> {
 /// `recipients`. Called before any model runs. `--send-to` needs no configured recipients.
 ///
 /// Errors (exit 2): no recipients configured.
-pub fn check_recipients(cfg: &Config, send_to: Option<&str>) -> Result<()> {
+pub(crate) fn check_recipients(cfg: &Config, send_to: Option<&str>) -> Result<()> {
     if let Some(addr) = send_to {
         addr.parse::<Mailbox>()
             .map_err(|e| Error::config(format!("--send-to {addr:?}: {e}")))?;
@@ -167,11 +167,11 @@ pub fn check_recipients(cfg: &Config, send_to: Option<&str>) -> Result<()> {
 
 /// What [`deliver`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Delivered {
+pub(crate) struct Delivered {
     /// Messages the server accepted in this run.
-    pub sent: usize,
+    pub(crate) sent: usize,
     /// Messages left out because the record lists them as delivered by an earlier run.
-    pub already_sent: usize,
+    already_sent: usize,
 }
 
 /// Sends every message of `emails` not yet in the record of `as_of` under `parent` (see the
@@ -181,7 +181,7 @@ pub struct Delivered {
 /// Errors (exit 5): no `JOURNEY_SMTP_HOST`, a bad SMTP setting, an unreadable record, or
 /// messages not delivered (each named, with the server's reply); exit 2 for a bad
 /// `--send-to` address.
-pub fn deliver(
+pub(crate) fn deliver(
     parent: &Path,
     as_of: NaiveDate,
     emails: &[Email],

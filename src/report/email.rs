@@ -21,29 +21,29 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::project::Config;
 
 /// Width of the e-mail body in pixels; charts are laid out 40 px narrower.
-pub const EMAIL_WIDTH: u32 = 600;
+pub(crate) const EMAIL_WIDTH: u32 = 600;
 
 /// Gmail clips messages whose HTML passes about 102 KB; we warn above this many bytes.
-pub const HTML_BUDGET: usize = 80 * 1024;
+pub(crate) const HTML_BUDGET: usize = 80 * 1024;
 
 /// One rendered e-mail: the e-mail form of one page, and who receives it.
 #[derive(Debug, Clone)]
-pub struct Email {
+pub(crate) struct Email {
     /// The report's name (`index` for the digest, the executive summary).
-    pub report: String,
+    pub(crate) report: String,
     /// Its recipients: `[email] to` for the digest, the report's `recipients` for a page.
-    pub recipients: Vec<Mailbox>,
+    pub(crate) recipients: Vec<Mailbox>,
     /// The message as written to `email/<report>.eml`: addressed to every recipient (or to
     /// `undisclosed-recipients@localhost` when there is none), with the Message-ID of
     /// [`message_id`] for the recipient list. Delivery sends each recipient a copy of its
     /// own (see [`Email::message_for`]).
-    pub message: Message,
+    pub(crate) message: Message,
     /// Size of the HTML part in bytes (after CSS inlining).
-    pub html_bytes: usize,
+    pub(crate) html_bytes: usize,
     /// Inline images.
-    pub images: usize,
+    pub(crate) images: usize,
     /// The logical date, `YYYY-MM-DD`.
-    pub as_of: String,
+    pub(crate) as_of: String,
     project: String,
     from: Mailbox,
     subject: String,
@@ -56,7 +56,7 @@ impl Email {
     /// message carries the same ID.
     ///
     /// Errors (exit 5): lettre refuses the message.
-    pub fn message_for(&self, to: &Mailbox) -> Result<Message> {
+    pub(crate) fn message_for(&self, to: &Mailbox) -> Result<Message> {
         Message::builder()
             .from(self.from.clone())
             .to(to.clone())
@@ -72,7 +72,7 @@ impl Email {
     }
 
     /// The Message-ID of this e-mail's copy for `address` (see [`message_id`]).
-    pub fn message_id_for(&self, address: &str) -> String {
+    pub(crate) fn message_id_for(&self, address: &str) -> String {
         message_id(
             &self.project,
             &self.as_of,
@@ -87,7 +87,7 @@ impl Email {
 /// project title, as-of date, report and recipient address (separated by NUL) + `@` + the
 /// sender's domain `>`. The same message sent again (a retry) has the same ID, so mail
 /// clients and servers can recognise the duplicate.
-pub fn message_id(
+pub(crate) fn message_id(
     project: &str,
     as_of: &str,
     report: &str,
@@ -106,7 +106,7 @@ pub fn message_id(
 
 /// Where the report folder of `as_of` is published, `<base_url>/<as-of>`, when `[email]
 /// base_url` is set: the e-mails' links point there.
-pub fn report_url(cfg: &Config, as_of: &str) -> Option<String> {
+pub(crate) fn report_url(cfg: &Config, as_of: &str) -> Option<String> {
     cfg.email
         .base_url
         .as_ref()
@@ -116,7 +116,7 @@ pub fn report_url(cfg: &Config, as_of: &str) -> Option<String> {
 /// The headline of the digest's subject from the `kpis` model the executive summary shows:
 /// the `revenue` row (or the first row), formatted as on the page, with its change, e.g.
 /// `revenue 131,477 EUR (−3.2%)`. None without a `kpis` model or rows.
-pub fn headline(context: &tera::Context, currency: &str) -> Option<String> {
+pub(crate) fn headline(context: &tera::Context, currency: &str) -> Option<String> {
     let rows = context.get("models")?.get("kpis")?.as_array()?;
     let row = rows
         .iter()
@@ -160,7 +160,7 @@ pub fn headline(context: &tera::Context, currency: &str) -> Option<String> {
 /// Errors: exit 2 for a bad address in `[email]` or `recipients`, a template error; exit 1
 /// for an inlining failure.
 #[allow(clippy::too_many_arguments)]
-pub fn build_email(
+pub(crate) fn build_email(
     cfg: &Config,
     as_of: chrono::NaiveDate,
     tera: &tera::Tera,
@@ -287,7 +287,7 @@ fn is_relative(href: &str) -> bool {
 /// under `base` (`<base_url>/<as-of>`); without a base, such links are unwrapped to their
 /// text, since a recipient could not follow them. Links with a scheme (`https:`, `mailto:`)
 /// or a fragment are kept as they are.
-pub fn absolute_links(html: &str, base: Option<&str>) -> String {
+fn absolute_links(html: &str, base: Option<&str>) -> String {
     let mut out = String::with_capacity(html.len() + 256);
     let mut rest = html;
     while let Some(i) = rest.find("<a ") {
@@ -345,7 +345,7 @@ fn main_content(page: &str) -> String {
 /// lists them and `run` stops on the first before any model runs.
 ///
 /// Errors: none; each bad address is one config error (exit 2) in the list.
-pub fn check_addresses(cfg: &Config) -> Vec<Error> {
+pub(crate) fn check_addresses(cfg: &Config) -> Vec<Error> {
     let mut problems = Vec::new();
     let mut check = |whose: String, addr: &str| {
         if let Err(e) = addr.parse::<Mailbox>() {
@@ -367,7 +367,7 @@ pub fn check_addresses(cfg: &Config) -> Vec<Error> {
 }
 
 /// Writes `email/<report>.eml` under `dir`.
-pub fn write_eml(dir: &Path, email: &Email) -> Result<()> {
+pub(crate) fn write_eml(dir: &Path, email: &Email) -> Result<()> {
     let folder = dir.join("email");
     std::fs::create_dir_all(&folder).map_err(|e| Error::io(&folder, e))?;
     let path = folder.join(format!("{}.eml", email.report));

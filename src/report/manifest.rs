@@ -14,73 +14,73 @@ use crate::sources::SourceInfo;
 
 /// `manifest.json`.
 #[derive(Debug, Serialize)]
-pub struct Manifest {
+pub(crate) struct Manifest {
     /// journey-report version.
-    pub journey_report_version: &'static str,
+    pub(crate) journey_report_version: &'static str,
     /// DataFusion version.
-    pub datafusion_version: &'static str,
+    pub(crate) datafusion_version: &'static str,
     /// The logical date.
-    pub as_of: NaiveDate,
+    pub(crate) as_of: NaiveDate,
     /// When the run started (RFC 3339 UTC).
-    pub started_at: String,
+    pub(crate) started_at: String,
     /// Wall time of the whole run in seconds.
-    pub seconds: f64,
+    pub(crate) seconds: f64,
     /// Parameters as bound.
-    pub params: BTreeMap<String, ParamValue>,
+    pub(crate) params: BTreeMap<String, ParamValue>,
     /// Input sources with files, sizes, modification times and row counts.
-    pub inputs: Vec<SourceInfo>,
+    pub(crate) inputs: Vec<SourceInfo>,
     /// SQL files with SHA-256.
-    pub models: Vec<ModelEntry>,
+    pub(crate) models: Vec<ModelEntry>,
     /// Per-step timings.
-    pub steps: Vec<ModelRun>,
+    pub(crate) steps: Vec<ModelRun>,
     /// Pages written.
-    pub pages: Vec<String>,
+    pub(crate) pages: Vec<String>,
     /// E-mails written to `email/`: report, HTML bytes, inline images, message bytes.
-    pub emails: Vec<EmailEntry>,
+    pub(crate) emails: Vec<EmailEntry>,
     /// Warnings.
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
     /// `complete`, or `partial` when some analyses are unavailable.
-    pub status: RunStatus,
+    pub(crate) status: RunStatus,
     /// Freshness and coverage of every source against the as-of day.
-    pub freshness: Vec<SourceFreshness>,
+    pub(crate) freshness: Vec<SourceFreshness>,
     /// Models that failed on this data or were skipped, with the reason.
-    pub unavailable: BTreeMap<String, String>,
+    pub(crate) unavailable: BTreeMap<String, String>,
     /// Pages a `--report` run did not draw but kept from the previous folder of the same
     /// as-of date (with their e-mails): `{"page": "funnel.html", "drawn_at": <started_at of
     /// the run that drew it>}`.
-    pub carried_pages: Vec<serde_json::Value>,
+    pub(crate) carried_pages: Vec<serde_json::Value>,
 }
 
 /// One SQL model in `manifest.json` (fields in the file's key order).
 #[derive(Debug, Clone, Serialize)]
-pub struct ModelEntry {
+pub(crate) struct ModelEntry {
     /// Its file, relative to the project (`sql/marts/funnel/funnel.sql`).
-    pub file: String,
+    pub(crate) file: String,
     /// The model's name (the file stem).
-    pub name: String,
+    pub(crate) name: String,
     /// The tables and models its query reads.
-    pub reads: BTreeSet<String>,
+    pub(crate) reads: BTreeSet<String>,
     /// SHA-256 of the file, hex.
-    pub sha256: String,
+    pub(crate) sha256: String,
 }
 
 /// One e-mail written to `email/` in `manifest.json` (fields in the file's key order).
 #[derive(Debug, Clone, Serialize)]
-pub struct EmailEntry {
+pub(crate) struct EmailEntry {
     /// `email/<report>.eml`.
-    pub file: String,
+    pub(crate) file: String,
     /// Bytes of its HTML part.
-    pub html_bytes: usize,
+    pub(crate) html_bytes: usize,
     /// Inline images (charts as PNG).
-    pub images: usize,
+    pub(crate) images: usize,
     /// Bytes of the whole message.
-    pub message_bytes: usize,
+    pub(crate) message_bytes: usize,
 }
 
 /// Whether a written report holds every analysis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum RunStatus {
+pub(crate) enum RunStatus {
     /// Every model ran and every page was drawn (exit 0).
     Complete,
     /// The folder was written, but some analyses are unavailable for this data; each says
@@ -90,7 +90,7 @@ pub enum RunStatus {
 
 impl RunStatus {
     /// The process exit code of a run that ended with this status.
-    pub fn exit_code(self) -> u8 {
+    pub(crate) fn exit_code(self) -> u8 {
         match self {
             RunStatus::Complete => 0,
             RunStatus::Partial => crate::error::EXIT_PARTIAL,
@@ -102,7 +102,7 @@ impl RunStatus {
 ///
 /// Errors: exit 1 when the file cannot be read, or when a stop was requested meanwhile
 /// ([`crate::report::output::check_stop`], checked after every MiB).
-pub fn file_checksum(path: &Path) -> Result<String> {
+pub(crate) fn file_checksum(path: &Path) -> Result<String> {
     use std::io::Read;
     let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut hasher = xxhash_rust::xxh3::Xxh3::new();

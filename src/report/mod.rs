@@ -9,10 +9,10 @@
 //! May import every room below it: `error`, `logging`, `functions`, `project`, `sources`,
 //! `engine`, `journey`; never `cli`.
 
-pub mod context;
-pub mod data_files;
-pub mod delivery;
-pub mod email;
-pub mod manifest;
-pub mod output;
-pub mod pages;
+pub(crate) mod context;
+pub(crate) mod data_files;
+pub(crate) mod delivery;
+pub(crate) mod email;
+pub(crate) mod manifest;
+pub(crate) mod output;
+pub(crate) mod pages;

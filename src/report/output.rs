@@ -27,7 +27,7 @@ static REPLACED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 /// the page workers stop between pages, and [`check_stop`] fails. Called by the signal
 /// listener of [`crate::cli::main`], on a runtime worker thread, so it takes effect even
 /// while the main thread is drawing pages.
-pub fn request_stop(code: u8) {
+pub(crate) fn request_stop(code: u8) {
     // Taken so that a swap under way finishes before the stop is recorded (see
     // `swap_into_place`): a folder is then either replaced and listed, or left alone.
     let _replaced = REPLACED.lock();
@@ -35,7 +35,7 @@ pub fn request_stop(code: u8) {
 }
 
 /// The exit code of a requested stop (143 or 130), or `None` when no stop was requested.
-pub fn stop_requested() -> Option<u8> {
+pub(crate) fn stop_requested() -> Option<u8> {
     match STOP.load(Ordering::SeqCst) {
         0 => None,
         code => Some(code),
@@ -47,7 +47,7 @@ pub fn stop_requested() -> Option<u8> {
 ///
 /// Errors (exit 1, shown as "stopped by a signal" with exit 143 or 130 by the command line,
 /// which checks [`stop_requested`] first): a stop was requested.
-pub fn check_stop() -> Result<()> {
+pub(crate) fn check_stop() -> Result<()> {
     match stop_requested() {
         None => Ok(()),
         Some(_) => Err(Error::internal(
@@ -57,13 +57,13 @@ pub fn check_stop() -> Result<()> {
 }
 
 /// The report folders this process has put in place so far (a backfill puts several).
-pub fn replaced_folders() -> Vec<PathBuf> {
+pub(crate) fn replaced_folders() -> Vec<PathBuf> {
     REPLACED.lock().map(|l| l.clone()).unwrap_or_default()
 }
 
 /// How [`swap_into_place`] put the new folder in place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Swap {
+pub(crate) enum Swap {
     /// There was no previous folder: one rename.
     New,
     /// One atomic `renameat2(RENAME_EXCHANGE)`: the previous folder was replaced in a single
@@ -87,7 +87,7 @@ pub enum Swap {
 ///
 /// Errors: exit 1 when a rename fails (the previous folder is then left, or put back, in
 /// place), or when a stop was requested ([`check_stop`]).
-pub fn swap_into_place(staging: &Path, target: &Path) -> Result<(Swap, Vec<String>)> {
+pub(crate) fn swap_into_place(staging: &Path, target: &Path) -> Result<(Swap, Vec<String>)> {
     let mut replaced = REPLACED
         .lock()
         .map_err(|_| Error::internal("the list of replaced folders is poisoned"))?;
@@ -208,7 +208,7 @@ fn remove_leftover(path: &Path, what: &str) -> Option<String> {
 
 /// Whether `name` (an entry of the output folder) is a run's scratch: `.<as-of>.partial-<pid>`,
 /// `.<as-of>.old-<pid>` or `.work-<pid>`.
-pub fn is_scratch_name(name: &str) -> bool {
+fn is_scratch_name(name: &str) -> bool {
     let Some(rest) = name.strip_prefix('.') else {
         return false;
     };
@@ -229,7 +229,7 @@ pub fn is_scratch_name(name: &str) -> bool {
 /// live run, whatever its PID (a PID may be reused, or live in another container that
 /// shares the folder, so liveness by PID would be the weaker test). Returns the warnings of
 /// folders that could not be deleted.
-pub fn remove_stale(parent: &Path) -> Vec<String> {
+pub(crate) fn remove_stale(parent: &Path) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir(parent) else {
         return Vec::new();
     };
@@ -260,11 +260,11 @@ static SCRATCH: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 /// were still writing (a Parquet write hands its I/O to blocking threads, which recreate
 /// missing parent folders) may bring them back, so [`remove_scratch`] deletes them again once
 /// the runtime has stopped every task.
-pub struct Scratch(Vec<PathBuf>);
+pub(crate) struct Scratch(Vec<PathBuf>);
 
 impl Scratch {
     /// Lists `paths` as this run's scratch.
-    pub fn new(paths: Vec<PathBuf>) -> Self {
+    pub(crate) fn new(paths: Vec<PathBuf>) -> Self {
         if let Ok(mut list) = SCRATCH.lock() {
             list.extend(paths.iter().cloned());
         }
@@ -274,7 +274,7 @@ impl Scratch {
     /// The run succeeded: deletes what is left of the scratch folders (an old report that
     /// [`swap_into_place`] could not delete has had its warning; the next run removes it) and
     /// unlists them.
-    pub fn finish(mut self) {
+    pub(crate) fn finish(mut self) {
         let paths = std::mem::take(&mut self.0);
         for p in &paths {
             let _ = std::fs::remove_dir_all(p);
@@ -296,7 +296,7 @@ impl Drop for Scratch {
 /// Deletes the scratch folders of every run of this process that did not finish: called
 /// after the async runtime has shut down (every task stopped and every blocking write
 /// awaited), so nothing can recreate them any more.
-pub fn remove_scratch() {
+pub(crate) fn remove_scratch() {
     let paths = SCRATCH.lock().map(|l| l.clone()).unwrap_or_default();
     for p in paths {
         remove_leftover(&p, "a work folder");
@@ -308,7 +308,11 @@ pub fn remove_scratch() {
 /// `<name>.html` is in `previous`, when `previous/manifest.json` says it was written for the
 /// same `as_of`. A previous folder without a readable manifest, or for another date, gives
 /// none.
-pub fn carried_pages(previous: &Path, as_of: chrono::NaiveDate, names: &[String]) -> Vec<String> {
+pub(crate) fn carried_pages(
+    previous: &Path,
+    as_of: chrono::NaiveDate,
+    names: &[String],
+) -> Vec<String> {
     let Ok(text) = std::fs::read_to_string(previous.join("manifest.json")) else {
         return Vec::new();
     };
@@ -332,7 +336,7 @@ pub fn carried_pages(previous: &Path, as_of: chrono::NaiveDate, names: &[String]
 /// `carried_pages` entry when that page was itself carried over).
 ///
 /// Errors: exit 1 when a file cannot be copied.
-pub fn carry_pages(
+pub(crate) fn carry_pages(
     previous: &Path,
     staging: &Path,
     names: &[String],
@@ -371,7 +375,7 @@ pub fn carry_pages(
 /// the process dies).
 ///
 /// Errors (exit 2): another run holds the lock.
-pub fn lock_output(parent: &Path) -> Result<std::fs::File> {
+pub(crate) fn lock_output(parent: &Path) -> Result<std::fs::File> {
     let path = parent.join(".journey-report.lock");
     let file = std::fs::OpenOptions::new()
         .create(true)

@@ -41,7 +41,7 @@ use tera::{Tera, Value};
 use crate::error::{Error, Result};
 
 /// The bundled templates, embedded at build time: (file name, text).
-pub const EMBEDDED_TEMPLATES: &[(&str, &str)] = &[
+pub(crate) const EMBEDDED_TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../../templates/base.html")),
     ("macros.html", include_str!("../../templates/macros.html")),
     ("index.html", include_str!("../../templates/index.html")),
@@ -67,13 +67,13 @@ pub const EMBEDDED_TEMPLATES: &[(&str, &str)] = &[
 ];
 
 /// Most rows of one model handed to templates (kept by the runner).
-pub use crate::engine::runner::MAX_TEMPLATE_ROWS;
+pub(crate) use crate::engine::runner::MAX_TEMPLATE_ROWS;
 
 /// Builds the Tera engine: embedded templates, overridden or extended by
 /// `<project>/templates/*.html`, with every filter and chart function registered.
 ///
 /// Errors (exit 2): a template that does not parse, naming the file and the Tera message.
-pub fn build_tera(project: &Path, currency: &str) -> Result<Tera> {
+pub(crate) fn build_tera(project: &Path, currency: &str) -> Result<Tera> {
     let mut tera = load_templates(project, currency)?;
     charts::register(&mut tera);
     Ok(tera)
@@ -81,7 +81,7 @@ pub fn build_tera(project: &Path, currency: &str) -> Result<Tera> {
 
 /// The same engine for the e-mail form of the pages: the chart functions render PNG images
 /// into `sink` (at most `max_width` pixels wide) and return `<img src="cid:…">` tags.
-pub fn build_email_tera(
+pub(crate) fn build_email_tera(
     project: &Path,
     currency: &str,
     sink: charts::ImageSink,
@@ -111,7 +111,7 @@ fn load_templates(project: &Path, currency: &str) -> Result<Tera> {
 /// overridden or extended by `<project>/templates/*.html`.
 ///
 /// Errors (exit 1): a template file that cannot be read.
-pub fn template_sources(project: &Path) -> Result<BTreeMap<String, String>> {
+pub(crate) fn template_sources(project: &Path) -> Result<BTreeMap<String, String>> {
     let mut sources: BTreeMap<String, String> = EMBEDDED_TEMPLATES
         .iter()
         .map(|(n, t)| (n.to_string(), t.to_string()))
@@ -137,7 +137,7 @@ pub fn template_sources(project: &Path) -> Result<BTreeMap<String, String>> {
 
 /// The models a template's text reads (`models.<name>` or `model_info.<name>`), following
 /// `{% extends %}`, `{% include %}` and `{% import %}` of other templates in `sources`.
-pub fn models_read(sources: &BTreeMap<String, String>, template: &str) -> BTreeSet<String> {
+pub(crate) fn models_read(sources: &BTreeMap<String, String>, template: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     let mut todo = vec![template.to_string()];
     let mut seen = BTreeSet::new();
@@ -173,7 +173,7 @@ pub fn models_read(sources: &BTreeMap<String, String>, template: &str) -> BTreeS
 }
 
 /// A Tera error with its causes on one line.
-pub fn tera_error(e: &tera::Error) -> String {
+fn tera_error(e: &tera::Error) -> String {
     let mut msg = e.to_string();
     let mut src = std::error::Error::source(e);
     while let Some(s) = src {
@@ -206,7 +206,7 @@ fn as_f64(v: &Value, filter: &str) -> tera::Result<Option<f64>> {
 }
 
 /// Formats seconds as a short duration ("45 s", "3.5 min", "2.0 h", "1.5 d").
-pub fn format_duration(secs: f64) -> String {
+fn format_duration(secs: f64) -> String {
     let a = secs.abs();
     if a < 90.0 {
         format!("{secs:.0} s")
@@ -289,7 +289,7 @@ fn register_filters(tera: &mut Tera, currency: &str) {
 
 /// One cell as JSON: numbers stay numbers (non-finite → null), dates `YYYY-MM-DD`, timestamps
 /// `YYYY-MM-DD HH:MM:SS`, lists arrays, NULL null.
-pub fn scalar_to_json(v: &ScalarValue) -> Json {
+pub(crate) fn scalar_to_json(v: &ScalarValue) -> Json {
     use ScalarValue as S;
     if v.is_null() {
         return Json::Null;
@@ -358,7 +358,7 @@ pub fn scalar_to_json(v: &ScalarValue) -> Json {
 }
 
 /// Rows of `batches` as JSON objects (at most `limit`), and whether rows were left out.
-pub fn batches_to_rows(batches: &[RecordBatch], limit: usize) -> (Vec<Json>, bool) {
+pub(crate) fn batches_to_rows(batches: &[RecordBatch], limit: usize) -> (Vec<Json>, bool) {
     let mut rows = Vec::new();
     for b in batches {
         let schema = b.schema();
@@ -380,7 +380,7 @@ pub fn batches_to_rows(batches: &[RecordBatch], limit: usize) -> (Vec<Json>, boo
 }
 
 /// A list or struct column as text (`[a, b]`), for CSV output.
-pub fn nested_to_text(col: &ArrayRef) -> ArrayRef {
+pub(crate) fn nested_to_text(col: &ArrayRef) -> ArrayRef {
     let out: StringArray = (0..col.len())
         .map(|i| {
             if col.is_null(i) {
@@ -414,7 +414,7 @@ pub fn nested_to_text(col: &ArrayRef) -> ArrayRef {
 ///
 /// Errors (exit 2): a template error (unknown variable, bad filter argument), naming the
 /// template and Tera's message.
-pub fn render(tera: &Tera, template: &str, context: &tera::Context) -> Result<String> {
+pub(crate) fn render(tera: &Tera, template: &str, context: &tera::Context) -> Result<String> {
     tera.render(template, context)
         .map_err(|e| Error::config(format!("templates/{template}: {}", tera_error(&e))))
 }

@@ -86,7 +86,7 @@ use vocabulary::{CUSTOMERS_HEADER, DAY, EVENTS_HEADER, ORDERS_HEADER, PRE_PERIOD
 
 /// Output format of the events export (`customers.csv` and `transactions.csv` are always CSV).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum SampleFormat {
+pub(crate) enum SampleFormat {
     /// `events.csv`: comma-separated, header row, UTF-8, timestamps as RFC 3339 `…Z`.
     Csv,
     /// `events.parquet`: ZSTD-compressed Parquet; `event_timestamp` is
@@ -96,38 +96,38 @@ pub enum SampleFormat {
 
 /// What [`write_sample`] generates and where.
 #[derive(Debug, Clone)]
-pub struct SampleOptions {
+pub(crate) struct SampleOptions {
     /// Exact number of event rows to write, duplicate rows included (e.g. 80,000 or
     /// 10,000,000). The number of customers follows (about one per 40 rows).
-    pub events: u64,
+    pub(crate) events: u64,
     /// Seed of the random stream: the same options give byte-identical files.
-    pub seed: u64,
+    pub(crate) seed: u64,
     /// Output folder, created (with its parents) if missing; existing files of the same
     /// names are overwritten.
-    pub out: PathBuf,
+    pub(crate) out: PathBuf,
     /// Format of the events export.
-    pub format: SampleFormat,
+    pub(crate) format: SampleFormat,
     /// Last day of data (UTC), inclusive; the usual default is 2026-10-31.
-    pub end_date: NaiveDate,
+    pub(crate) end_date: NaiveDate,
     /// Length of the period in days (at least 1; the usual default is 365): events fall in
     /// `[end_date + 1 - days, end_date + 1)` at 00:00 UTC.
-    pub days: u32,
+    pub(crate) days: u32,
 }
 
 /// What [`write_sample`] wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SampleSummary {
+pub(crate) struct SampleSummary {
     /// Rows of `customers.csv` (customers whose ids appear only in events are not counted).
-    pub customers: u64,
+    pub(crate) customers: u64,
     /// Rows of the events export, duplicates included: always `SampleOptions::events`.
-    pub events: u64,
+    pub(crate) events: u64,
     /// Rows of `transactions.csv` (one per distinct written `purchase` event).
-    pub orders: u64,
+    pub(crate) orders: u64,
     /// Rows of `spend.csv`.
-    pub spend_rows: u64,
+    pub(crate) spend_rows: u64,
     /// The files written: `customers.csv`, `events.csv` or `events.parquet`,
     /// `transactions.csv`, `spend.csv`, in that order.
-    pub files: Vec<PathBuf>,
+    pub(crate) files: Vec<PathBuf>,
 }
 
 /// Writes `customers.csv`, `events.csv` (or `events.parquet`), `transactions.csv` and
@@ -150,7 +150,7 @@ pub struct SampleSummary {
 ///
 /// Errors: `days == 0` or an `end_date` at the end of chrono's range is a configuration
 /// error; a failure creating or writing a file is an internal error naming the file.
-pub fn write_sample(opts: &SampleOptions) -> Result<SampleSummary> {
+pub(crate) fn write_sample(opts: &SampleOptions) -> Result<SampleSummary> {
     if opts.days == 0 {
         return Err(Error::config(
             "sample: the period must be at least 1 day long (days = 0)",

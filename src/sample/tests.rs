@@ -627,7 +627,10 @@ fn rejects_an_empty_period() {
     let dir = tempfile::tempdir().unwrap();
     let mut o = options(dir.path(), 10, 1, SampleFormat::Csv);
     o.days = 0;
-    assert_eq!(write_sample(&o).unwrap_err().kind, crate::ErrorKind::Config);
+    assert_eq!(
+        write_sample(&o).unwrap_err().kind,
+        crate::error::ErrorKind::Config
+    );
 }
 
 #[test]
@@ -636,7 +639,7 @@ fn reports_the_file_it_cannot_write() {
     let blocker = dir.path().join("not-a-dir");
     std::fs::write(&blocker, "x").unwrap();
     let err = write_sample(&options(&blocker, 10, 1, SampleFormat::Csv)).unwrap_err();
-    assert_eq!(err.kind, crate::ErrorKind::Internal);
+    assert_eq!(err.kind, crate::error::ErrorKind::Internal);
     assert!(err.message.contains("not-a-dir"), "{}", err.message);
 }
 

@@ -14,7 +14,10 @@ use crate::error::Error;
 /// metadata). What `check` counts: a value `run` cannot read fails here with the same error.
 ///
 /// Errors: DataFusion's, with a [`BadValue`](crate::functions::BadValue) for an unreadable value (see [`count_failed`]).
-pub async fn count_typed(ctx: &SessionContext, name: &str) -> datafusion::common::Result<u64> {
+pub(crate) async fn count_typed(
+    ctx: &SessionContext,
+    name: &str,
+) -> datafusion::common::Result<u64> {
     let forced = forcing_counts(ctx, name).await?;
     let batches = ctx
         .sql(&format!("SELECT count(*){forced} FROM {}", quoted(name)))
@@ -35,7 +38,7 @@ pub async fn count_typed(ctx: &SessionContext, name: &str) -> datafusion::common
 /// `SELECT count(*)` it makes the count compute each column of a view (see [`count_typed`]).
 ///
 /// Errors: DataFusion's, when there is no table `name`.
-pub async fn forcing_counts(
+pub(crate) async fn forcing_counts(
     ctx: &SessionContext,
     name: &str,
 ) -> datafusion::common::Result<String> {
@@ -56,7 +59,7 @@ fn quoted(name: &str) -> String {
 /// The error (exit 3) of a count of source `src` that failed with `e`: an unreadable value
 /// located in the files ([`locate_in_source`]), a scan error as the scan names it, or the
 /// files, DataFusion's message and the source's name.
-pub fn count_failed(src: &SourceInfo, e: &datafusion::common::DataFusionError) -> Error {
+pub(crate) fn count_failed(src: &SourceInfo, e: &datafusion::common::DataFusionError) -> Error {
     if let Some(bad) = crate::functions::find_bad_value(e) {
         return locate_in_source(src, &bad);
     }

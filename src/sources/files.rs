@@ -14,7 +14,7 @@ use crate::project::Format;
 /// Resolves `spec` (file, glob or folder) to a sorted list of files of `format`.
 ///
 /// Errors (exit 3): nothing matches, or a named file does not exist.
-pub fn resolve_files(name: &str, spec: &Path, format: Format) -> Result<Vec<PathBuf>> {
+pub(super) fn resolve_files(name: &str, spec: &Path, format: Format) -> Result<Vec<PathBuf>> {
     let ext = match format {
         Format::Csv => "csv",
         Format::Parquet => "parquet",

@@ -15,12 +15,12 @@ use crate::project::Format;
 
 /// Finds where a [`BadValue`] stands in a source's files and returns the error to report
 /// (exit 3): `file: line L (data row R), column "export name" (canonical): cannot read "…":
-/// expected …` (Parquet: `row R`), the value as the file has it, shortened to
-/// [`MAX_QUOTED_CHARS`](crate::functions::MAX_QUOTED_CHARS) characters. The row is the
+/// expected …` (Parquet: `row R`), the value as the file has it, shortened by
+/// [`shorten`](crate::functions::shorten). The row is the
 /// first whose cell holds the value (as text, or as the same number; an empty value matches
 /// an empty cell) and, for a value bad only with another column's value ([`BadValue::when`],
 /// e.g. a completed order's amount), whose cell in that column holds it.
-pub fn locate_bad_value(sources: &[SourceInfo], bad: &BadValue) -> Error {
+pub(crate) fn locate_bad_value(sources: &[SourceInfo], bad: &BadValue) -> Error {
     let src_name = bad
         .origin
         .split_once('.')
@@ -32,7 +32,7 @@ pub fn locate_bad_value(sources: &[SourceInfo], bad: &BadValue) -> Error {
 }
 
 /// [`locate_bad_value`] in the files of `src`, the source the value comes from.
-pub fn locate_in_source(src: &SourceInfo, bad: &BadValue) -> Error {
+pub(super) fn locate_in_source(src: &SourceInfo, bad: &BadValue) -> Error {
     let canon = bad.origin.split_once('.').map_or("", |s| s.1);
     let export = |canon: &str| {
         src.column_names

@@ -30,7 +30,7 @@ use crate::project::{ColumnType, Config, Format, SourceConfig, contract};
 /// Returns the sources that registered and every problem found (a missing file, a missing
 /// column, headers that differ between files of one source…), so that `check` can list them
 /// all; `run` stops at the first.
-pub async fn register_sources(
+pub(crate) async fn register_sources(
     ctx: &SessionContext,
     project: &Path,
     cfg: &Config,
@@ -79,7 +79,7 @@ pub async fn register_sources(
 /// [`OPTIONAL_SOURCES`](crate::project::OPTIONAL_SOURCES) the project does not declare.
 ///
 /// Errors: none expected (exit 1 if DataFusion refuses the table).
-pub fn register_missing_optional(ctx: &SessionContext, cfg: &Config) -> Result<Vec<String>> {
+pub(crate) fn register_missing_optional(ctx: &SessionContext, cfg: &Config) -> Result<Vec<String>> {
     let mut added = Vec::new();
     for name in crate::project::OPTIONAL_SOURCES {
         if cfg.sources.contains_key(*name) {

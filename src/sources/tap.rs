@@ -20,13 +20,13 @@ use crate::error::Error;
 /// source that reads every row to the end (no `LIMIT`, no pushed filter, every partition
 /// finished), so `run` does not parse an export once more only to count it.
 #[derive(Debug, Default)]
-pub struct RowTap {
+pub(crate) struct RowTap {
     rows: std::sync::OnceLock<u64>,
 }
 
 impl RowTap {
     /// The rows counted, or `None` when no scan has read the whole source yet.
-    pub fn rows(&self) -> Option<u64> {
+    pub(crate) fn rows(&self) -> Option<u64> {
         self.rows.get().copied()
     }
 }

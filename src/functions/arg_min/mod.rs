@@ -103,7 +103,7 @@
 //! | `groups.rs` | the vectorized `GroupsAccumulator`: lazy comparison, compaction, emit |
 //! | [`exec`] | `ArgMinDedupExec`, the de-duplication operator that replaces a lone `arg_min` |
 
-pub mod exec;
+pub(crate) mod exec;
 
 mod args;
 mod groups;
@@ -117,4 +117,4 @@ mod views;
 pub(crate) mod tests;
 
 pub(crate) use order::{KEY_ORDER, compared_in_place};
-pub use udaf::{ArgMin, register};
+pub(crate) use udaf::{ArgMin, register};

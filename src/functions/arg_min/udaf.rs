@@ -21,7 +21,7 @@ use super::order::sort_field;
 use super::single::ArgMinAccumulator;
 
 /// Registers `arg_min` on `ctx`.
-pub fn register(ctx: &SessionContext) {
+pub(crate) fn register(ctx: &SessionContext) {
     ctx.register_udaf(AggregateUDF::from(ArgMin::new()));
 }
 
@@ -29,13 +29,13 @@ pub fn register(ctx: &SessionContext) {
 /// i.e. `first_value(value ORDER BY key1, …, keyN)` (see the [module docs](super) for the exact
 /// semantics, types, errors and sources).
 #[derive(Debug, PartialEq, Eq, Hash)]
-pub struct ArgMin {
+pub(crate) struct ArgMin {
     signature: Signature,
 }
 
 impl ArgMin {
     /// The function object.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             signature: Signature::user_defined(Volatility::Immutable),
         }
