@@ -2,7 +2,8 @@
 # window_funnel() against the plain-SQL method (window functions) on the same events.
 #   bench/funnel.sh [EVENTS]      (default 10000000; Parquet sample made with `sample`)
 # Prints wall time and peak RSS of each query, the difference to the baseline scan, and
-# checks that both give the same customers per funnel level. Needs GNU time (/usr/bin/time).
+# checks that both give the same customers per number of funnel stages reached. Needs GNU time
+# (/usr/bin/time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-10000000}
@@ -20,11 +21,11 @@ run() { # name sql-file
   printf '%-14s %8.2f s %8.0f MiB\n' "$1" "$secs" "$((kb / 1024))"
   echo "$secs" > "bench/data/secs-$1"
 }
-echo "funnel levels over $n events (5 stages, 7-day window), $(nproc) cores"
+echo "funnel stages reached over $n events (5 stages, 7-day window), $(nproc) cores"
 run baseline funnel_baseline.sql
 run window_funnel funnel_window_funnel.sql
 run plain_sql funnel_plain_sql.sql
 diff -q "bench/data/funnel-window_funnel-$n.csv" "bench/data/funnel-plain_sql-$n.csv" >/dev/null \
-  && echo "same customers per level: yes" || { echo "same customers per level: NO"; exit 1; }
+  && echo "same customers per stages reached: yes" || { echo "same customers per stages reached: NO"; exit 1; }
 b=$(cat bench/data/secs-baseline); w=$(cat bench/data/secs-window_funnel); p=$(cat bench/data/secs-plain_sql)
 python3 -c "b,w,p=$b,$w,$p; print(f'funnel work beyond the scan: window_funnel {w-b:.2f} s, plain SQL {p-b:.2f} s, ratio {(p-b)/max(w-b,0.01):.1f}x')"

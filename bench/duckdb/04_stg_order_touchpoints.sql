@@ -1,6 +1,8 @@
 -- stg_order_touchpoints (sql/intermediate/stg_order_touchpoints.sql): each completed order of the report
 -- period with its customer's sessions that started in the $lookback_days days before it (both
--- ends inclusive); an order without one gets a single '(no touchpoint)' row.
+-- ends inclusive); an order without one gets a single '(no touchpoint)' row. Columns as the
+-- model's data file: touch_time (the touchpoint's session start) and touches (the number of
+-- touchpoints of the order) keep their published names.
 WITH orders AS (
     SELECT order_id, customer_id, order_time, amount
     FROM stg_orders

@@ -2,10 +2,10 @@
 -- mode in plain DuckDB SQL. Every stage-1 event starts a chain; each next stage is the
 -- customer's earliest event of that stage at or after the previous stage's time (ASOF JOIN),
 -- and must lie within $conversion_window_days days of the stage-1 event (inclusive). Taking
--- the earliest next event is optimal, so a customer's level is the deepest stage any of
--- their chains reaches. A chain stays inside its period ('current': from $period_start;
--- 'previous': the $period_days days before). Written for the 5 stages of journey.toml
--- (table funnel_stages, made by the runner from [funnel]).
+-- the earliest next event is optimal, so the funnel stages a customer reached (ClickHouse's
+-- level) are the deepest stage any of their chains reaches. A chain stays inside its period
+-- ('current': from $period_start; 'previous': the $period_days days before). Written for the
+-- 5 stages of journey.toml (table funnel_stages, made by the runner from [funnel]).
 -- Columns as sql/marts/funnel/funnel.sql except the stage-time columns (median/p90 seconds).
 WITH ev AS (
     SELECT CASE WHEN e.event_time >= $period_start THEN 'current' ELSE 'previous' END AS period,
@@ -46,9 +46,9 @@ c5 AS (
       ON s.period = c.period AND s.customer_id = c.customer_id AND s.t >= c.tk
     WHERE s.t <= c.t1 + INTERVAL ($conversion_window_days) DAY
 ),
-levels AS (
-    SELECT period, customer_id, max(level) AS level FROM (
-        SELECT period, customer_id, 1 AS level FROM c1
+reached AS (
+    SELECT period, customer_id, max(stages_reached) AS stages_reached FROM (
+        SELECT period, customer_id, 1 AS stages_reached FROM c1
         UNION ALL SELECT period, customer_id, 2 FROM c2
         UNION ALL SELECT period, customer_id, 3 FROM c3
         UNION ALL SELECT period, customer_id, 4 FROM c4
@@ -60,7 +60,7 @@ counts AS (
     SELECT s.stage_index, s.stage,
            count(*) FILTER (WHERE l.period = 'current') AS customers,
            count(*) FILTER (WHERE l.period = 'previous') AS previous_customers
-    FROM stages s LEFT JOIN levels l ON l.level >= s.stage_index
+    FROM stages s LEFT JOIN reached l ON l.stages_reached >= s.stage_index
     GROUP BY s.stage_index, s.stage
 ),
 open_funnel AS (
@@ -73,6 +73,7 @@ SELECT
     c.stage_index,
     c.stage,
     c.customers,
+    -- step_conversion: conversion from the previous funnel stage (data/funnel.csv's name)
     CASE WHEN c.stage_index = 1 THEN 1.0
          ELSE c.customers / NULLIF(lag(c.customers) OVER w, 0) END AS step_conversion,
     c.customers / NULLIF(first_value(c.customers) OVER w, 0) AS overall_conversion,

@@ -6,20 +6,23 @@
 -- finish inside its period.
 --
 -- stage_times: funnel_stage_times() — ClickHouse windowFunnel semantics, default mode: when
--- each stage of the deepest chain was reached, the stages in order and the last within
+-- each funnel stage of the deepest chain was reached, the stages in order and the last within
 -- $conversion_window_days days of the stage-1 event (inclusive); equal timestamps count in
 -- stage order. An event whose name belongs to several stages counts for each. level: the
--- index of the deepest funnel stage reached, the length of stage_times — what
--- window_funnel(…, '', …) returns, without computing the funnel twice. For another mode,
--- take level from e.g. window_funnel($conversion_window_days * 86400, 'strict_order',
--- event_time, stage_index) instead (stage_times stay in the default mode).
+-- number of funnel stages reached (the index of the deepest one), the length of stage_times —
+-- what window_funnel(…, '', …) returns (ClickHouse calls it the level), without computing the
+-- funnel twice. For another mode, take the stages reached from e.g.
+-- window_funnel($conversion_window_days * 86400, 'strict_order', event_time, stage_index)
+-- instead (stage_times stay in the default mode).
 --
--- Columns: period (VARCHAR), customer_id, level (BIGINT, 0–N; 0 = never had a stage-1
--- event in the period), stage_times (LIST<TIMESTAMP>, UTC), first_touch_channel (VARCHAR:
--- channel of the customer's first session ever), device (VARCHAR: of their first session in
--- the period), signup_cohort (DATE: first day of the sign-up month in the report time zone;
--- NULL when the customer is missing from the CRM). The first touch and the device come from
--- stg_customer_touch.
+-- Columns: period (VARCHAR), customer_id, level (BIGINT, 0–N: the funnel stages reached; 0 =
+-- never had a stage-1 event in the period; the column keeps ClickHouse's name "level" because
+-- it is a column of the data file data/stg_funnel_customers.parquet), stage_times
+-- (LIST<TIMESTAMP>, UTC), first_touch_channel (VARCHAR: channel of the customer's first
+-- touchpoint, their first session ever), device (VARCHAR: of their first session in the
+-- period), signup_cohort (DATE: first day of the sign-up month in the report time zone; NULL
+-- when the customer is missing from the CRM). The first touchpoint's channel and the device
+-- come from stg_customer_touch.
 -- Rows ordered by period, customer_id ((period, customer_id) is unique): its data file is the
 -- same on every run.
 WITH events AS (

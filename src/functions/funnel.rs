@@ -6,19 +6,19 @@
 //! -- ClickHouse: windowFunnel(86400, 'strict_order')(ts, e = 'view', e = 'cart', e = 'buy')
 //! SELECT customer_id,
 //!        window_funnel(86400, 'strict_order', event_time,
-//!                      event_name = 'view', event_name = 'cart', event_name = 'buy') AS level
+//!                      event_name = 'view', event_name = 'cart', event_name = 'buy') AS stages_reached
 //! FROM stg_events GROUP BY customer_id
 //! ```
 //!
 //! | function | in | out |
 //! |---|---|---|
-//! | `window_funnel(window_seconds, modes, ts, cond1, …, condN)` | `window_seconds` integer constant ≥ 0 (the conversion window, measured from the step-1 event, inclusive); `modes` text constant: `''` or a comma-separated list of `strict_deduplication`, `strict_order`, `strict_increase`, `strict_once`, `allow_reentry`; `ts` a timestamp; 1–32 BOOLEAN conditions (NULL is false) | BIGINT: the deepest step reached, 0–N |
-//! | `window_funnel(window_seconds, modes, ts, stage)` | as above, but one integer column `stage` (1–32) saying which step the row is (`cond_k` ⇔ `stage = k`; NULL or out of range: no step) — handy when the steps come from a table such as `funnel_stages` | BIGINT |
+//! | `window_funnel(window_seconds, modes, ts, cond1, …, condN)` | `window_seconds` integer constant ≥ 0 (the conversion window, measured from the stage-1 event, inclusive); `modes` text constant: `''` or a comma-separated list of `strict_deduplication`, `strict_order`, `strict_increase`, `strict_once`, `allow_reentry`; `ts` a timestamp; 1–32 BOOLEAN conditions (NULL is false) | BIGINT: the deepest funnel stage reached (ClickHouse calls it the level), 0–N |
+//! | `window_funnel(window_seconds, modes, ts, stage)` | as above, but one integer column `stage` (1–32) saying which stage the row is (`cond_k` ⇔ `stage = k`; NULL or out of range: no stage) — handy when the stages come from a table such as `funnel_stages` | BIGINT |
 //! | `retention(cond1, …, condN)` | 1–32 BOOLEAN conditions | `LIST<UINT8>` of N 0/1 values: element 1 is "cond1 held on some row", element k "cond1 and condk both held" |
 //!
 //! Ties (equal timestamps) are ordered as ClickHouse orders them: by condition index, so one
-//! row matching cond1 and cond2 advances two steps. Time is compared in nanoseconds.
-//! `window_funnel` keeps one list of (time, step mask) per group in a `GroupsAccumulator`,
+//! row matching cond1 and cond2 advances two stages. Time is compared in nanoseconds.
+//! `window_funnel` keeps one list of (time, stage mask) per group in a `GroupsAccumulator`,
 //! so one group per customer over millions of customers is cheap.
 //!
 //! Errors (planning, exit 4): a window or modes argument that is not a constant, an unknown
@@ -44,7 +44,7 @@ use datafusion::physical_expr::expressions::Literal;
 use datafusion::prelude::SessionContext;
 
 use journey_algorithms::funnel::{
-    FunnelEvents, FunnelOptions, MAX_FUNNEL_STEPS, RetentionState, check_retention_conditions,
+    FunnelEvents, FunnelOptions, MAX_FUNNEL_STAGES, RetentionState, check_retention_conditions,
     window_funnel_level,
 };
 
@@ -79,7 +79,7 @@ impl Default for WindowFunnel {
 
 const USAGE: &str = "window_funnel(window_seconds, modes, ts, cond1, …, condN) takes an integer window in seconds, a text of modes ('' or e.g. 'strict_order'), a timestamp and 1 to 32 boolean conditions (or one integer stage column)";
 
-/// The step columns: N booleans, or one integer stage.
+/// The stage columns: N booleans, or one integer stage.
 fn stage_form(arg_types: &[DataType]) -> bool {
     arg_types.len() == 4 && arg_types[3].is_integer()
 }
@@ -137,7 +137,7 @@ fn options(args: &AccumulatorArgs) -> Result<(FunnelOptions, Form)> {
         Form::Stage
     } else {
         let n = args.exprs.len() - 3;
-        FunnelOptions::check_steps(n).map_err(|e| {
+        FunnelOptions::check_stages(n).map_err(|e| {
             datafusion::common::DataFusionError::Plan(format!("window_funnel: {e}"))
         })?;
         Form::Conditions(n)
@@ -145,7 +145,7 @@ fn options(args: &AccumulatorArgs) -> Result<(FunnelOptions, Form)> {
     Ok((opts, form))
 }
 
-/// How the steps are given.
+/// How the stages are given.
 #[derive(Debug, Clone, Copy)]
 enum Form {
     /// N boolean columns.
@@ -155,14 +155,14 @@ enum Form {
 }
 
 impl Form {
-    fn steps(self) -> usize {
+    fn stages(self) -> usize {
         match self {
             Form::Conditions(n) => n,
-            Form::Stage => MAX_FUNNEL_STEPS,
+            Form::Stage => MAX_FUNNEL_STAGES,
         }
     }
 
-    /// The step mask of every row of a batch (`values` are the function's arguments).
+    /// The stage mask of every row of a batch (`values` are the function's arguments).
     fn masks(self, values: &[ArrayRef]) -> Vec<u32> {
         let rows = values[2].len();
         match self {
@@ -170,7 +170,7 @@ impl Form {
                 let s = values[3].as_primitive::<Int64Type>();
                 (0..rows)
                     .map(|i| {
-                        if s.is_valid(i) && (1..=MAX_FUNNEL_STEPS as i64).contains(&s.value(i)) {
+                        if s.is_valid(i) && (1..=MAX_FUNNEL_STAGES as i64).contains(&s.value(i)) {
                             1u32 << (s.value(i) - 1)
                         } else {
                             0
@@ -278,7 +278,7 @@ impl AggregateUDFImpl for WindowFunnel {
 }
 
 /// Appends the events of one batch to `push(row, ts, mask)`, skipping rows without a time,
-/// filtered rows, and — unless the mode needs them — rows that match no step.
+/// filtered rows, and — unless the mode needs them — rows that match no stage.
 fn for_each_event(
     values: &[ArrayRef],
     form: Form,
@@ -352,8 +352,8 @@ impl Accumulator for FunnelAccumulator {
         Ok(())
     }
     fn evaluate(&mut self) -> Result<ScalarValue> {
-        let level = window_funnel_level(&mut self.events, self.form.steps(), &self.opts);
-        Ok(ScalarValue::Int64(Some(level as i64)))
+        let reached = window_funnel_level(&mut self.events, self.form.stages(), &self.opts);
+        Ok(ScalarValue::Int64(Some(reached as i64)))
     }
     fn size(&self) -> usize {
         std::mem::size_of_val(self) + self.events.allocated_bytes()
@@ -423,12 +423,12 @@ impl GroupsAccumulator for FunnelGroups {
                 .map(FunnelEvents::allocated_bytes)
                 .sum::<usize>(),
         );
-        let steps = self.form.steps();
-        let levels: Int64Array = groups
+        let stages = self.form.stages();
+        let reached: Int64Array = groups
             .iter_mut()
-            .map(|g| Some(window_funnel_level(g, steps, &self.opts) as i64))
+            .map(|g| Some(window_funnel_level(g, stages, &self.opts) as i64))
             .collect();
-        Ok(Arc::new(levels))
+        Ok(Arc::new(reached))
     }
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
@@ -633,12 +633,12 @@ mod tests {
 
     #[tokio::test]
     async fn window_funnel_in_sql_per_customer() {
-        // Window 15 minutes, steps view → cart → buy:
+        // Window 15 minutes, stages view → cart → buy:
         // u1: view 10:00, cart 10:05, buy 10:20 is 20 min after the view, outside → 2.
         // u2: cart at 10:00 is before any view; view 10:01 and cart 10:01 tie, and ties go by
-        //     step index, so the cart at 10:01 follows the view → 2.
+        //     stage index, so the cart at 10:01 follows the view → 2.
         // u3: view 09:00, cart 09:11 → 2 in the default mode; in strict_order the 'search' row
-        //     (no step) between them stops the scan at 1.
+        //     (no stage) between them stops the scan at 1.
         let sql = |modes: &str| {
             format!(
                 "SELECT CAST(window_funnel(900, '{modes}', t, name = 'view', name = 'cart', name = 'buy') AS VARCHAR) \
@@ -650,7 +650,7 @@ mod tests {
         // The window boundary is inclusive: 20 minutes (1200 s) reaches u1's buy.
         let wide = sql("").replace("900", "1200");
         assert_eq!(rows(&wide).await[0], "3");
-        // The stage-column form gives the same levels as the conditions form.
+        // The stage-column form gives the same stages reached as the conditions form.
         let staged = format!(
             "SELECT CAST(window_funnel(900, '', t, CASE name WHEN 'view' THEN 1 WHEN 'cart' THEN 2 WHEN 'buy' THEN 3 END) AS VARCHAR) \
              FROM {EVENTS} GROUP BY u ORDER BY u"

@@ -236,12 +236,13 @@ async fn funnel_stage_times_in_sql() {
     assert_eq!(got, "2");
 }
 
-/// `sql/intermediate/stg_funnel_customers.sql` takes a customer's funnel level as the length of
-/// `funnel_stage_times` instead of calling `window_funnel` as well. Second method: the two
-/// aggregates (separate code, both ClickHouse's default mode) on random events with many
-/// equal times, stage 0 rows and several partitions, customer by customer.
+/// `sql/intermediate/stg_funnel_customers.sql` takes the funnel stages a customer reached (its
+/// `level` column) as the length of `funnel_stage_times` instead of calling `window_funnel` as
+/// well. Second method: the two aggregates (separate code, both ClickHouse's default mode) on
+/// random events with many equal times, stage 0 rows and several partitions, customer by
+/// customer.
 #[tokio::test]
-async fn funnel_stage_times_length_is_the_window_funnel_level() {
+async fn funnel_stage_times_length_is_the_stages_reached_by_window_funnel() {
     use datafusion::prelude::SessionConfig;
     use rand::{Rng, SeedableRng};
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(12);
@@ -262,8 +263,8 @@ async fn funnel_stage_times_length_is_the_window_funnel_level() {
     );
     super::register_all(&ctx);
     let sql = format!(
-        "SELECT count(*) FILTER (WHERE level IS DISTINCT FROM n), count(*), max(level) FROM ( \
-           SELECT c, window_funnel(120, '', to_timestamp_seconds(t), s) AS level, \
+        "SELECT count(*) FILTER (WHERE reached IS DISTINCT FROM n), count(*), max(reached) FROM ( \
+           SELECT c, window_funnel(120, '', to_timestamp_seconds(t), s) AS reached, \
                   CAST(cardinality(funnel_stage_times(to_timestamp_seconds(t), s, 120)) AS BIGINT) AS n \
            FROM (VALUES {}) AS v(c, t, s) GROUP BY c)",
         rows.join(", ")
@@ -278,8 +279,12 @@ async fn funnel_stage_times_length_is_the_window_funnel_level() {
         .as_primitive::<datafusion::arrow::datatypes::Int64Type>()
         .value(0)
     };
-    assert_eq!((col(0), col(1)), (0, 100), "customers whose level differs");
-    // Deep funnels occur, so the comparison covers every level.
+    assert_eq!(
+        (col(0), col(1)),
+        (0, 100),
+        "customers whose stages reached differ"
+    );
+    // Deep funnels occur, so the comparison covers every funnel stage.
     assert_eq!(col(2), 5);
 }
 

@@ -1,4 +1,4 @@
-//! The random choices inside a session: its event names (the funnel steps and the browsing
+//! The random choices inside a session: its event names (the funnel stages and the browsing
 //! around them), a returning visit's channel, a session's campaign, and the weighted-pick and
 //! Poisson draws they use.
 
@@ -70,7 +70,7 @@ pub(super) fn build_session(
         }
     }
     while names.len() > MAX_SESSION_EVENTS {
-        // Drop browsing noise first, then surplus product views; the funnel steps stay.
+        // Drop browsing noise first, then surplus product views; the funnel stages stay.
         let first_pv = names.iter().position(|&n| n == PAGE_VIEW).unwrap_or(0);
         if let Some(i) = names
             .iter()

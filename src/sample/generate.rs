@@ -223,7 +223,7 @@ impl Generator {
     }
 
     /// Builds and emits one session starting at `s` (for the signup session: whose `signup`
-    /// event is at `s`), `cprop` scaling its add-to-cart step. Returns the time of its last
+    /// event is at `s`), `cprop` scaling its add-to-cart stage. Returns the time of its last
     /// event and whether it contains a purchase (written or not).
     #[allow(clippy::too_many_arguments)]
     fn session(

@@ -15,15 +15,16 @@
 //! * Each customer has a heavy-tailed session rate (Gamma distributed), an active life after
 //!   which activity decays exponentially (churn), a preferred device and an acquisition
 //!   channel that most of their sessions come from; the other sessions mix in other channels
-//!   (multi-touch journeys: after a `social` or `display` session the next one is often
-//!   `paid_search`, `direct` or `organic_search`; `direct` grows with the number of visits).
+//!   (journeys of several touchpoints: after a `social` or `display` session the next one is
+//!   often `paid_search`, `direct` or `organic_search`; `direct` grows with the number of
+//!   visits).
 //! * Session start times follow an hour-of-day curve (low at night, peaks around 12–13 and
 //!   19–21), a day-of-week curve and a seasonal curve (Black Friday week, December, summer
 //!   dip), all evaluated in **Europe/Berlin local time** and written in UTC.
 //! * A session has 1–15 events, 2 s to 20 min apart; sessions of one customer are more than
 //!   30 minutes apart, so a 30-minute inactivity gap reconstructs them exactly. Inside a
 //!   session: `page_view` → `product_view` → `add_to_cart` → `checkout_start` →
-//!   `purchase`, each step reached by roughly 60% / 35% / 55% / 65% of the sessions that
+//!   `purchase`, each stage reached by roughly 60% / 35% / 55% / 65% of the sessions that
 //!   reached the previous one, scaled by the channel (email and paid_search convert best,
 //!   display and social worst), the device (desktop best) and the customer; plus `search`,
 //!   `signup` (the first session, at the customer's `signup_date`) and `newsletter_open`

@@ -545,8 +545,8 @@ fn looks_like_business_data() {
     let mut seen = BTreeSet::new();
     let distinct: Vec<&Event> = events.iter().filter(|e| seen.insert(&e.id)).collect();
 
-    // Funnel: sessions reaching each step (sessions with an id only).
-    let mut steps: BTreeMap<&str, [bool; 5]> = BTreeMap::new();
+    // Funnel: sessions reaching each stage (sessions with an id only).
+    let mut stages: BTreeMap<&str, [bool; 5]> = BTreeMap::new();
     let mut channel_of: BTreeMap<&str, &str> = BTreeMap::new();
     for e in distinct.iter().filter(|e| !e.session.is_empty()) {
         let k = match e.name.as_str() {
@@ -557,20 +557,23 @@ fn looks_like_business_data() {
             "purchase" => 4,
             _ => continue,
         };
-        steps.entry(&e.session).or_default()[k] = true;
+        stages.entry(&e.session).or_default()[k] = true;
         channel_of.insert(&e.session, &e.channel);
     }
-    let reach = |k: usize| steps.values().filter(|s| s[k]).count() as f64;
+    let reach = |k: usize| stages.values().filter(|s| s[k]).count() as f64;
     let rates: Vec<f64> = (1..5).map(|k| reach(k) / reach(k - 1)).collect();
     for (r, (lo, hi)) in rates
         .iter()
         .zip([(0.5, 0.72), (0.28, 0.5), (0.45, 0.7), (0.55, 0.8)])
     {
-        assert!((lo..=hi).contains(r), "step rates {rates:?}");
+        assert!((lo..=hi).contains(r), "stage rates {rates:?}");
     }
     // Channel conversion: email and paid_search beat display and social.
     let cr = |ch: &str| {
-        let sessions: Vec<_> = steps.iter().filter(|(s, _)| channel_of[*s] == ch).collect();
+        let sessions: Vec<_> = stages
+            .iter()
+            .filter(|(s, _)| channel_of[*s] == ch)
+            .collect();
         sessions.iter().filter(|(_, st)| st[4]).count() as f64 / sessions.len() as f64
     };
     let (email, paid, display, social) =
@@ -681,24 +684,27 @@ fn stats() {
         *channels.entry(&e.channel).or_default() += 1;
     }
     println!("{names:?}\n{channels:?}");
-    let mut steps: BTreeMap<&str, [bool; 5]> = BTreeMap::new();
+    let mut stages: BTreeMap<&str, [bool; 5]> = BTreeMap::new();
     let mut channel_of: BTreeMap<&str, &str> = BTreeMap::new();
     for e in events.iter().filter(|e| !e.session.is_empty()) {
         if let Some(k) = EVENT_NAMES[..5].iter().position(|n| *n == e.name) {
-            steps.entry(&e.session).or_default()[k] = true;
+            stages.entry(&e.session).or_default()[k] = true;
             channel_of.insert(&e.session, &e.channel);
         }
     }
-    let reach = |k: usize| steps.values().filter(|s| s[k]).count() as f64;
+    let reach = |k: usize| stages.values().filter(|s| s[k]).count() as f64;
     let rates: Vec<String> = (1..5)
         .map(|k| format!("{:.3}", reach(k) / reach(k - 1)))
         .collect();
     println!(
-        "funnel step rates {rates:?}, session conversion {:.4}",
+        "funnel stage rates {rates:?}, session conversion {:.4}",
         reach(4) / reach(0)
     );
     for ch in CHANNELS {
-        let of: Vec<_> = steps.iter().filter(|(s, _)| channel_of[*s] == ch).collect();
+        let of: Vec<_> = stages
+            .iter()
+            .filter(|(s, _)| channel_of[*s] == ch)
+            .collect();
         let cr = of.iter().filter(|(_, st)| st[4]).count() as f64 / of.len() as f64;
         print!("{ch} {cr:.4}  ");
     }

@@ -1,5 +1,5 @@
 //! The vocabulary and parameters of the synthetic exports: the period's shape, the funnel's
-//! step rates, the dirty-data shares, the export headers, and the channels, devices, event
+//! stage rates, the dirty-data shares, the export headers, and the channels, devices, event
 //! names, countries, names, e-mail domains and campaigns with their weights and propensities.
 //! Indexes into these tables (`u8`/`u16` codes) are what the generator passes around.
 
@@ -20,7 +20,7 @@ pub(super) const SESSION_RATE_SHAPE: f64 = 0.5;
 /// [`SATIATION_FACTOR`].
 pub(super) const SATIATION_DAYS: i64 = 45;
 pub(super) const SATIATION_FACTOR: f64 = 0.4;
-/// Base probabilities of the funnel steps for a channel/device propensity of 1. Observed
+/// Base probabilities of the funnel stages for a channel/device propensity of 1. Observed
 /// over all sessions they come out near 60% / 35% / 55% / 65%: the add-to-cart base is
 /// higher to make up for [`SATIATION_FACTOR`], the last two lower because the session mix
 /// leans towards channels that convert well.
@@ -89,7 +89,7 @@ pub(super) const SESSION_CHANNEL_W: [f64; 8] = [0.26, 0.16, 0.11, 0.12, 0.16, 0.
 /// Acquisition channel of new customers.
 pub(super) const ACQUISITION_W: [f64; 8] = [0.27, 0.20, 0.04, 0.16, 0.10, 0.07, 0.08, 0.08];
 /// Relative purchase propensity of a session by channel (applied as a square root to each
-/// of the four funnel steps, so the session conversion scales with it).
+/// of the four funnel stages, so the session conversion scales with it).
 pub(super) const CHANNEL_PROPENSITY: [f64; 8] = [1.0, 1.35, 1.45, 0.6, 1.15, 0.95, 0.5, 1.1];
 
 pub(super) const DEVICES: [&str; 3] = ["desktop", "mobile", "tablet"];

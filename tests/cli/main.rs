@@ -161,10 +161,11 @@ fn tiny_project_funnel_counts_by_hand() {
             "Purchased"
         ]
     );
-    // Step conversion: 4/4, 3/4, 2/3, 1/2, 1/1; overall: 4/4, 3/4, 2/4, 1/4, 1/4.
-    let step: Vec<f64> = rows.iter().map(|r| num(r, "step_conversion")).collect();
-    for (a, b) in step.iter().zip([1.0, 0.75, 2.0 / 3.0, 0.5, 1.0]) {
-        assert!(close(*a, b), "step conversion {step:?}");
+    // Conversion from the previous funnel stage (column step_conversion): 4/4, 3/4, 2/3, 1/2,
+    // 1/1; overall: 4/4, 3/4, 2/4, 1/4, 1/4.
+    let stage: Vec<f64> = rows.iter().map(|r| num(r, "step_conversion")).collect();
+    for (a, b) in stage.iter().zip([1.0, 0.75, 2.0 / 3.0, 0.5, 1.0]) {
+        assert!(close(*a, b), "stage conversion {stage:?}");
     }
     let overall: Vec<f64> = rows.iter().map(|r| num(r, "overall_conversion")).collect();
     for (a, b) in overall.iter().zip([1.0, 0.75, 0.5, 0.25, 0.25]) {
@@ -196,8 +197,9 @@ fn tiny_project_attribution_and_paths_by_hand() {
     // o3's: the inferred sessions c3#1 (direct, 08:00) and c3#2 (direct, 09:00; the 50-minute
     //   gap after 08:10 exceeds 30 minutes) → every model gives direct 1.
     let a = read_csv(&dir.join("data/attribution.csv"));
-    // Five channels: the three that touch an order, and paid_search and organic_search, seen
-    // only in the non-converting journeys of c2 and c9 (no rule-based credit).
+    // Five channels: the three with a touchpoint of an order, and paid_search and
+    // organic_search, seen only in the non-converting journeys of c2 and c9 (no rule-based
+    // credit).
     assert_eq!(a.len(), 5, "{a:#?}");
     for ch in ["paid_search", "organic_search"] {
         assert_eq!(num(find(&a, "channel", ch), "linear_conversions"), 0.0);
@@ -833,7 +835,7 @@ fn failed_rerun_keeps_the_previous_report() {
 
 #[test]
 fn editing_sql_or_params_changes_the_next_run() {
-    // Lookback 30 → 1 day: o1's social touch (10-10, two days before) leaves the window,
+    // Lookback 30 → 1 day: o1's social touchpoint (10-10, two days before) leaves the window,
     // so first touch of o1 becomes email.
     let p = tiny();
     ok(&run(p.path(), &["--param", "lookback_days=1"]));
@@ -1322,8 +1324,8 @@ fn attribution_fixture_by_hand() {
     let dir = report_dir(p.path());
     // Period: 2026-10-02 00:00 … 2026-11-01 00:00 UTC; lookback 30 days; half-life 7 days.
     // Completed orders in the period and their touchpoints (sessions in the 30 days before):
-    //   o1 a1 100 EUR: email (one touch).
-    //   o2 a2 200 EUR: social 14 days before, paid_search at the order's second (two touches).
+    //   o1 a1 100 EUR: email (one touchpoint).
+    //   o2 a2 200 EUR: social 14 days before, paid_search at the order's second (two touchpoints).
     //   o3 a3 300 EUR: display at 30 d + 1 s is outside the window; organic_search at exactly
     //      30 d is inside (inclusive); then email 7 d, referral 1 d, direct 1 h before.
     //   o4 a4  50 EUR: social and affiliate start at the same second: ordered by session id,
@@ -1337,7 +1339,7 @@ fn attribution_fixture_by_hand() {
     // referral 2^(-1/7) = 0.9057237, direct 2^(-1/168) = 0.9958826; sum 2.4528772 → shares
     // 0.0209024, 0.2038422, 0.3692495, 0.4060059 (× 300 EUR = 6.2707, 61.1527, 110.7748,
     // 121.8018). For o2: social 2^(-14/7) = 0.25, paid 1 → 0.2 / 0.8.
-    // Position-based: o3 40/10/10/40 (20% shared by the two middle touches); o2 and o4 50/50.
+    // Position-based: o3 40/10/10/40 (20% shared by the two middle touchpoints); o2 and o4 50/50.
     let a = read_csv(&dir.join("data/attribution.csv"));
     #[rustfmt::skip]
     let expect: [(&str, [f64; 12]); 8] = [
@@ -1537,9 +1539,9 @@ fn clv_falls_back_and_says_so_when_a_fit_cannot_be_made() {
 /// or after the chain's stage-(k−1) event and within the window of its stage-1 event, found with
 /// a window function (`min(...) OVER (... ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING)`
 /// over the chain rows and the stage-k events, chain rows first on equal times, so an event at
-/// the same second counts). The deepest chain per customer is its level — ClickHouse
-/// windowFunnel's default mode, computed without `window_funnel()`.
-fn plain_sql_funnel_levels(stages: usize) -> String {
+/// the same second counts). The deepest chain per customer gives the funnel stages it reached
+/// (ClickHouse windowFunnel's level, default mode), computed without `window_funnel()`.
+fn plain_sql_funnel_stages_reached(stages: usize) -> String {
     let mut sql = String::from(
         "WITH ev AS (SELECT e.customer_id, e.event_time AS t, f.stage_index AS stage \
          FROM stg_events e JOIN funnel_stages f ON f.event_name = e.event_name \
@@ -1558,18 +1560,19 @@ fn plain_sql_funnel_levels(stages: usize) -> String {
             p = k - 1
         );
     }
-    let levels: Vec<String> = (1..=stages)
-        .map(|k| format!("SELECT DISTINCT customer_id, {k} AS level FROM c{k}"))
+    let reached: Vec<String> = (1..=stages)
+        .map(|k| format!("SELECT DISTINCT customer_id, {k} AS reached FROM c{k}"))
         .collect();
+    // stg_funnel_customers.level: the stages reached, by window_funnel's semantics.
     sql += &format!(
-        ", plain AS (SELECT customer_id, max(level) AS level FROM ({}) l GROUP BY customer_id) \
+        ", plain AS (SELECT customer_id, max(reached) AS reached FROM ({}) l GROUP BY customer_id) \
          SELECT count(*) AS customers, \
-                sum(CASE WHEN p.level = w.level THEN 0 ELSE 1 END) AS mismatches, \
-                sum(CASE WHEN w.level = {stages} THEN 1 ELSE 0 END) AS completed \
-         FROM plain p FULL JOIN (SELECT customer_id, level FROM stg_funnel_customers \
+                sum(CASE WHEN p.reached = w.reached THEN 0 ELSE 1 END) AS mismatches, \
+                sum(CASE WHEN w.reached = {stages} THEN 1 ELSE 0 END) AS completed \
+         FROM plain p FULL JOIN (SELECT customer_id, level AS reached FROM stg_funnel_customers \
                                  WHERE period = 'current' AND level > 0) w \
            ON w.customer_id = p.customer_id",
-        levels.join(" UNION ALL ")
+        reached.join(" UNION ALL ")
     );
     sql
 }
@@ -1579,7 +1582,7 @@ fn window_funnel_agrees_with_plain_sql_on_the_bundled_data() {
     let o = bin()
         .args(["query", "--format", "csv", "--project"])
         .arg(repo())
-        .args(["--as-of", "2026-10-31", &plain_sql_funnel_levels(5)])
+        .args(["--as-of", "2026-10-31", &plain_sql_funnel_stages_reached(5)])
         .output()
         .unwrap();
     ok(&o);
@@ -1592,7 +1595,7 @@ fn window_funnel_agrees_with_plain_sql_on_the_bundled_data() {
         .split(',')
         .map(|x| x.parse().unwrap())
         .collect();
-    // Every customer who entered the funnel has the same level by both methods; the bundled
+    // Every customer who entered the funnel reached the same stages by both methods; the bundled
     // data has 1,013 of them (365 completing all five stages, as data/funnel.csv says).
     assert_eq!(v[1], 0.0, "{out}");
     assert!(v[0] > 500.0 && v[2] > 100.0, "{out}");
@@ -1676,9 +1679,9 @@ fn time_zone_buckets_stay_right_across_dst() {
 fn tiny_project_dropoffs_by_hand() {
     let p = tiny_report();
     let dir = report_dir(p.path());
-    // Levels (7-day window from the stage-1 event): c1 reaches all 5 stages; c2 page_view and
-    // product_view on 10-20, its add_to_cart on 10-29 is 9 days later → level 2; c3 page_view,
-    // product_view, add_to_cart on 10-25 → level 3; c9 one page_view → level 1.
+    // Funnel stages reached (7-day window from the stage-1 event): c1 reaches all 5 stages; c2
+    // page_view and product_view on 10-20, its add_to_cart on 10-29 is 9 days later → 2
+    // stages; c3 page_view, product_view, add_to_cart on 10-25 → 3; c9 one page_view → 1.
     // So c9 dropped after Visited, c2 after Viewed a product, c3 after Added to cart.
     let d = read_csv(&dir.join("data/funnel_dropoff.csv"));
     assert_eq!(d.len(), 3, "{d:#?}");

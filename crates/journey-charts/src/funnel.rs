@@ -64,17 +64,18 @@ pub(crate) fn draw_funnel<DB: DrawingBackend>(
             Some(u) => format!("{} {}", format_number(v, dec), clean_text(u)),
             None => format_number(v, dec),
         };
-        let step = (i > 0).then(|| format!("{} of previous stage", pct_text(v, c.values[i - 1])));
+        let stage_share =
+            (i > 0).then(|| format!("{} of previous stage", pct_text(v, c.values[i - 1])));
         // right-aligned: "12,345 customers  ·  62.1% of previous stage"
         let mut x = right;
-        if let Some(step) = &step {
+        if let Some(stage_share) = &stage_share {
             p.text(
-                step,
+                stage_share,
                 x,
                 ry,
                 Txt::new(LABEL_PX, MUTED).at(HPos::Right, VPos::Top),
             )?;
-            x -= text_w(step, LABEL_PX, false);
+            x -= text_w(stage_share, LABEL_PX, false);
             p.text(
                 "·",
                 x - 7.0,

@@ -1,14 +1,17 @@
 -- funnel: the ordered funnel of journey.toml over the report period, one row per stage.
 --
--- Closed funnel (customers): customers whose deepest chain (stg_funnel_customers.level,
--- ClickHouse windowFunnel default mode, $conversion_window_days-day window from the stage-1
--- event, inclusive) reached the stage. Open funnel (open_customers): customers with any event
--- of the stage in the period, in any order — what a funnel without an entry condition counts.
+-- Closed funnel (customers): customers whose deepest chain (the funnel stages reached,
+-- stg_funnel_customers.level: ClickHouse windowFunnel default mode, a
+-- $conversion_window_days-day window from the stage-1 event, inclusive) reached the stage.
+-- Open funnel (open_customers): customers with any event of the stage in the period, in any
+-- order — what a funnel without an entry condition counts.
 -- previous_customers: the closed funnel of the $period_days days before.
 --
 -- Columns: stage_index (BIGINT), stage (VARCHAR), customers (BIGINT), step_conversion (DOUBLE:
--- share of the previous stage's customers; 1 for stage 1), overall_conversion (DOUBLE: share
--- of stage 1), drop_off (BIGINT: customers of the previous stage who did not reach this one),
+-- conversion from the previous funnel stage, the share of its customers who reached this one;
+-- 1 for stage 1; the column keeps the name "step_conversion" because it is a column of the
+-- data file data/funnel.csv), overall_conversion (DOUBLE: share of stage 1), drop_off
+-- (BIGINT: customers of the previous stage who did not reach this one),
 -- drop_off_rate (DOUBLE), median_seconds_from_previous and p90_seconds_from_previous (DOUBLE,
 -- exact and interpolated as PostgreSQL's percentile_cont, so a run repeats to the digit;
 -- NULL for stage 1), open_customers (BIGINT), previous_customers (BIGINT),

@@ -3,27 +3,27 @@
 //! recent chain that reached it.
 
 use super::scan::{Scan, within};
-use super::{FunnelOptions, MAX_FUNNEL_STEPS};
+use super::{FunnelOptions, MAX_FUNNEL_STAGES};
 
 /// ClickHouse's `getEventLevelNonStrictOnce`: per level, the (first, last)
 /// timestamps of the most recent chain reaching it.
 pub(super) struct GreedyScan {
-    steps: usize,
+    stages: usize,
     opts: FunnelOptions,
-    first: [i64; MAX_FUNNEL_STEPS],
-    last: [i64; MAX_FUNNEL_STEPS],
+    first: [i64; MAX_FUNNEL_STAGES],
+    last: [i64; MAX_FUNNEL_STAGES],
     /// Bit `k` set = level `k + 1` reached.
     reached: u32,
     first_event: bool,
 }
 
 impl GreedyScan {
-    pub(super) fn new(steps: usize, opts: &FunnelOptions) -> Self {
+    pub(super) fn new(stages: usize, opts: &FunnelOptions) -> Self {
         GreedyScan {
-            steps,
+            stages,
             opts: *opts,
-            first: [0; MAX_FUNNEL_STEPS],
-            last: [0; MAX_FUNNEL_STEPS],
+            first: [0; MAX_FUNNEL_STAGES],
+            last: [0; MAX_FUNNEL_STAGES],
             reached: 0,
             first_event: false,
         }
@@ -43,16 +43,16 @@ impl Scan for GreedyScan {
     }
 
     #[inline]
-    fn matched(&mut self, ts: i64, step: usize, _row: usize) -> Option<usize> {
-        if step == 0 {
+    fn matched(&mut self, ts: i64, stage: usize, _row: usize) -> Option<usize> {
+        if stage == 0 {
             self.first[0] = ts;
             self.last[0] = ts;
             self.reached |= 1;
             self.first_event = true;
             return None;
         }
-        let bit = 1u32 << step;
-        let prev = 1u32 << (step - 1);
+        let bit = 1u32 << stage;
+        let prev = 1u32 << (stage - 1);
         if self.opts.strict_deduplication && self.reached & bit != 0 {
             return Some(self.highest());
         }
@@ -64,15 +64,15 @@ impl Scan for GreedyScan {
             return Some(self.reached.trailing_ones() as usize);
         }
         if self.reached & prev != 0 {
-            let first = self.first[step - 1];
+            let first = self.first[stage - 1];
             let ok = within(ts, first, self.opts.window)
-                && (!self.opts.strict_increase || self.last[step - 1] < ts);
+                && (!self.opts.strict_increase || self.last[stage - 1] < ts);
             if ok {
-                self.first[step] = first;
-                self.last[step] = ts;
+                self.first[stage] = first;
+                self.last[stage] = ts;
                 self.reached |= bit;
-                if step + 1 == self.steps {
-                    return Some(self.steps);
+                if stage + 1 == self.stages {
+                    return Some(self.stages);
                 }
             }
         }

@@ -6,50 +6,54 @@
 use super::greedy::GreedyScan;
 use super::once::OnceScan;
 use super::scan::Scan;
-use super::{FunnelEvents, FunnelOptions, MAX_FUNNEL_STEPS};
+use super::{FunnelEvents, FunnelOptions, MAX_FUNNEL_STAGES};
 
-/// Computes the `window_funnel` level (0..=`steps`) of one group: the result
+/// Computes the `window_funnel` level (0..=`stages`) of one group: the result
 /// of ClickHouse's `windowFunnel(opts.window, modes…)(timestamp, cond1, …,
-/// cond{steps})` over the group's events (see the module docs for the exact
+/// cond{stages})` over the group's events (see the module docs for the exact
 /// semantics, the tie rule and each mode).
 ///
 /// `events` is sorted in place (that is its only change). Mask bits at or
-/// above `steps` are ignored. Returns 0 for `steps == 0` or no events.
+/// above `stages` are ignored. Returns 0 for `stages == 0` or no events.
 /// Cost: O(n log n) for the sort (O(n) if the input was already in time
 /// order) plus O(n · popcount) for the scan; in `strict_once` mode rows
 /// sharing one timestamp and satisfying several conditions add work that
 /// grows with the size of that tie group.
 ///
 /// # Panics
-/// If `steps > 32` (validate with [`FunnelOptions::check_steps`]).
-pub fn window_funnel_level(events: &mut FunnelEvents, steps: usize, opts: &FunnelOptions) -> usize {
+/// If `stages > 32` (validate with [`FunnelOptions::check_stages`]).
+pub fn window_funnel_level(
+    events: &mut FunnelEvents,
+    stages: usize,
+    opts: &FunnelOptions,
+) -> usize {
     assert!(
-        steps <= MAX_FUNNEL_STEPS,
-        "window_funnel supports at most {MAX_FUNNEL_STEPS} steps, got {steps}"
+        stages <= MAX_FUNNEL_STAGES,
+        "window_funnel supports at most {MAX_FUNNEL_STAGES} stages, got {stages}"
     );
-    if steps == 0 || events.is_empty() {
+    if stages == 0 || events.is_empty() {
         return 0;
     }
     events.sort();
-    level_of_sorted(&events.rows, steps, opts)
+    level_of_sorted(&events.rows, stages, opts)
 }
 
-fn level_of_sorted(rows: &[(i64, u32)], steps: usize, opts: &FunnelOptions) -> usize {
-    let full: u32 = if steps >= 32 {
+fn level_of_sorted(rows: &[(i64, u32)], stages: usize, opts: &FunnelOptions) -> usize {
+    let full: u32 = if stages >= 32 {
         u32::MAX
     } else {
-        (1u32 << steps) - 1
+        (1u32 << stages) - 1
     };
-    if steps == 1 && !opts.strict_order {
+    if stages == 1 && !opts.strict_order {
         // ClickHouse's shortcut: any stored entry (which, outside
         // strict_order, is a cond1 match) gives level 1.
         return usize::from(rows.iter().any(|&(_, m)| m & full != 0));
     }
     if opts.strict_once {
-        let mut m = OnceScan::new(steps, opts);
+        let mut m = OnceScan::new(stages, opts);
         drive(&mut m, rows, full, opts.strict_order)
     } else {
-        let mut m = GreedyScan::new(steps, opts);
+        let mut m = GreedyScan::new(stages, opts);
         drive(&mut m, rows, full, opts.strict_order)
     }
 }
@@ -76,9 +80,9 @@ fn drive<S: Scan>(scan: &mut S, rows: &[(i64, u32)], full: u32, strict_order: bo
                 }
             } else {
                 while bits != 0 {
-                    let step = bits.trailing_zeros() as usize;
+                    let stage = bits.trailing_zeros() as usize;
                     bits &= bits - 1;
-                    if let Some(level) = scan.matched(ts, step, i) {
+                    if let Some(level) = scan.matched(ts, stage, i) {
                         return level;
                     }
                 }
@@ -100,11 +104,11 @@ fn drive<S: Scan>(scan: &mut S, rows: &[(i64, u32)], full: u32, strict_order: bo
             }
             let mut bits = union;
             while bits != 0 {
-                let step = bits.trailing_zeros() as usize;
+                let stage = bits.trailing_zeros() as usize;
                 bits &= bits - 1;
                 for (k, &(_, mask)) in group.iter().enumerate() {
-                    if mask & (1 << step) != 0
-                        && let Some(level) = scan.matched(ts, step, i + k)
+                    if mask & (1 << stage) != 0
+                        && let Some(level) = scan.matched(ts, stage, i + k)
                     {
                         return level;
                     }

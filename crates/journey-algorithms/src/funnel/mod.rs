@@ -15,7 +15,7 @@
 //!   allowed; all arithmetic is done in `i128`, so nothing overflows.
 //! * `mask` bit `k` (0-based) is set when the row satisfies condition `k + 1`
 //!   (`cond1` is bit 0). One row may satisfy several conditions. Bits at or
-//!   above `steps` are ignored. A row with mask `0` matters only in
+//!   above `stages` are ignored. A row with mask `0` matters only in
 //!   `strict_order` mode (see [`FunnelOptions::needs_unmatched_events`]);
 //!   otherwise it is ignored, exactly like ClickHouse, which does not even
 //!   store it.
@@ -30,6 +30,11 @@
 //! commit `0215c755`, which includes the 2026 fix for issue #37177 and the
 //! `allow_reentry` mode).
 //!
+//! **Terms.** Condition `condk` is funnel stage `k`. The number of funnel
+//! stages a chain has reached is what ClickHouse calls its *level*; this
+//! module keeps ClickHouse's word for that number (the scan's levels and
+//! [`window_funnel_level`]), so that it reads beside ClickHouse's source.
+//!
 //! **Expansion and order.** ClickHouse turns each row into one *entry*
 //! `(timestamp, k)` per satisfied condition `k` (1-based), plus, in
 //! `strict_order` mode only, one entry `(timestamp, 0)` for a row that
@@ -39,8 +44,8 @@
 //! therefore processed in ascending condition index, whatever order the rows
 //! arrived in: first the "no condition" entries, then every entry for
 //! `cond1`, then every entry for `cond2`, and so on. In particular a single
-//! row satisfying `cond1` and `cond2` first counts as step 1 and then as
-//! step 2, so it can advance the funnel by two levels on its own (ClickHouse
+//! row satisfying `cond1` and `cond2` first counts as stage 1 and then as
+//! stage 2, so it can advance the funnel by two levels on its own (ClickHouse
 //! test: `windowFunnel(10000)(ts, event = 1004, event = 1004, event = 1004)`
 //! returns 3 for one row). This order is fully deterministic, so no choice
 //! had to be made; this module reproduces it by sorting rows by
@@ -49,16 +54,16 @@
 //!
 //! **Scan (default mode).** One pass over the entries keeps, for every level
 //! `i`, the `(first, last)` timestamps of the chain that most recently
-//! reached level `i` (`first` = timestamp of its step-1 event, `last` = of its
-//! step-`i` event):
+//! reached level `i` (`first` = timestamp of its stage-1 event, `last` = of its
+//! stage-`i` event):
 //!
 //! * an entry for `cond1` starts a new chain: level 1 := `(t, t)` (a newer
-//!   step-1 event always replaces the older one, because a later start leaves
+//!   stage-1 event always replaces the older one, because a later start leaves
 //!   more room in the window);
 //! * an entry for `cond k` (k ≥ 2) extends level `k-1` if that level is
 //!   reached and `t <= first(k-1) + window` (**the window is measured from the
-//!   step-1 event of the chain and is inclusive**: an event exactly `window`
-//!   units after step 1 counts, one unit later does not); then level `k` :=
+//!   stage-1 event of the chain and is inclusive**: an event exactly `window`
+//!   units after stage 1 counts, one unit later does not); then level `k` :=
 //!   `(first(k-1), t)`. Reaching level N ends the scan.
 //!
 //! The result is the highest level reached (0 if `cond1` never held). For the
@@ -79,11 +84,11 @@
 //! * `strict_order`: rows satisfying no condition take part. Once some
 //!   `cond1` has been seen, such a row stops the scan (result = highest level
 //!   reached). An entry for `cond k` (k ≥ 2) whose level `k-1` is not reached
-//!   (a step "from the future") also stops the scan, returning the number of
+//!   (a stage "from the future") also stops the scan, returning the number of
 //!   consecutive levels reached from level 1. Before the first `cond1`
-//!   nothing stops the scan. Repeating an already-passed step (including
+//!   nothing stops the scan. Repeating an already-passed stage (including
 //!   `cond1`) is *not* a violation.
-//! * `allow_reentry` (requires `strict_order`): a "step from the future" is
+//! * `allow_reentry` (requires `strict_order`): a "stage from the future" is
 //!   skipped instead of stopping the scan. Rows satisfying no condition still
 //!   stop it.
 //! * `strict_increase`: a chain is only extended by an event with a timestamp
@@ -105,7 +110,7 @@
 //!   `strict_once` mode ClickHouse numbers rows in arrival order (renumbering
 //!   on merge) and uses that number to order entries with the same timestamp
 //!   *and* the same condition. This only changes the result together with
-//!   `strict_deduplication` (whether the first of two tied entries for a step
+//!   `strict_deduplication` (whether the first of two tied entries for a stage
 //!   extends a chain decides whether the second one is a "duplicate"). Arrival
 //!   order is not deterministic under parallel aggregation, so this module
 //!   orders such rows by their mask (ascending), i.e. by `(timestamp, mask)`.
@@ -151,9 +156,9 @@ pub use level::window_funnel_level;
 pub use options::{FunnelMode, FunnelOptions, conditions_mask};
 pub use retention::{RetentionState, check_retention_conditions, retention};
 
-/// Largest number of funnel steps (conditions) `window_funnel` accepts; the
+/// Largest number of funnel stages (conditions) `window_funnel` accepts; the
 /// same limit as ClickHouse's `windowFunnel` (`MAX_EVENTS = 32`).
-pub const MAX_FUNNEL_STEPS: usize = 32;
+pub const MAX_FUNNEL_STAGES: usize = 32;
 
 /// Largest number of conditions `retention` accepts; the same limit as
 /// ClickHouse's `retention` (`max_events = 32`).

@@ -1,5 +1,5 @@
 //! The scan of `window_funnel`'s `strict_once` mode: ClickHouse's `getEventLevelStrictOnce`,
-//! where one row counts for at most one step of a chain, computed with chains from earlier
+//! where one row counts for at most one stage of a chain, computed with chains from earlier
 //! timestamps summarised per level (see [`crate::funnel`], "strict_once").
 
 use super::FunnelOptions;
@@ -28,7 +28,7 @@ fn is_subset(a: &[usize], b: &[usize]) -> bool {
 /// reused, so any of them extends exactly when the one with the largest
 /// `first` does), and dominated chains of the current timestamp dropped.
 pub(super) struct OnceScan {
-    steps: usize,
+    stages: usize,
     opts: FunnelOptions,
     /// Per level: largest `first` of chains created at earlier timestamps.
     old: Vec<Option<i64>>,
@@ -38,12 +38,12 @@ pub(super) struct OnceScan {
 }
 
 impl OnceScan {
-    pub(super) fn new(steps: usize, opts: &FunnelOptions) -> Self {
+    pub(super) fn new(stages: usize, opts: &FunnelOptions) -> Self {
         OnceScan {
-            steps,
+            stages,
             opts: *opts,
-            old: vec![None; steps],
-            cur: vec![Vec::new(); steps],
+            old: vec![None; stages],
+            cur: vec![Vec::new(); stages],
             has_first_event: false,
         }
     }
@@ -53,16 +53,16 @@ impl OnceScan {
     }
 
     fn highest(&self) -> usize {
-        (0..self.steps)
+        (0..self.stages)
             .rev()
             .find(|&k| self.nonempty(k))
             .map_or(0, |k| k + 1)
     }
 
     fn first_empty(&self) -> usize {
-        (0..self.steps)
+        (0..self.stages)
             .find(|&k| !self.nonempty(k))
-            .unwrap_or(self.steps)
+            .unwrap_or(self.stages)
     }
 
     /// Adds a chain at `level` unless an existing one dominates it (larger or
@@ -89,8 +89,8 @@ impl Scan for OnceScan {
         self.has_first_event.then(|| self.highest())
     }
 
-    fn matched(&mut self, ts: i64, step: usize, row: usize) -> Option<usize> {
-        if step == 0 {
+    fn matched(&mut self, ts: i64, stage: usize, row: usize) -> Option<usize> {
+        if stage == 0 {
             self.insert(
                 0,
                 Chain {
@@ -101,21 +101,21 @@ impl Scan for OnceScan {
             self.has_first_event = true;
             return None;
         }
-        if self.opts.strict_deduplication && self.nonempty(step) {
+        if self.opts.strict_deduplication && self.nonempty(stage) {
             return Some(self.highest());
         }
-        if self.opts.strict_order && self.has_first_event && !self.nonempty(step - 1) {
+        if self.opts.strict_order && self.has_first_event && !self.nonempty(stage - 1) {
             if self.opts.allow_reentry {
                 return None;
             }
             return Some(self.first_empty());
         }
-        if !self.nonempty(step - 1) {
+        if !self.nonempty(stage - 1) {
             return None;
         }
         let window = self.opts.window;
         let mut new_chains = Vec::new();
-        if let Some(first) = self.old[step - 1]
+        if let Some(first) = self.old[stage - 1]
             && within(ts, first, window)
         {
             // strict_increase holds: that chain's last timestamp is < ts.
@@ -127,7 +127,7 @@ impl Scan for OnceScan {
         if !self.opts.strict_increase {
             // Chains of the current timestamp have last == ts, so they can
             // only be extended without strict_increase.
-            for c in &self.cur[step - 1] {
+            for c in &self.cur[stage - 1] {
                 if within(ts, c.first, window) && !c.used.contains(&row) {
                     let mut used = c.used.clone();
                     let pos = used.partition_point(|&r| r < row);
@@ -143,16 +143,16 @@ impl Scan for OnceScan {
             return None;
         }
         for c in new_chains {
-            self.insert(step, c);
+            self.insert(stage, c);
         }
-        if step + 1 == self.steps {
-            return Some(self.steps);
+        if stage + 1 == self.stages {
+            return Some(self.stages);
         }
         None
     }
 
     fn end_timestamp(&mut self) {
-        for k in 0..self.steps {
+        for k in 0..self.stages {
             if let Some(m) = self.cur[k].iter().map(|c| c.first).max() {
                 self.old[k] = Some(self.old[k].map_or(m, |o| o.max(m)));
             }

@@ -4,22 +4,22 @@
 
 use std::fmt;
 
-use super::{FunnelError, MAX_FUNNEL_STEPS};
+use super::{FunnelError, MAX_FUNNEL_STAGES};
 
 /// One `window_funnel` mode, as named in ClickHouse's `windowFunnel(window,
 /// mode, …)`. Modes combine; [`FunnelOptions`] holds the set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FunnelMode {
-    /// `'strict_deduplication'` (old name `'strict'`): a repeated step stops
+    /// `'strict_deduplication'` (old name `'strict'`): a repeated stage stops
     /// the scan (see the module docs).
     StrictDeduplication,
-    /// `'strict_order'`: no other event may come between two steps.
+    /// `'strict_order'`: no other event may come between two stages.
     StrictOrder,
-    /// `'strict_increase'`: steps need strictly increasing timestamps.
+    /// `'strict_increase'`: stages need strictly increasing timestamps.
     StrictIncrease,
-    /// `'strict_once'`: one row counts for at most one step of a chain.
+    /// `'strict_once'`: one row counts for at most one stage of a chain.
     StrictOnce,
-    /// `'allow_reentry'`: with `strict_order`, skip out-of-order steps
+    /// `'allow_reentry'`: with `strict_order`, skip out-of-order stages
     /// instead of stopping.
     AllowReentry,
 }
@@ -69,7 +69,7 @@ impl fmt::Display for FunnelMode {
 }
 
 /// Parameters of one `window_funnel(window, mode…)` call: the window (in the
-/// timestamp's unit, inclusive, measured from the chain's step-1 event) and
+/// timestamp's unit, inclusive, measured from the chain's stage-1 event) and
 /// the set of modes. See the module docs for what each mode does.
 ///
 /// Build it with [`FunnelOptions::parse_modes`] (validating) or by setting the
@@ -179,19 +179,19 @@ impl FunnelOptions {
         Ok(())
     }
 
-    /// Checks a `window_funnel` condition count: 1 to [`MAX_FUNNEL_STEPS`]
+    /// Checks a `window_funnel` condition count: 1 to [`MAX_FUNNEL_STAGES`]
     /// (32), as in ClickHouse.
     ///
     /// # Errors
     /// [`FunnelError::ConditionCount`] otherwise.
-    pub fn check_steps(steps: usize) -> Result<(), FunnelError> {
-        if (1..=MAX_FUNNEL_STEPS).contains(&steps) {
+    pub fn check_stages(stages: usize) -> Result<(), FunnelError> {
+        if (1..=MAX_FUNNEL_STAGES).contains(&stages) {
             Ok(())
         } else {
             Err(FunnelError::ConditionCount {
                 function: "window_funnel",
-                given: steps,
-                max: MAX_FUNNEL_STEPS,
+                given: stages,
+                max: MAX_FUNNEL_STAGES,
             })
         }
     }
@@ -209,7 +209,7 @@ impl FunnelOptions {
 ///
 /// # Panics
 /// If `conds.len() > 32`; validate the condition count first with
-/// [`FunnelOptions::check_steps`] or
+/// [`FunnelOptions::check_stages`] or
 /// [`check_retention_conditions`](super::check_retention_conditions).
 pub fn conditions_mask(conds: &[bool]) -> u32 {
     assert!(
@@ -260,13 +260,13 @@ mod tests {
             FunnelOptions::parse_modes(60, &["allow_reentry"]).unwrap_err(),
             FunnelError::AllowReentryWithoutStrictOrder
         );
-        assert!(FunnelOptions::check_steps(1).is_ok());
-        assert!(FunnelOptions::check_steps(32).is_ok());
-        let e = FunnelOptions::check_steps(33).unwrap_err();
+        assert!(FunnelOptions::check_stages(1).is_ok());
+        assert!(FunnelOptions::check_stages(32).is_ok());
+        let e = FunnelOptions::check_stages(33).unwrap_err();
         assert_eq!(
             e.to_string(),
             "window_funnel: got 33 conditions, but between 1 and 32 are supported"
         );
-        assert!(FunnelOptions::check_steps(0).is_err());
+        assert!(FunnelOptions::check_stages(0).is_err());
     }
 }

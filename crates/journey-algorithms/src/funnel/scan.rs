@@ -13,8 +13,8 @@ pub(super) trait Scan {
     /// An entry `(ts, 0)` (row matching no condition; strict_order only).
     /// `Some(level)` stops the scan with that result.
     fn unmatched(&mut self) -> Option<usize>;
-    /// An entry for condition `step + 1` (`step` 0-based) from row `row`.
-    fn matched(&mut self, ts: i64, step: usize, row: usize) -> Option<usize>;
+    /// An entry for condition `stage + 1` (`stage` 0-based) from row `row`.
+    fn matched(&mut self, ts: i64, stage: usize, row: usize) -> Option<usize>;
     /// All entries of one timestamp have been processed.
     fn end_timestamp(&mut self);
     /// Result when the scan ran to the end.

@@ -8,12 +8,12 @@ pub(crate) fn opts(window: i64, modes: &[&str]) -> FunnelOptions {
 }
 
 /// Pushes the rows in the given order and computes the level.
-pub(crate) fn level(rows: &[(i64, u32)], steps: usize, o: &FunnelOptions) -> usize {
+pub(crate) fn level(rows: &[(i64, u32)], stages: usize, o: &FunnelOptions) -> usize {
     let mut e = FunnelEvents::new();
     for &(t, m) in rows {
         e.push(t, m);
     }
-    window_funnel_level(&mut e, steps, o)
+    window_funnel_level(&mut e, stages, o)
 }
 
 /// `windowFunnel(window, modes…)(ts, cond1, …)` with arbitrary conditions
@@ -42,19 +42,19 @@ pub(crate) fn wf_eq<V: PartialEq>(
     rows: &[(i64, V)],
     window: i64,
     modes: &[&str],
-    steps: &[V],
+    stages: &[V],
 ) -> usize {
     let masks: Vec<(i64, u32)> = rows
         .iter()
         .map(|(t, v)| {
-            let m = steps
+            let m = stages
                 .iter()
                 .enumerate()
                 .fold(0u32, |m, (k, s)| if v == s { m | (1 << k) } else { m });
             (*t, m)
         })
         .collect();
-    level(&masks, steps.len(), &opts(window, modes))
+    level(&masks, stages.len(), &opts(window, modes))
 }
 
 /// Per-user rows `(user, [(ts, event)])` → per-user levels.
@@ -62,11 +62,11 @@ pub(crate) fn per_user(
     users: &[(u32, Vec<(i64, &'static str)>)],
     window: i64,
     modes: &[&str],
-    steps: &[&str],
+    stages: &[&str],
 ) -> Vec<(u32, usize)> {
     users
         .iter()
-        .map(|(u, rows)| (*u, wf_eq(rows, window, modes, steps)))
+        .map(|(u, rows)| (*u, wf_eq(rows, window, modes, stages)))
         .collect()
 }
 

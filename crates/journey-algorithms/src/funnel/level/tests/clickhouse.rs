@@ -100,14 +100,14 @@ fn ch00632_funnel_test_strict() {
         (70, 1007),
         (80, 1008),
     ];
-    let steps = [1000, 1001, 1002, 1003, 1004, 1005, 1006];
+    let stages = [1000, 1001, 1002, 1003, 1004, 1005, 1006];
     // select 6 = windowFunnel(10000, 'strict_deduplication')(timestamp, event = 1000, …, event = 1006) from funnel_test_strict;  -> 1
-    // (1005 at t=51 repeats step 6 → stop at level 6)
-    assert_eq!(wf_eq(&t, 10000, &["strict_deduplication"], &steps), 6);
+    // (1005 at t=51 repeats stage 6 → stop at level 6)
+    assert_eq!(wf_eq(&t, 10000, &["strict_deduplication"], &stages), 6);
     // Older .sql spelling: windowFunnel(10000, 'strict')(…) → 6 (accepted here as an alias).
-    assert_eq!(wf_eq(&t, 10000, &["strict"], &steps), 6);
+    assert_eq!(wf_eq(&t, 10000, &["strict"], &stages), 6);
     // select 7 = windowFunnel(10000)(timestamp, event = 1000, …, event = 1006) from funnel_test_strict;  -> 1
-    assert_eq!(wf_eq(&t, 10000, &[], &steps), 7);
+    assert_eq!(wf_eq(&t, 10000, &[], &stages), 7);
 }
 
 // create table funnel_test_strict_order (dt DateTime, user int, event String) …;
@@ -297,7 +297,7 @@ fn ch00632_funnel_test_strict_increase() {
     // select 2 = windowFunnel(10000, 'strict_increase')(timestamp, event = 1000, …, event = 1004) …;  -> 1
     assert_eq!(wf_eq(&t, 10000, &["strict_increase"], &five), 2);
     // select 3 = windowFunnel(10000)(timestamp, event = 1004, event = 1004, event = 1004) …;  -> 1
-    // (one row satisfies all three conditions and counts as steps 1, 2, 3)
+    // (one row satisfies all three conditions and counts as stages 1, 2, 3)
     assert_eq!(wf_eq(&t, 10000, &[], &[1004, 1004, 1004]), 3);
     // select 1 = windowFunnel(10000, 'strict_once')(timestamp, event = 1004, event = 1004, event = 1004) …;  -> 1
     assert_eq!(wf_eq(&t, 10000, &["strict_once"], &[1004, 1004, 1004]), 1);
@@ -351,6 +351,6 @@ fn ch00632_strict_once_failure_success() {
     assert_eq!(run(&["strict_once"]), expected);
     // SELECT uid, windowFunnel(200, 'strict_once', 'strict_deduplication')( … ) …;  -> 123 3 / 234 2 / 345 1
     assert_eq!(run(&["strict_once", "strict_deduplication"]), expected);
-    // Without strict_once, uid 345's single 'failure' row counts as steps 1 and 2:
+    // Without strict_once, uid 345's single 'failure' row counts as stages 1 and 2:
     assert_eq!(run(&[])[2], (345, 3));
 }

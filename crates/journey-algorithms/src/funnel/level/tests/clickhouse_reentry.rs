@@ -33,14 +33,14 @@ fn reentry_users() -> Vec<(u32, Vec<(i64, &'static str)>)> {
 
 // SOURCE ≠ REFERENCE. The stored .reference for the allow_reentry and
 // e-commerce blocks was produced by a ClickHouse build in which (a) under
-// strict_order a repeated step-1 event after level 2 stopped the scan and
-// allow_reentry skipped it, while a "step from the future" stopped the
+// strict_order a repeated stage-1 event after level 2 stopped the scan and
+// allow_reentry skipped it, while a "stage from the future" stopped the
 // scan even with allow_reentry, and (b) strict_deduplication still
 // returned the previous entry's condition index (pre-#99003). The newest
 // source read (commit 0215c755), and the docs' allow_reentry example
 // ("with allow_reentry: reaches level 4"), behave as documented in the
-// module docs instead: re-entering step 1 simply restarts the chain, and
-// allow_reentry skips steps from the future. We follow the source; each
+// module docs instead: re-entering stage 1 simply restarts the chain, and
+// allow_reentry skips stages from the future. We follow the source; each
 // assert below gives the .reference value and the reason where they differ.
 
 #[test]
@@ -50,7 +50,7 @@ fn ch00632_allow_reentry() {
     let abcd = ["a", "b", "c", "d"];
     // select user, windowFunnel(86400, 'strict_order')(dt, event='a', event='b', event='c') as strict_order_result …;
     // .reference: [1, 2] [2, 2] [3, 3] [4, 1] [5, 3]
-    // source: u1 a b a c → the second 'a' restarts step 1, 'c' still extends the
+    // source: u1 a b a c → the second 'a' restarts stage 1, 'c' still extends the
     // a(1)→b(2) chain → 3; u2 likewise → 3.
     assert_eq!(
         per_user(&users, 86400, &["strict_order"], &abc),
@@ -58,7 +58,7 @@ fn ch00632_allow_reentry() {
     );
     // select user, windowFunnel(86400, 'strict_order', 'allow_reentry')(dt, event='a', event='b', event='c') as allow_reentry_result …;
     // .reference: [1, 3] [2, 3] [3, 3] [4, 1] [5, 3]
-    // source: u4 a c b → 'c' (step 3 before step 2) is skipped, 'b' → level 2.
+    // source: u4 a c b → 'c' (stage 3 before stage 2) is skipped, 'b' → level 2.
     assert_eq!(
         per_user(&users, 86400, &["strict_order", "allow_reentry"], &abc),
         vec![(1, 3), (2, 3), (3, 3), (4, 2), (5, 3)]
@@ -80,7 +80,7 @@ fn ch00632_allow_reentry() {
     );
     // select user, windowFunnel(86400, 'strict_order', 'allow_reentry', 'strict_deduplication')(dt, event='a', event='b', event='c') as combined_modes …;
     // .reference: [1, 3] [2, 1] [3, 3] [4, 1] [5, 3]
-    // source: u2 a b a b c → the second 'b' repeats step 2 → stop with the
+    // source: u2 a b a b c → the second 'b' repeats stage 2 → stop with the
     // highest level reached, 2 (the pre-#99003 code returned the previous
     // entry's condition index, 'a' = 1); u4 → 2 (as above).
     assert_eq!(
@@ -138,13 +138,13 @@ fn ch00632_ecommerce() {
     ];
     // select user_id, windowFunnel(600, 'strict_order')(timestamp, action='begin_checkout', action='view_product_detail', action='complete_payment') as normal_funnel …;
     // .reference: [1, 2] [2, 2] [3, 3]   SOURCE ≠ REFERENCE: u1/u2 the second
-    // begin_checkout restarts step 1; payment at 400 still extends the chain
+    // begin_checkout restarts stage 1; payment at 400 still extends the chain
     // begun at 100 (400 <= 100 + 600) → 3.
     assert_eq!(
         per_user(&users, 600, &["strict_order"], &three),
         vec![(1, 3), (2, 3), (3, 3)]
     );
-    // select user_id, windowFunnel(600, 'strict_order', 'allow_reentry')(…3 steps…) as reentry_funnel …;
+    // select user_id, windowFunnel(600, 'strict_order', 'allow_reentry')(…3 stages…) as reentry_funnel …;
     // -> [1, 3] [2, 3] [3, 3]
     assert_eq!(
         per_user(&users, 600, &["strict_order", "allow_reentry"], &three),
@@ -152,15 +152,15 @@ fn ch00632_ecommerce() {
     );
     // select user_id, windowFunnel(600, 'strict_order')(timestamp, action='begin_checkout', action='view_product_detail', action='begin_checkout', action='complete_payment') as normal_4step …;
     // -> [1, 1] [2, 1] [3, 1]   (the first begin_checkout row also matches
-    // step 3, whose step 2 is not reached yet → stop at 1)
+    // stage 3, whose stage 2 is not reached yet → stop at 1)
     assert_eq!(
         per_user(&users, 600, &["strict_order"], &four),
         vec![(1, 1), (2, 1), (3, 1)]
     );
-    // select user_id, windowFunnel(600, 'strict_order', 'allow_reentry')(…4 steps…) as reentry_4step …;
+    // select user_id, windowFunnel(600, 'strict_order', 'allow_reentry')(…4 stages…) as reentry_4step …;
     // .reference: [1, 1] [2, 1] [3, 1]   SOURCE ≠ REFERENCE: allow_reentry
-    // skips the early step-3 match; u1/u2: begin(100) view(200)
-    // begin(300, step 3) payment(400) → 4 (the docs' example says "With
+    // skips the early stage-3 match; u1/u2: begin(100) view(200)
+    // begin(300, stage 3) payment(400) → 4 (the docs' example says "With
     // allow_reentry: reaches level 4"); u3 has no second begin_checkout → 2.
     assert_eq!(
         per_user(&users, 600, &["strict_order", "allow_reentry"], &four),

@@ -26,7 +26,7 @@ impl Rng {
     }
 }
 
-fn random_rows(rng: &mut Rng, steps: usize) -> Vec<(i64, u32)> {
+fn random_rows(rng: &mut Rng, stages: usize) -> Vec<(i64, u32)> {
     let n = rng.below(10) as usize;
     (0..n)
         .map(|_| {
@@ -34,9 +34,9 @@ fn random_rows(rng: &mut Rng, steps: usize) -> Vec<(i64, u32)> {
             let mut mask = 0u32;
             if !rng.chance(1, 4) {
                 // usually one condition, sometimes several
-                mask |= 1 << rng.below(steps as u64);
+                mask |= 1 << rng.below(stages as u64);
                 if rng.chance(1, 4) {
-                    mask |= 1 << rng.below(steps as u64);
+                    mask |= 1 << rng.below(stages as u64);
                 }
             }
             (ts, mask)
@@ -47,24 +47,24 @@ fn random_rows(rng: &mut Rng, steps: usize) -> Vec<(i64, u32)> {
 /// Brute force for the default mode: the deepest k such that rows
 /// r1..rk (repeats allowed) satisfy cond1..condk with t(r1) <= … <= t(rk)
 /// and t(rk) − t(r1) <= window. Equal timestamps are allowed between
-/// consecutive steps because ties are processed in ascending condition
+/// consecutive stages because ties are processed in ascending condition
 /// index.
-fn brute_force(rows: &[(i64, u32)], steps: usize, window: i64) -> usize {
+fn brute_force(rows: &[(i64, u32)], stages: usize, window: i64) -> usize {
     fn extend(
         rows: &[(i64, u32)],
-        steps: usize,
+        stages: usize,
         window: i64,
         first: i64,
         prev: i64,
         k: usize,
     ) -> usize {
-        if k == steps {
+        if k == stages {
             return 0;
         }
         let mut best = 0;
         for &(t, m) in rows {
             if m & (1 << k) != 0 && t >= prev && t - first <= window {
-                best = best.max(1 + extend(rows, steps, window, first, t, k + 1));
+                best = best.max(1 + extend(rows, stages, window, first, t, k + 1));
             }
         }
         best
@@ -72,7 +72,7 @@ fn brute_force(rows: &[(i64, u32)], steps: usize, window: i64) -> usize {
     let mut best = 0;
     for &(t, m) in rows {
         if m & 1 != 0 {
-            best = best.max(1 + extend(rows, steps, window, t, t, 1));
+            best = best.max(1 + extend(rows, stages, window, t, t, 1));
         }
     }
     best
@@ -82,11 +82,11 @@ fn brute_force(rows: &[(i64, u32)], steps: usize, window: i64) -> usize {
 /// AggregateFunctionWindowFunnel.cpp): expand rows into (ts, cond, id)
 /// entries in `add()` order, stable-sort, and run the per-entry loop with
 /// every strict_once chain kept explicitly.
-fn clickhouse_model(rows: &[(i64, u32)], steps: usize, o: &FunnelOptions) -> usize {
+fn clickhouse_model(rows: &[(i64, u32)], stages: usize, o: &FunnelOptions) -> usize {
     let mut entries: Vec<(i64, usize, u64)> = vec![];
     for (id, &(ts, mask)) in rows.iter().enumerate() {
         let mut has = false;
-        for i in (1..=steps).rev() {
+        for i in (1..=stages).rev() {
             if mask & (1 << (i - 1)) != 0 {
                 entries.push((ts, i, id as u64 + 1));
                 has = true;
@@ -99,13 +99,13 @@ fn clickhouse_model(rows: &[(i64, u32)], steps: usize, o: &FunnelOptions) -> usi
     if entries.is_empty() {
         return 0;
     }
-    if !o.strict_order && steps == 1 {
+    if !o.strict_order && stages == 1 {
         return 1;
     }
     let w = i128::from(o.window);
     if !o.strict_once {
         entries.sort_by_key(|e| (e.0, e.1));
-        let mut ev: Vec<Option<(i64, i64)>> = vec![None; steps];
+        let mut ev: Vec<Option<(i64, i64)>> = vec![None; stages];
         let highest = |ev: &Vec<Option<(i64, i64)>>| {
             ev.iter().rposition(|x| x.is_some()).map_or(0, |p| p + 1)
         };
@@ -137,8 +137,8 @@ fn clickhouse_model(rows: &[(i64, u32)], steps: usize, o: &FunnelOptions) -> usi
                 }
                 if ok {
                     ev[idx] = Some((f, ts));
-                    if idx + 1 == steps {
-                        return steps;
+                    if idx + 1 == stages {
+                        return stages;
                     }
                 }
             }
@@ -152,7 +152,7 @@ fn clickhouse_model(rows: &[(i64, u32)], steps: usize, o: &FunnelOptions) -> usi
             last: i64,
             path: Vec<u64>,
         }
-        let mut seqs: Vec<Vec<C>> = vec![vec![]; steps];
+        let mut seqs: Vec<Vec<C>> = vec![vec![]; stages];
         let highest = |s: &Vec<Vec<C>>| s.iter().rposition(|x| !x.is_empty()).map_or(0, |p| p + 1);
         let mut has_first = false;
         for &(ts, e, id) in &entries {
@@ -164,7 +164,7 @@ fn clickhouse_model(rows: &[(i64, u32)], steps: usize, o: &FunnelOptions) -> usi
             }
             let idx = e - 1;
             if idx == 0 {
-                let mut path = vec![0; steps];
+                let mut path = vec![0; stages];
                 path[0] = id;
                 seqs[0].push(C {
                     first: ts,
@@ -207,8 +207,8 @@ fn clickhouse_model(rows: &[(i64, u32)], steps: usize, o: &FunnelOptions) -> usi
                             last: ts,
                             path,
                         });
-                        if idx + 1 == steps {
-                            return steps;
+                        if idx + 1 == stages {
+                            return stages;
                         }
                     }
                     k += 1;
@@ -235,13 +235,13 @@ fn random_opts(rng: &mut Rng) -> FunnelOptions {
 fn property_default_mode_matches_brute_force() {
     let mut rng = Rng(0x00C0_FFEE);
     for _ in 0..40_000 {
-        let steps = 1 + rng.below(4) as usize;
-        let rows = random_rows(&mut rng, steps);
+        let stages = 1 + rng.below(4) as usize;
+        let rows = random_rows(&mut rng, stages);
         let window = rng.below(7) as i64;
         let o = FunnelOptions::new(window).unwrap();
-        let got = level(&rows, steps, &o);
-        let want = brute_force(&rows, steps, window);
-        assert_eq!(got, want, "rows {rows:?} steps {steps} window {window}");
+        let got = level(&rows, stages, &o);
+        let want = brute_force(&rows, stages, window);
+        assert_eq!(got, want, "rows {rows:?} stages {stages} window {window}");
     }
 }
 
@@ -249,18 +249,18 @@ fn property_default_mode_matches_brute_force() {
 fn property_all_modes_match_clickhouse_model() {
     let mut rng = Rng(42);
     for _ in 0..60_000 {
-        let steps = 1 + rng.below(4) as usize;
-        let rows = random_rows(&mut rng, steps);
+        let stages = 1 + rng.below(4) as usize;
+        let rows = random_rows(&mut rng, stages);
         let o = random_opts(&mut rng);
-        let got = level(&rows, steps, &o);
+        let got = level(&rows, stages, &o);
         // ClickHouse numbers rows in arrival order, and in strict_once mode
         // that order breaks ties between rows with the same timestamp and
         // condition. This module fixes the order to (timestamp, mask), so
         // the model is fed the rows in that order.
         let mut in_tie_order = rows.clone();
         in_tie_order.sort();
-        let want = clickhouse_model(&in_tie_order, steps, &o);
-        assert_eq!(got, want, "rows {rows:?} steps {steps} opts {o:?}");
+        let want = clickhouse_model(&in_tie_order, stages, &o);
+        assert_eq!(got, want, "rows {rows:?} stages {stages} opts {o:?}");
     }
 }
 
@@ -268,10 +268,10 @@ fn property_all_modes_match_clickhouse_model() {
 fn property_result_independent_of_push_and_merge_order() {
     let mut rng = Rng(7);
     for _ in 0..20_000 {
-        let steps = 1 + rng.below(4) as usize;
-        let rows = random_rows(&mut rng, steps);
+        let stages = 1 + rng.below(4) as usize;
+        let rows = random_rows(&mut rng, stages);
         let o = random_opts(&mut rng);
-        let want = level(&rows, steps, &o);
+        let want = level(&rows, stages, &o);
         // Shuffle (Fisher–Yates), split in three partial states, merge.
         let mut shuffled = rows.clone();
         for i in (1..shuffled.len()).rev() {
@@ -291,7 +291,7 @@ fn property_result_independent_of_push_and_merge_order() {
         a.merge(&b);
         assert_eq!(a.len(), rows.len());
         assert_eq!(
-            window_funnel_level(&mut a, steps, &o),
+            window_funnel_level(&mut a, stages, &o),
             want,
             "rows {rows:?} opts {o:?}"
         );
