@@ -8,6 +8,7 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use datafusion::prelude::SessionContext;
 
+use crate::engine::memory::{MemoryPlan, input_bytes};
 use crate::engine::model::Model;
 use crate::engine::session::{SessionOptions, build_session};
 use crate::error::{Error, Result};
@@ -64,6 +65,9 @@ pub(crate) struct Prepared {
     pub(crate) window: ReportWindow,
     /// Freshness and coverage of each source (filled in by `run` and `check`).
     pub(crate) freshness: Vec<SourceFreshness>,
+    /// How the run uses memory, from `--memory-limit`, `--jobs` and the sources' size;
+    /// already applied to `ctx`.
+    pub(crate) memory: MemoryPlan,
 }
 
 /// Loads and checks a project without running a model. Returns the prepared project and
@@ -85,6 +89,13 @@ pub(crate) async fn prepare(args: &ProjectArgs, count_now: bool) -> Result<(Prep
     let (mut sources, mut problems) =
         register_sources(&ctx, &args.project, &config, &args.sources).await;
     let optional = crate::sources::register_missing_optional(&ctx, &config)?;
+    let memory = MemoryPlan::new(
+        args.session.memory_limit,
+        args.session.jobs,
+        input_bytes(&sources),
+    );
+    memory.apply(&ctx);
+    tracing::debug!(?memory, "memory plan");
     let mut warnings = Vec::new();
     // Event names the project relies on: the funnel stages', and every text parameter whose
     // name ends in `_event` (conversion_event, path_start_event, …).
@@ -214,6 +225,7 @@ pub(crate) async fn prepare(args: &ProjectArgs, count_now: bool) -> Result<(Prep
             warnings,
             window,
             freshness: Vec::new(),
+            memory,
         },
         problems,
     ))

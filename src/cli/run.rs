@@ -178,6 +178,7 @@ async fn build_folder(
         &prep.sources,
         &progress,
         &args.project.session,
+        &prep.memory,
         args.fail_fast || prep.config.project.fail_fast,
         |m| {
             let cfg = prep.config.models.get(&m.name);
@@ -293,7 +294,7 @@ async fn build_folder(
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
-        .min(args.project.session.jobs())
+        .min(prep.memory.jobs)
         .min(page_list.len())
         .max(1);
     let next = std::sync::atomic::AtomicUsize::new(0);

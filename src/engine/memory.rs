@@ -1,56 +1,150 @@
 //! The memory budget: how `--memory-limit` and `--jobs` are shared out. Every consumer asks
 //! here — the operators' spilling pool, the sort reservation, the staging models held in
-//! memory, the allocator, the models and pages run at once — so the policy reads in one place.
+//! memory, the de-duplication's passes, the allocator, the models and pages run at once — so
+//! the policy reads in one place.
 //!
-//! Without a limit, nothing is capped: models run [`DEFAULT_JOBS`] at a time and a staging
-//! model may be held in memory up to [`AUTO_MEMORY_BUDGET`]. Under `--memory-limit L`: 70% of
-//! `L` is the operators' pool ([`operator_memory`]), an eighth of `L` is shared by the models
-//! held in memory ([`held_models`]), and one model runs at a time unless `--jobs` says more.
+//! The budget is a [`MemoryPlan`], made once per command from the limit and from the size of
+//! the inputs ([`input_bytes`]), before any model runs:
+//!
+//! - **No limit:** nothing is capped. Models run [`DEFAULT_JOBS`] at a time and a staging
+//!   model may be held in memory up to [`AUTO_MEMORY_BUDGET`].
+//! Under `--memory-limit L`, 82.5% of `L` is one spilling pool ([`memory_pool`]) for
+//! DataFusion's operators and the staging models held in memory alike; then:
+//!
+//! - **if the data fits** ([`WORKING_SET_FACTOR`] × the inputs' in-memory size ≤ `L`), the
+//!   run is planned as without a limit — models run [`DEFAULT_JOBS`] at a time, the events
+//!   are read once, staging models stay in memory while the pool grants their bytes — and
+//!   the limit is a safety net: a model the pool cannot take goes to a work file, an
+//!   operator the pool cannot serve spills;
+//! - **if it does not**, the out-of-core plan: one model at a time unless `--jobs` says more,
+//!   the de-duplication reads its input twice (keys first), the models held in memory share
+//!   an eighth of `L` (so the operators keep at least 70% of `L`), and freed memory goes back
+//!   to the system within 100 ms.
 
-/// Models run at once by default without `--memory-limit` (see [`crate::engine::runner::run_models`]): 2. Under a
-/// limit the default is 1: the spilling pool is sized for one model's operators, and models
-/// running side by side would share it (measured: the bundled project at `--memory-limit
-/// 40MiB` fails with "Resources exhausted" at 4 jobs).
+use std::path::Path;
+
+use crate::project::Format;
+use crate::sources::SourceInfo;
+
+/// Models run at once by default without `--memory-limit`, or under one the data fits in
+/// (see [`crate::engine::runner::run_models`]): 2. Out of core the default is 1: the spilling
+/// pool is sized for one model's operators, and models running side by side would share it
+/// (measured: the bundled project at `--memory-limit 40MiB` fails with "Resources exhausted"
+/// at 4 jobs).
 pub const DEFAULT_JOBS: usize = 2;
 
 /// Memory budget of `materialize = "auto"` without `--memory-limit`: 2 GiB per model. Under
-/// a limit it is an eighth of the limit for all the models held in memory together.
+/// a limit it is shared by all the models held in memory together (see [`MemoryPlan`]).
 pub const AUTO_MEMORY_BUDGET: usize = 2 << 30;
 
-/// Models (and pages) run at once: `jobs` when given, else [`DEFAULT_JOBS`] without a memory
-/// limit and 1 with one.
-pub fn jobs(jobs: Option<usize>, memory_limit: Option<usize>) -> usize {
-    match (jobs, memory_limit) {
-        (Some(n), _) => n,
-        (None, None) => DEFAULT_JOBS,
-        (None, Some(_)) => 1,
+/// Peak memory of a run over the in-memory size of its inputs, with margin: the run is
+/// planned in memory under `--memory-limit L` when `WORKING_SET_FACTOR` × [`input_bytes`] ≤
+/// `L`. Measured without a limit on the sample's 10M events as CSV (829 MB of events, 863 MB
+/// of inputs): peak RSS 2,841 MB, 3.3 × the inputs; 4 leaves a fifth for other exports.
+pub const WORKING_SET_FACTOR: u64 = 4;
+
+/// How one command uses memory: made once by [`MemoryPlan::new`], then asked by the session
+/// ([`MemoryPlan::apply`]), the runner and the page renderer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryPlan {
+    /// `--memory-limit` in bytes.
+    pub limit: Option<usize>,
+    /// Models (and pages) run at once.
+    pub jobs: usize,
+    /// Bytes of staging models (`materialize = "auto"`) held in memory: per model without a
+    /// limit, for all of them together under one.
+    pub held_models: usize,
+    /// The out-of-core plan: the de-duplication reads its input twice, keys first, and the
+    /// allocator gives memory back within 100 ms.
+    pub out_of_core: bool,
+}
+
+impl MemoryPlan {
+    /// The plan for `limit` (bytes), `jobs` (`--jobs`) and inputs of `input_bytes` bytes in
+    /// memory (see the [module docs](self)).
+    pub fn new(limit: Option<usize>, jobs: Option<usize>, input_bytes: u64) -> MemoryPlan {
+        let out_of_core =
+            limit.is_some_and(|l| input_bytes.saturating_mul(WORKING_SET_FACTOR) > l as u64);
+        let default_jobs = if out_of_core { 1 } else { DEFAULT_JOBS };
+        let held_models = match limit {
+            None => AUTO_MEMORY_BUDGET,
+            Some(l) if out_of_core => l / 8,
+            Some(l) => memory_pool(l),
+        };
+        MemoryPlan {
+            limit,
+            jobs: jobs.unwrap_or(default_jobs).max(1),
+            held_models,
+            out_of_core,
+        }
+    }
+
+    /// Puts the plan into effect on `ctx`: the de-duplication's passes (the session setting
+    /// `journey.dedup_two_pass`, see [`crate::functions::arg_min::exec::DedupOptions`]) and
+    /// the allocator's purge delay ([`tune_allocator`]).
+    pub fn apply(&self, ctx: &datafusion::prelude::SessionContext) {
+        let state = ctx.state_ref();
+        let mut state = state.write();
+        let options = state.config_mut().options_mut();
+        if let Some(o) = options
+            .extensions
+            .get_mut::<crate::functions::arg_min::exec::DedupOptions>()
+        {
+            o.dedup_two_pass = self.out_of_core;
+        }
+        tune_allocator(self.out_of_core);
     }
 }
 
-/// Bytes the models kept in memory by `materialize = "auto"` may hold together:
-/// [`AUTO_MEMORY_BUDGET`] without a limit, an eighth of the limit with one.
-pub fn held_models(memory_limit: Option<usize>) -> usize {
-    memory_limit.map(|l| l / 8).unwrap_or(AUTO_MEMORY_BUDGET)
+/// The inputs' size in memory, in bytes, as [`MemoryPlan::new`] weighs it: a CSV file's size
+/// (text is about as large as its Arrow columns), a Parquet file's uncompressed column data
+/// (the row groups' `total_byte_size` in its footer; the file's size when the footer cannot
+/// be read — the run reports that file's error itself).
+pub fn input_bytes(sources: &[SourceInfo]) -> u64 {
+    sources
+        .iter()
+        .flat_map(|s| s.files.iter().map(move |f| (s.format, f)))
+        .map(|(format, f)| match format {
+            Format::Csv => f.bytes,
+            Format::Parquet => parquet_bytes(&f.path).unwrap_or(f.bytes),
+        })
+        .sum()
+}
+
+/// Uncompressed bytes of the column data of a Parquet file, from its footer.
+fn parquet_bytes(path: &Path) -> Option<u64> {
+    let file = std::fs::File::open(path).ok()?;
+    let meta = datafusion::parquet::file::metadata::ParquetMetaDataReader::new()
+        .parse_and_finish(&file)
+        .ok()?;
+    Some(
+        meta.row_groups()
+            .iter()
+            .map(|rg| rg.total_byte_size().max(0) as u64)
+            .sum(),
+    )
 }
 
 /// DataFusion's `sort_spill_reservation_bytes` under a limit of `limit` bytes: its
-/// `default`, but at most a 32nd of the operators' pool, so that many sorts can reserve at once.
+/// `default`, but at most a 32nd of the pool, so that many sorts can reserve at once.
 pub fn sort_spill_reservation(limit: usize, default: usize) -> usize {
-    default.min(operator_memory(limit) / 32)
+    default.min(memory_pool(limit) / 32)
 }
 
-/// The part of `--memory-limit` given to DataFusion's operators as a spilling pool: 70%.
-/// The rest is headroom for what the pool does not count — Parquet and CSV read buffers,
-/// batches in flight between operators, staging models held in memory (together up to an
-/// eighth of the limit, see `materialize = "auto"`) and the allocator's slack, kept small by
-/// [`tune_allocator`] — so that the process's peak RSS stays under the limit.
+/// The part of `--memory-limit` that is the session's spilling pool, shared by DataFusion's
+/// operators and the staging models held in memory (see [`MemoryPlan`]): 82.5%, the 70% the
+/// operators had alone before plus the eighth the held models had beside it, so that out of
+/// core (held models at most an eighth of the limit) the operators keep the 70% they were
+/// measured with. The rest is headroom for what the pool does not count — Parquet and CSV
+/// read buffers, batches in flight between operators and the allocator's slack, kept small
+/// by [`tune_allocator`] — so that the process's peak RSS stays under the limit.
 ///
-/// A 100M run at 60% failed with "Resources exhausted" in `stg_customer_touch`; the cause
-/// turned out to be `arg_min`'s output being charged for the input buffers it pointed into
-/// (it also hit once at 70%, and is fixed in `sql_arg_min::gc_sparse_views`). 60% has not
-/// been measured since, so 70% stays.
-pub fn operator_memory(limit: usize) -> usize {
-    limit / 10 * 7
+/// Why the operators need 70%: a 100M run with 60% failed with "Resources exhausted" in
+/// `stg_customer_touch`; the cause turned out to be `arg_min`'s output being charged for the
+/// input buffers it pointed into (it also hit once at 70%, and is fixed in
+/// `arg_min::gc_sparse_views`). 60% has not been measured since.
+pub fn memory_pool(limit: usize) -> usize {
+    limit / 40 * 33
 }
 
 /// mimalloc's `purge_delay` option: its position in `mi_option_e` of the mimalloc v3 that
@@ -59,7 +153,7 @@ pub fn operator_memory(limit: usize) -> usize {
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 /// Sets how long the allocator keeps freed memory before giving it back to the system: 100 ms
-/// under `--memory-limit`, 10 s without one.
+/// in the out-of-core plan (see [`MemoryPlan`]), 10 s otherwise.
 ///
 /// The binary allocates with mimalloc (`src/main.rs`), which by default keeps freed pages for
 /// a second (`purge_delay` = 1000 ms) in case they are reused.
@@ -78,22 +172,22 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// at start-up) wins over both.
 ///
 /// Has no effect where mimalloc is not the global allocator (the library's tests).
-pub fn tune_allocator(memory_limit: Option<usize>) {
+pub fn tune_allocator(out_of_core: bool) {
     let from_env = std::env::var_os("MIMALLOC_PURGE_DELAY").is_some();
-    if let Some(delay_ms) = purge_delay_ms(memory_limit, from_env) {
+    if let Some(delay_ms) = purge_delay_ms(out_of_core, from_env) {
         // SAFETY: mi_option_set only stores the value in mimalloc's option table.
         unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, delay_ms) };
     }
 }
 
 /// The purge delay [`tune_allocator`] sets, in milliseconds: `None` (leave mimalloc's own)
-/// when the environment sets `MIMALLOC_PURGE_DELAY`, else 100 under a memory limit and
-/// 10,000 without.
-fn purge_delay_ms(memory_limit: Option<usize>, set_in_environment: bool) -> Option<i64> {
-    match (set_in_environment, memory_limit) {
+/// when the environment sets `MIMALLOC_PURGE_DELAY`, else 100 out of core and 10,000
+/// otherwise.
+fn purge_delay_ms(out_of_core: bool, set_in_environment: bool) -> Option<i64> {
+    match (set_in_environment, out_of_core) {
         (true, _) => None,
-        (false, Some(_)) => Some(100),
-        (false, None) => Some(10_000),
+        (false, true) => Some(100),
+        (false, false) => Some(10_000),
     }
 }
 
@@ -101,14 +195,14 @@ fn purge_delay_ms(memory_limit: Option<usize>, set_in_environment: bool) -> Opti
 mod tests {
     use super::*;
 
-    /// `MIMALLOC_PURGE_DELAY` in the environment wins; otherwise 100 ms under a limit and
-    /// 10 s without.
+    /// `MIMALLOC_PURGE_DELAY` in the environment wins; otherwise 100 ms out of core and
+    /// 10 s otherwise.
     #[test]
-    fn purge_delay_follows_the_limit_unless_the_environment_sets_it() {
-        assert_eq!(purge_delay_ms(Some(4 << 30), false), Some(100));
-        assert_eq!(purge_delay_ms(None, false), Some(10_000));
-        assert_eq!(purge_delay_ms(Some(4 << 30), true), None);
-        assert_eq!(purge_delay_ms(None, true), None);
+    fn purge_delay_follows_the_plan_unless_the_environment_sets_it() {
+        assert_eq!(purge_delay_ms(true, false), Some(100));
+        assert_eq!(purge_delay_ms(false, false), Some(10_000));
+        assert_eq!(purge_delay_ms(true, true), None);
+        assert_eq!(purge_delay_ms(false, true), None);
     }
 
     /// The option index is right: positions 14 and 16–19 of `mi_option_e` hold options
@@ -127,18 +221,37 @@ mod tests {
         assert!([1000, 100, 10_000].contains(&get(MI_OPTION_PURGE_DELAY)));
     }
 
-    /// 2 models at once without a limit, 1 under one, `--jobs` over both; an eighth of the
-    /// limit for held models (4 GiB / 8 = 512 MiB), 2 GiB without.
+    /// Without a limit: 2 models at once, 2 GiB per held model. Under 4 GiB (4,294,967,296
+    /// bytes) inputs of 1,000,000,000 bytes need 4,000,000,000 ≤ the limit: planned in
+    /// memory, 2 models at once, held models up to the whole pool (`4 GiB / 40 * 33`:
+    /// 107,374,182 × 33 = 3,543,348,006 bytes). Inputs of 1,100,000,000 need 4,400,000,000 >
+    /// the limit: out of core, 1 model at a time, an eighth of the limit (512 MiB) for held
+    /// models. `--jobs` wins in both.
     #[test]
-    fn the_budget_follows_the_limit() {
-        assert_eq!(jobs(None, None), 2);
-        assert_eq!(jobs(None, Some(4 << 30)), 1);
-        assert_eq!(jobs(Some(3), Some(4 << 30)), 3);
-        assert_eq!(held_models(Some(4 << 30)), 512 << 20);
-        assert_eq!(held_models(None), 2 << 30);
-        // 70% of 1,000 MB = 700 MB; a 32nd of that is 21,875,000 bytes (under 64 MiB).
-        assert_eq!(operator_memory(1_000_000_000), 700_000_000);
+    fn the_plan_follows_the_limit_and_the_inputs() {
+        let free = MemoryPlan::new(None, None, 100_000_000_000);
+        assert_eq!(
+            (free.jobs, free.held_models, free.out_of_core),
+            (2, 2 << 30, false)
+        );
+        let fits = MemoryPlan::new(Some(4 << 30), None, 1_000_000_000);
+        assert_eq!(
+            (fits.jobs, fits.held_models, fits.out_of_core),
+            (2, 3_543_348_006, false)
+        );
+        let big = MemoryPlan::new(Some(4 << 30), None, 1_100_000_000);
+        assert_eq!(
+            (big.jobs, big.held_models, big.out_of_core),
+            (1, 512 << 20, true)
+        );
+        assert_eq!(
+            MemoryPlan::new(Some(4 << 30), Some(3), 1_100_000_000).jobs,
+            3
+        );
+        assert_eq!(MemoryPlan::new(None, Some(1), 0).jobs, 1);
+        // 82.5% of 1,000 MB = 825 MB; a 32nd of that is 25,781,250 bytes (under 64 MiB).
+        assert_eq!(memory_pool(1_000_000_000), 825_000_000);
         assert_eq!(sort_spill_reservation(1_000_000_000, 10 << 20), 10 << 20);
-        assert_eq!(sort_spill_reservation(1_000_000_000, 64 << 20), 21_875_000);
+        assert_eq!(sort_spill_reservation(1_000_000_000, 64 << 20), 25_781_250);
     }
 }

@@ -12,10 +12,12 @@ use std::time::Instant;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::common::DataFusionError;
 use datafusion::datasource::MemTable;
+use datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use futures::StreamExt;
 use serde::Serialize;
 
+use super::memory::MemoryPlan;
 use super::model::{Model, relative};
 use crate::error::{Error, Result};
 use crate::functions::find_bad_value;
@@ -67,6 +69,9 @@ pub struct ModelFailure {
     pub error: Error,
     /// True when the plan was sound and its execution failed on the data.
     pub for_the_data: bool,
+    /// True when the execution failed because the memory pool refused an operator
+    /// (DataFusion's "Resources exhausted"): [`run_models`] runs such a model again, alone.
+    pub out_of_memory: bool,
 }
 
 /// Results of a run: per model its run record, its columns, and the in-memory results for
@@ -144,14 +149,17 @@ pub async fn plan_as_view(
 pub type AfterModel<'a> = futures::future::BoxFuture<'a, Result<()>>;
 
 /// Runs `models` on `ctx`, each once, as soon as the models it reads are done (of those
-/// ready, first the ones with the most models downstream of them): up to
-/// `session.jobs()` at a time (default [`crate::engine::memory::DEFAULT_JOBS`]; 1 under `--memory-limit`), so single-threaded parts of one
-/// model (a fit, a window over one partition, writing a file) overlap with another. Each is
+/// ready, first the ones with the most models downstream of them): up to `memory.jobs` at a
+/// time (see [`MemoryPlan`]), so single-threaded parts of one model (a fit, a window over one
+/// partition, writing a file) overlap with another. Each is
 /// planned, executed and kept as its materialization says (Parquet work files go to
 /// `work_dir`). `after(model)` may return a follow-up job (the model's data file), which runs
 /// in the same pool as soon as the model is done.
 ///
-/// A staging model held in memory is released (its table deregistered, its batches dropped
+/// A staging model (`materialize = "auto"`) is held in memory while the plan's
+/// `held_models` budget and the session's memory pool allow (its bytes are charged to the
+/// pool as a consumer named `held model <name>`), else it goes to a Parquet work file. It is
+/// released (its table deregistered, its batches dropped
 /// except the first [`MAX_TEMPLATE_ROWS`] + 1 rows kept for templates) once
 /// every model reading it and its follow-up job are done, so an event-level table does not
 /// outlive its use. Models read through a view are kept.
@@ -160,6 +168,11 @@ pub type AfterModel<'a> = futures::future::BoxFuture<'a, Result<()>>;
 /// bar is shown. With `profile_dir`, each model's executed physical plan with its metrics
 /// (rows, compute time, memory, spills per operator — what EXPLAIN ANALYZE prints) goes to
 /// `<dir>/<model>.txt`. [`RunResults::runs`] is in the order of `models`.
+///
+/// Under `--memory-limit`, a model whose operators the memory pool refuses
+/// ([`ModelFailure::out_of_memory`]) is run once more, alone, and the rest of the run goes one
+/// model at a time: the [`MemoryPlan`] in memory is a forecast from the inputs' size, and this
+/// is its fallback. A second refusal is a failure like any other.
 ///
 /// A model whose execution fails on the data ([`ModelFailure::for_the_data`]) does not stop
 /// the run unless `fail_fast`: it is recorded as failed, every model reading it (directly or
@@ -179,15 +192,16 @@ pub async fn run_models<'a>(
     sources: &'a [SourceInfo],
     progress: &indicatif::ProgressBar,
     session: &'a crate::engine::session::SessionOptions,
+    memory: &MemoryPlan,
     fail_fast: bool,
     after: impl Fn(&'a Model) -> Option<AfterModel<'a>>,
 ) -> Result<RunResults> {
     use futures::stream::FuturesUnordered;
-    let jobs = session.jobs().max(1);
-    let auto_budget = crate::engine::memory::held_models(session.memory_limit);
+    let jobs = memory.jobs.max(1);
+    let auto_budget = memory.held_models;
     // Under a limit the budget is shared: the models held in memory together stay under it.
     let shared = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let held = session.memory_limit.map(|_| shared.clone());
+    let held = memory.limit.map(|_| shared.clone());
     if let Some(dir) = session.profile_dir.as_deref() {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
@@ -212,6 +226,7 @@ pub async fn run_models<'a>(
         users,
         keep,
         held_bytes: BTreeMap::new(),
+        reservations: BTreeMap::new(),
         held: shared,
     };
     enum Done<'m> {
@@ -237,6 +252,10 @@ pub async fn run_models<'a>(
     let mut done: BTreeSet<&str> = BTreeSet::new();
     let mut running = FuturesUnordered::new();
     let mut models_running = 0usize;
+    // Under a limit, a model the pool refused runs once more, alone: from then on the run
+    // goes one model at a time (see MemoryPlan: the plan in memory is a forecast).
+    let mut jobs = jobs;
+    let mut retried: BTreeSet<&str> = BTreeSet::new();
     loop {
         let mut i = 0;
         while models_running < jobs && i < pending.len() {
@@ -290,8 +309,23 @@ pub async fn run_models<'a>(
         match next {
             Done::Model(m, result) => {
                 models_running -= 1;
-                let (run, batches, columns, bytes) = match result {
+                let (run, batches, columns, bytes, reservation) = match result {
                     Ok(r) => r,
+                    Err(f)
+                        if f.out_of_memory
+                            && memory.limit.is_some()
+                            && retried.insert(m.name.as_str()) =>
+                    {
+                        tracing::warn!(
+                            model = %m.name,
+                            "the memory pool refused an operator: running the model again, alone, and the rest of the run one model at a time ({})",
+                            f.error.message.lines().next().unwrap_or_default()
+                        );
+                        jobs = 1;
+                        let _ = ctx.deregister_table(m.name.as_str());
+                        pending.insert(0, m);
+                        continue;
+                    }
                     Err(f) if f.for_the_data && !fail_fast => {
                         let reason = f.error.message.clone();
                         tracing::warn!(model = %m.name, "unavailable: {reason}");
@@ -310,6 +344,9 @@ pub async fn run_models<'a>(
                     Err(f) => return Err(f.error),
                 };
                 release.held_bytes.insert(m.name.clone(), bytes);
+                if let Some(r) = reservation {
+                    release.reservations.insert(m.name.clone(), r);
+                }
                 if progress.is_hidden() {
                     tracing::info!(model = %m.name, rows = run.rows, seconds = crate::logging::round2(run.seconds), "model done");
                 } else {
@@ -376,6 +413,8 @@ struct Release {
     keep: BTreeSet<String>,
     /// Bytes each model holds in memory, counted in `held`.
     held_bytes: BTreeMap<String, usize>,
+    /// Each held model's bytes in the session's memory pool, freed on release.
+    reservations: BTreeMap<String, MemoryReservation>,
     /// Bytes the staging models held in memory hold together (the shared `auto` budget).
     held: Arc<std::sync::atomic::AtomicUsize>,
 }
@@ -400,6 +439,7 @@ impl Release {
             return Ok(());
         }
         let freed = self.held_bytes.remove(name).unwrap_or(0);
+        self.reservations.remove(name);
         self.held
             .fetch_sub(freed, std::sync::atomic::Ordering::Relaxed);
         release(ctx, name, out)
@@ -433,13 +473,21 @@ fn release(ctx: &SessionContext, name: &str, out: &mut RunResults) -> Result<()>
 }
 
 /// What [`run_one`] returns: the run record, the batches when held in memory, the column
-/// names, and the bytes held in memory.
-type OneRun = (ModelRun, Option<Vec<RecordBatch>>, Vec<String>, usize);
+/// names, the bytes held in memory and their reservation in the session's pool.
+type OneRun = (
+    ModelRun,
+    Option<Vec<RecordBatch>>,
+    Vec<String>,
+    usize,
+    Option<MemoryReservation>,
+);
 
 /// Runs one model: plans, executes and keeps it as its materialization says, registering
 /// the result under the model's name. `materialize = "auto"` keeps it in memory while its
 /// bytes stay under `auto_budget` — with `held` (under `--memory-limit`), while they and the
-/// bytes already held by other models do, and adds its bytes to `held` when it is kept.
+/// bytes already held by other models do — and the session's memory pool grants them, and
+/// adds its bytes to `held` when it is kept. `memory` is kept in memory whatever the budget,
+/// and charged to the pool all the same.
 #[allow(clippy::too_many_arguments)]
 async fn run_one(
     ctx: &SessionContext,
@@ -455,12 +503,14 @@ async fn run_one(
     let profile_dir = session.profile_dir.as_deref();
     let mut kept_batches = None;
     let mut held_here = 0usize;
+    let mut reservation = None;
     let t0 = Instant::now();
     // Planning errors are the SQL's; errors while the plan executes are the data's, unless
     // they are an unreadable input value (exit 3) or the machine's (exit 1).
     let err = |e: DataFusionError| ModelFailure {
         error: model_error(project, m, &e, sources, session.spill_dir.as_deref()),
         for_the_data: false,
+        out_of_memory: false,
     };
     let exec = |e: DataFusionError| {
         let error = model_error(project, m, &e, sources, session.spill_dir.as_deref());
@@ -468,11 +518,13 @@ async fn run_one(
         ModelFailure {
             error,
             for_the_data,
+            out_of_memory: matches!(e.find_root(), DataFusionError::ResourcesExhausted(_)),
         }
     };
     let io = |path: &Path, e: std::io::Error| ModelFailure {
         error: Error::io(path, e),
         for_the_data: false,
+        out_of_memory: false,
     };
     let plan = ctx
         .state()
@@ -507,10 +559,14 @@ async fn run_one(
             let mut count = 0u64;
             let file = work_dir.join(format!("{}.parquet", m.name));
             let mut over_budget = false;
+            // The held bytes count in the same pool as the operators' (see MemoryPlan).
+            let charged = MemoryConsumer::new(format!("held model {}", m.name))
+                .register(&ctx.runtime_env().memory_pool);
             while let Some(batch) = stream.next().await {
                 let batch = batch.map_err(exec)?;
                 count += batch.num_rows() as u64;
-                bytes += new_buffer_bytes(&batch, &mut seen);
+                let new = new_buffer_bytes(&batch, &mut seen);
+                bytes += new;
                 kept.push(batch);
                 let others = held
                     .as_deref()
@@ -519,8 +575,15 @@ async fn run_one(
                     over_budget = true;
                     break;
                 }
+                if m.materialize == Materialize::Memory {
+                    charged.grow(new);
+                } else if charged.try_grow(new).is_err() {
+                    over_budget = true;
+                    break;
+                }
             }
             if over_budget {
+                drop(charged);
                 tracing::debug!(model = %m.name, bytes, "over the memory budget: streaming to a work file");
                 std::fs::create_dir_all(work_dir).map_err(|e| io(work_dir, e))?;
                 // The batches so far, then the rest of the stream.
@@ -540,7 +603,9 @@ async fn run_one(
                 let table = MemTable::try_new(schema, vec![kept.clone()]).map_err(err)?;
                 ctx.register_table(m.name.as_str(), Arc::new(table))
                     .map_err(err)?;
+                tracing::debug!(model = %m.name, bytes, "held in memory");
                 kept_batches = Some(kept);
+                reservation = Some(charged);
                 if m.materialize == Materialize::Auto
                     && let Some(h) = held.as_deref()
                 {
@@ -612,7 +677,7 @@ async fn run_one(
         materialize: m.materialize,
         error: None,
     };
-    Ok((run, kept_batches, columns, held_here))
+    Ok((run, kept_batches, columns, held_here, reservation))
 }
 
 /// Bytes of the buffers of `batch` not yet in `seen` (keyed by allocation), adding them.

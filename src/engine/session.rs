@@ -26,20 +26,14 @@ pub struct SessionOptions {
     /// When set, `run` writes each model's executed plan with its metrics to
     /// `<dir>/<model>.txt` (see [`crate::engine::runner::run_models`]).
     pub profile_dir: Option<PathBuf>,
-    /// Models run at once (`None`: see [`SessionOptions::jobs`]).
+    /// Models run at once (`--jobs`; `None`: the [`memory::MemoryPlan`] decides).
     pub jobs: Option<usize>,
 }
 
-impl SessionOptions {
-    /// Models run at once: `jobs` when given, else [`crate::engine::memory::DEFAULT_JOBS`] without a
-    /// memory limit and 1 with one.
-    pub fn jobs(&self) -> usize {
-        crate::engine::memory::jobs(self.jobs, self.memory_limit)
-    }
-}
-
 /// Builds the session with journey-report's functions registered, after
-/// [`memory::tune_allocator`] for its memory limit.
+/// [`memory::tune_allocator`] for its memory limit (the out-of-core setting until a
+/// [`memory::MemoryPlan`] is applied). The de-duplication runs in one pass until the plan
+/// says otherwise.
 ///
 /// DataFusion settings come from `DATAFUSION_*` environment variables first, as in
 /// `datafusion-cli` (`DATAFUSION_EXECUTION_BATCH_SIZE=16384` sets
@@ -49,7 +43,7 @@ impl SessionOptions {
 /// Errors: a `DATAFUSION_*` variable DataFusion cannot parse (exit 2, naming it); the spill
 /// folder cannot be created (exit 1).
 pub fn build_session(opts: &SessionOptions) -> Result<SessionContext> {
-    memory::tune_allocator(opts.memory_limit);
+    memory::tune_allocator(opts.memory_limit.is_some());
     let mut config = SessionConfig::from_env()
         .map_err(|e| {
             let set: Vec<String> = std::env::vars()
@@ -62,7 +56,8 @@ pub fn build_session(opts: &SessionOptions) -> Result<SessionContext> {
                 crate::error::clean_error(&e)
             ))
         })?
-        .with_information_schema(true);
+        .with_information_schema(true)
+        .with_option_extension(crate::functions::arg_min::exec::DedupOptions::default());
     if let Some(n) = opts.target_partitions {
         config = config.with_target_partitions(n.max(1));
     }
@@ -110,11 +105,11 @@ pub fn build_session(opts: &SessionOptions) -> Result<SessionContext> {
     // Each sort reserves `sort_spill_reservation_bytes` (DataFusion: 10 MiB) up front for
     // merging its spills. Under a small limit two sorts' reservations took most of the pool
     // and the next allocation failed ("Not enough memory to continue external sort"): the
-    // bundled project under `--memory-limit 40MiB` (a 28 MiB pool) failed in
+    // bundled project under `--memory-limit 40MiB` (then a 28 MiB pool) failed in
     // stg_order_touchpoints in 2 of 12 runs started with a cold page cache, and did so before
-    // this session's changes too (3 of 15). With a 32nd of the pool per sort (here 0.875 MiB)
-    // it ran 15 of 15. From a limit of about 460 MiB up DataFusion's 10 MiB stays (4 GiB:
-    // a 2.8 GiB pool).
+    // this session's changes too (3 of 15). With a 32nd of the pool per sort (then 0.875 MiB)
+    // it ran 15 of 15. From a limit of about 390 MiB up DataFusion's 10 MiB stays (4 GiB:
+    // a 3.5 GiB pool).
     // `DATAFUSION_EXECUTION_SORT_SPILL_RESERVATION_BYTES` still wins.
     if let Some(limit) = opts.memory_limit
         && std::env::var_os("DATAFUSION_EXECUTION_SORT_SPILL_RESERVATION_BYTES").is_none()
@@ -126,7 +121,7 @@ pub fn build_session(opts: &SessionOptions) -> Result<SessionContext> {
     let mut runtime = RuntimeEnvBuilder::new();
     if let Some(limit) = opts.memory_limit {
         runtime =
-            runtime.with_memory_pool(Arc::new(FairSpillPool::new(memory::operator_memory(limit))));
+            runtime.with_memory_pool(Arc::new(FairSpillPool::new(memory::memory_pool(limit))));
     }
     if let Some(dir) = &opts.spill_dir {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
@@ -138,14 +133,13 @@ pub fn build_session(opts: &SessionOptions) -> Result<SessionContext> {
     let runtime = runtime
         .build_arc()
         .map_err(|e| Error::internal(format!("building the DataFusion runtime: {e}")))?;
-    // De-duplication by sorted hashes; under a limit in two passes over the input.
+    // De-duplication by sorted hashes; in two passes over the input when the memory plan
+    // says so (`journey.dedup_two_pass`).
     let state = SessionStateBuilder::new()
         .with_config(config)
         .with_runtime_env(runtime)
         .with_default_features()
-        .with_physical_optimizer_rule(Arc::new(crate::functions::arg_min::exec::ArgMinDedupRule {
-            two_pass: opts.memory_limit.is_some(),
-        }))
+        .with_physical_optimizer_rule(Arc::new(crate::functions::arg_min::exec::ArgMinDedupRule))
         .build();
     let ctx = SessionContext::new_with_state(state);
     crate::functions::register_all(&ctx);
@@ -184,9 +178,22 @@ mod tests {
         .unwrap();
         assert_eq!(threshold(&capped), 0.3);
         assert!(has_rule(&capped));
+        // One pass until a memory plan says the inputs do not fit: 1 GiB of inputs × 4 is
+        // over a 1 GiB limit.
+        let two_pass = |ctx: &SessionContext| {
+            ctx.state()
+                .config()
+                .options()
+                .extensions
+                .get::<crate::functions::arg_min::exec::DedupOptions>()
+                .is_some_and(|o| o.dedup_two_pass)
+        };
+        assert!(!two_pass(&capped));
+        memory::MemoryPlan::new(Some(1 << 30), None, 1 << 30).apply(&capped);
+        assert!(two_pass(&capped));
         // A sort's up-front reservation: DataFusion's 10 MiB without a limit and under a
         // large one; a 32nd of the operators' pool under a small one — 40 MiB → a pool of
-        // 40 / 10 × 7 = 28 MiB → 28 / 32 = 0.875 MiB = 917,504 bytes.
+        // 40 MiB / 40 × 33 = 34,603,008 bytes → / 32 = 1,081,344 bytes.
         let reservation = |ctx: &SessionContext| {
             ctx.state()
                 .config()
@@ -201,6 +208,6 @@ mod tests {
             ..Default::default()
         })
         .unwrap();
-        assert_eq!(reservation(&small), 917_504);
+        assert_eq!(reservation(&small), 1_081_344);
     }
 }

@@ -1933,17 +1933,21 @@ fn same_csv(a: &Path, b: &Path) {
 }
 
 #[test]
-fn a_memory_limit_moves_staging_models_to_work_files_and_changes_no_number() {
-    // Without a limit every model of the bundled project stays in memory; with 40 MiB the
-    // `auto` staging models pass their budget (an eighth: 5 MiB; stg_events alone is ~6.7 MB)
-    // and stream to Parquet work files, and operators get a 28 MiB spilling pool. Every
-    // data file must come out the same.
+fn a_memory_limit_plans_by_the_data_and_changes_no_number() {
+    // The bundled project's exports are 7,054,963 bytes of CSV. Under 64 MiB (67,108,864
+    // bytes) they fit: 4 × 7,054,963 = 28,219,852 ≤ the limit, so the run is planned as
+    // without a limit (two models at a time, every staging model held in memory, charged to
+    // a 53 MiB pool). Under 24 MiB (25,165,824 bytes) they do not: out of core, one model
+    // at a time, the `auto` staging models over their budget (an eighth: 3 MiB; stg_events
+    // alone is ~6.7 MB) stream to Parquet work files. Every data file must come out the same
+    // as without a limit.
     let free = TempDir::new().unwrap();
+    let fits = TempDir::new().unwrap();
     let capped = TempDir::new().unwrap();
     let spill = TempDir::new().unwrap();
     let profile = TempDir::new().unwrap();
-    // The run without a limit runs four models at a time (--jobs 4); the capped one, one at
-    // a time (the default under a limit): the schedule must not change a number either.
+    // The run without a limit runs four models at a time (--jobs 4): the schedule must not
+    // change a number either.
     let o = bin()
         .args(["run", "--project"])
         .arg(repo())
@@ -1955,7 +1959,26 @@ fn a_memory_limit_moves_staging_models_to_work_files_and_changes_no_number() {
     let o = bin()
         .args(["run", "--project"])
         .arg(repo())
-        .args(["--as-of", "2026-10-31", "--memory-limit", "40MiB", "--out"])
+        .args(["--as-of", "2026-10-31", "--memory-limit", "64MiB", "--out"])
+        .arg(fits.path())
+        .env("RUST_LOG", "journey_report=debug")
+        .output()
+        .unwrap();
+    ok(&o);
+    assert!(
+        stderr(&o).contains("jobs: 2, held_models: 55364793, out_of_core: false"),
+        "64 MiB / 40 × 33 = 1,677,721 × 33 = 55,364,793 bytes of pool, planned in memory:\n{}",
+        stderr(&o)
+    );
+    assert!(
+        !stderr(&o).contains("streaming to a work file"),
+        "{}",
+        stderr(&o)
+    );
+    let o = bin()
+        .args(["run", "--project"])
+        .arg(repo())
+        .args(["--as-of", "2026-10-31", "--memory-limit", "24MiB", "--out"])
         .arg(capped.path())
         .arg("--spill-dir")
         .arg(spill.path())
@@ -1965,6 +1988,11 @@ fn a_memory_limit_moves_staging_models_to_work_files_and_changes_no_number() {
         .output()
         .unwrap();
     ok(&o);
+    assert!(
+        stderr(&o).contains("jobs: 1, held_models: 3145728, out_of_core: true"),
+        "{}",
+        stderr(&o)
+    );
     assert!(
         stderr(&o).contains("over the memory budget: streaming to a work file"),
         "stg_events should have gone to a work file:\n{}",
@@ -1980,7 +2008,7 @@ fn a_memory_limit_moves_staging_models_to_work_files_and_changes_no_number() {
         stderr(&o)
     );
     // The manifest lists the models in their run order, whatever finished first.
-    for dir in [&free, &capped] {
+    for dir in [&free, &fits, &capped] {
         let m: serde_json::Value = serde_json::from_str(
             &std::fs::read_to_string(dir.path().join("2026-10-31/manifest.json")).unwrap(),
         )
@@ -2000,18 +2028,21 @@ fn a_memory_limit_moves_staging_models_to_work_files_and_changes_no_number() {
         assert_eq!(steps, models);
     }
     let a = free.path().join("2026-10-31/data");
+    let f = fits.path().join("2026-10-31/data");
     let b = capped.path().join("2026-10-31/data");
-    let mut compared = 0;
-    for entry in std::fs::read_dir(&a).unwrap() {
-        let p = entry.unwrap().path();
-        if p.extension().is_some_and(|e| e == "csv") {
-            same_csv(&p, &b.join(p.file_name().unwrap()));
-            compared += 1;
+    for other in [&f, &b] {
+        let mut compared = 0;
+        for entry in std::fs::read_dir(&a).unwrap() {
+            let p = entry.unwrap().path();
+            if p.extension().is_some_and(|e| e == "csv") {
+                same_csv(&p, &other.join(p.file_name().unwrap()));
+                compared += 1;
+            }
         }
+        assert!(compared > 30, "only {compared} CSV files");
     }
-    assert!(compared > 30, "only {compared} CSV files");
     // data_file: the event-level staging models write nothing, stg_sessions writes Parquet.
-    for d in [&a, &b] {
+    for d in [&a, &f, &b] {
         assert!(d.join("stg_sessions.parquet").is_file());
         assert!(!d.join("stg_sessions.csv").exists());
         for m in ["stg_events", "stg_events_distinct"] {

@@ -47,8 +47,8 @@
 //! # Under a memory limit: two passes
 //!
 //! An event export does not fit in memory at scale (100M events: about 11 GB as Arrow), but
-//! few of its rows are repeats. With [`ArgMinDedupRule::two_pass`] (set under
-//! `--memory-limit`) each partition reads its input twice:
+//! few of its rows are repeats. With [`DedupOptions::dedup_two_pass`] (set when the inputs do not
+//! fit under `--memory-limit`) each partition reads its input twice:
 //!
 //! 1. **pass 1** reads the keys alone (a second, fresh copy of the input plan, projected to
 //!    the key and re-partitioned the same way) into a `RepeatFilter`: two bit arrays, the
@@ -124,15 +124,29 @@ use futures::StreamExt;
 
 use crate::functions::arg_min::{ArgMin, KEY_ORDER, compared_in_place};
 
+datafusion::common::extensions_options! {
+    /// The de-duplication's session settings, under the prefix `journey.` (so
+    /// `SET journey.dedup_two_pass = true` works, and `SHOW ALL` lists them). Registered by
+    /// [`crate::engine::session::build_session`]; set by the engine's memory plan
+    /// (`MemoryPlan::apply`).
+    pub struct DedupOptions {
+        /// `journey.dedup_two_pass`: read the input twice, first its keys only (see "Under a
+        /// memory limit" in the [module docs](self)). Default false; the memory plan sets it
+        /// when the inputs do not fit under `--memory-limit`.
+        pub dedup_two_pass: bool, default = false
+    }
+}
+
+impl datafusion::config::ConfigExtension for DedupOptions {
+    const PREFIX: &'static str = "journey";
+}
+
 /// The physical optimizer rule that puts [`ArgMinDedupExec`] in place of a partial and
-/// final hash aggregate of the shape listed in the [module docs](self). Runs after
+/// final hash aggregate of the shape listed in the [module docs](self), in one or two passes
+/// as the session's [`DedupOptions`] say (one when the session has none). Runs after
 /// DataFusion's own rules (it is appended by `SessionStateBuilder::with_physical_optimizer_rule`).
 #[derive(Debug, Default)]
-pub struct ArgMinDedupRule {
-    /// Read the input twice, first its keys only (see "Under a memory limit" in the
-    /// [module docs](self)); set by [`crate::engine::session::build_session`] under `--memory-limit`.
-    pub two_pass: bool,
-}
+pub struct ArgMinDedupRule;
 
 impl PhysicalOptimizerRule for ArgMinDedupRule {
     fn optimize(
@@ -140,8 +154,12 @@ impl PhysicalOptimizerRule for ArgMinDedupRule {
         plan: Arc<dyn ExecutionPlan>,
         config: &ConfigOptions,
     ) -> Result<Arc<dyn ExecutionPlan>> {
+        let two_pass = config
+            .extensions
+            .get::<DedupOptions>()
+            .is_some_and(|o| o.dedup_two_pass);
         plan.transform_up(|node| {
-            Ok(match rewrite(&node, self.two_pass, config)? {
+            Ok(match rewrite(&node, two_pass, config)? {
                 Some(new) => Transformed::yes(new),
                 None => Transformed::no(node),
             })
@@ -1065,15 +1083,19 @@ mod tests {
 
     /// A session with `arg_min`, 3 partitions and batches of 100 rows, with or without the rule.
     fn ctx(rule: bool) -> SessionContext {
-        ctx_in(rule.then(ArgMinDedupRule::default), None)
+        ctx_in(rule.then_some(false), None)
     }
 
-    /// A session with `arg_min`, 3 partitions and batches of 100 rows, `rule` as given, its
-    /// operators' memory limited to `pool` bytes (a fair spilling pool) when given.
-    fn ctx_in(rule: Option<ArgMinDedupRule>, pool: Option<usize>) -> SessionContext {
+    /// A session with `arg_min`, 3 partitions and batches of 100 rows, [`ArgMinDedupRule`]
+    /// when `two_pass` is given (in two passes when it is true), its operators' memory limited
+    /// to `pool` bytes (a fair spilling pool) when given.
+    fn ctx_in(two_pass: Option<bool>, pool: Option<usize>) -> SessionContext {
         let config = SessionConfig::new()
             .with_target_partitions(3)
-            .with_batch_size(100);
+            .with_batch_size(100)
+            .with_option_extension(super::DedupOptions {
+                dedup_two_pass: two_pass == Some(true),
+            });
         let mut runtime = RuntimeEnvBuilder::new();
         if let Some(bytes) = pool {
             runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(bytes)));
@@ -1082,8 +1104,8 @@ mod tests {
             .with_config(config)
             .with_runtime_env(runtime.build_arc().unwrap())
             .with_default_features();
-        if let Some(rule) = rule {
-            state = state.with_physical_optimizer_rule(Arc::new(rule));
+        if two_pass.is_some() {
+            state = state.with_physical_optimizer_rule(Arc::new(ArgMinDedupRule));
         }
         let ctx = SessionContext::new_with_state(state.build());
         crate::functions::register_all(&ctx);
@@ -1293,7 +1315,7 @@ mod tests {
         //   needs to spill.
         for (keys, pool, spill_expected) in [(12_000, 24 << 10, true), (30, 256 << 10, false)] {
             let rows = random_rows(5, 20_000, keys);
-            let limited = ctx_in(Some(ArgMinDedupRule::default()), Some(pool));
+            let limited = ctx_in(Some(false), Some(pool));
             let (spilled_rows, files, candidates) = check_against_datafusion(&limited, &rows).await;
             assert_eq!(candidates, 0, "one pass");
             if spill_expected {
@@ -1310,7 +1332,7 @@ mod tests {
 
     #[tokio::test]
     async fn two_passes_match_datafusions_hash_aggregate() {
-        let two_pass = || Some(ArgMinDedupRule { two_pass: true });
+        let two_pass = || Some(true);
         // 20,000 rows over a million keys: about 5% exact repeats (and a few keys drawn
         // twice). An 8 MiB pool gives each of the 3 partitions a filter of 2 × 256 KiB
         // (8 MiB / 24 = 341 KiB, rounded down to a power of two) = 2^21 bits per array for
