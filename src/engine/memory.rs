@@ -8,14 +8,19 @@
 //!
 //! - **No limit:** nothing is capped. Models run [`DEFAULT_JOBS`] at a time and a staging
 //!   model may be held in memory up to [`AUTO_MEMORY_BUDGET`].
+//!
 //! Under `--memory-limit L`, 82.5% of `L` is one spilling pool ([`memory_pool`]) for
-//! DataFusion's operators and the staging models held in memory alike; then:
+//! DataFusion's operators and the staging models held in memory alike (DataFusion's
+//! `FairSpillPool`: each operator that can spill gets an equal share of what the models held
+//! in memory and the operators that cannot spill leave); then:
 //!
 //! - **if the data fits** ([`WORKING_SET_FACTOR`] × the inputs' in-memory size ≤ `L`), the
 //!   run is planned as without a limit — models run [`DEFAULT_JOBS`] at a time, the events
-//!   are read once, staging models stay in memory while the pool grants their bytes — and
-//!   the limit is a safety net: a model the pool cannot take goes to a work file, an
-//!   operator the pool cannot serve spills;
+//!   are read once (the de-duplication takes memory first come first served instead of a
+//!   fair share, spilling only when the pool refuses it), staging models stay in memory
+//!   while the pool grants their bytes — and the limit is a safety net: a model the pool
+//!   cannot take goes to a work file, an operator the pool cannot serve spills, and a model
+//!   the pool refuses outright runs again alone (see `run_models`);
 //! - **if it does not**, the out-of-core plan: one model at a time unless `--jobs` says more,
 //!   the de-duplication reads its input twice (keys first), the models held in memory share
 //!   an eighth of `L` (so the operators keep at least 70% of `L`), and freed memory goes back
@@ -85,8 +90,9 @@ impl MemoryPlan {
     pub fn apply(&self, ctx: &datafusion::prelude::SessionContext) {
         let state = ctx.state_ref();
         let mut state = state.write();
-        let options = state.config_mut().options_mut();
-        if let Some(o) = options
+        if let Some(o) = state
+            .config_mut()
+            .options_mut()
             .extensions
             .get_mut::<crate::functions::arg_min::exec::DedupOptions>()
         {

@@ -6,8 +6,8 @@
 //! pages, e-mail or the journey-specific checks: what happens to a finished model's result
 //! (its data file) is the caller's callback.
 
-pub mod graph;
-pub mod memory;
-pub mod model;
-pub mod runner;
+pub(crate) mod graph;
+pub(crate) mod memory;
+pub(crate) mod model;
+pub(crate) mod runner;
 pub mod session;

@@ -24,15 +24,15 @@ pub struct SessionOptions {
     /// Partitions per query (default: the number of cores).
     pub target_partitions: Option<usize>,
     /// When set, `run` writes each model's executed plan with its metrics to
-    /// `<dir>/<model>.txt` (see [`crate::engine::runner::run_models`]).
+    /// `<dir>/<model>.txt` (see the runner's `run_models`).
     pub profile_dir: Option<PathBuf>,
-    /// Models run at once (`--jobs`; `None`: the [`memory::MemoryPlan`] decides).
+    /// Models run at once (`--jobs`; `None`: the engine's `MemoryPlan` decides).
     pub jobs: Option<usize>,
 }
 
 /// Builds the session with journey-report's functions registered, after
-/// [`memory::tune_allocator`] for its memory limit (the out-of-core setting until a
-/// [`memory::MemoryPlan`] is applied). The de-duplication runs in one pass until the plan
+/// `memory::tune_allocator` for its memory limit (the out-of-core setting until a
+/// `memory::MemoryPlan` is applied). The de-duplication runs in one pass until the plan
 /// says otherwise.
 ///
 /// DataFusion settings come from `DATAFUSION_*` environment variables first, as in
@@ -188,6 +188,8 @@ mod tests {
                 .get::<crate::functions::arg_min::exec::DedupOptions>()
                 .is_some_and(|o| o.dedup_two_pass)
         };
+        assert!(!two_pass(&capped));
+        memory::MemoryPlan::new(Some(1 << 30), None, 1 << 20).apply(&capped);
         assert!(!two_pass(&capped));
         memory::MemoryPlan::new(Some(1 << 30), None, 1 << 30).apply(&capped);
         assert!(two_pass(&capped));
