@@ -26,11 +26,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BinaryArray, BooleanArray, Float64Array, ListArray, StringArray,
-    StructArray,
+    Array, ArrayRef, AsArray, BinaryArray, BooleanArray, Float64Array, StringArray, StructArray,
 };
-use datafusion::arrow::buffer::OffsetBuffer;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields, Float64Type, Int64Type};
+use datafusion::common::utils::SingleRowListArrayBuilder;
 use datafusion::common::{DataFusionError, Result, ScalarValue, exec_err, plan_err};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{
@@ -156,11 +155,10 @@ impl AggregateUDFImpl for JourneyModel {
         Ok(out)
     }
     fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-        Ok(DataType::List(Arc::new(Field::new(
-            "item",
+        Ok(DataType::new_list(
             DataType::Struct(self.result_fields()),
             true,
-        ))))
+        ))
     }
     fn accumulator(&self, _args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
         Ok(Box::new(JourneyAccumulator {
@@ -368,18 +366,8 @@ impl Accumulator for JourneyAccumulator {
                 ]
             }
         };
-        let rows = columns[0].len();
         let structs = StructArray::try_new(self.fields.clone(), columns, None)?;
-        Ok(ScalarValue::List(Arc::new(ListArray::new(
-            Arc::new(Field::new(
-                "item",
-                DataType::Struct(self.fields.clone()),
-                true,
-            )),
-            OffsetBuffer::from_lengths([rows]),
-            Arc::new(structs),
-            None,
-        ))))
+        Ok(SingleRowListArrayBuilder::new(Arc::new(structs)).build_list_scalar())
     }
 
     fn size(&self) -> usize {

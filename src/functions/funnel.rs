@@ -474,13 +474,13 @@ impl GroupsAccumulator for FunnelGroups {
         let masks = UInt32Array::from_iter_values(per_row.iter().flatten().map(|e| e.1));
         Ok(vec![
             Arc::new(ListArray::new(
-                Arc::new(Field::new("item", DataType::Int64, true)),
+                Arc::new(Field::new_list_field(DataType::Int64, true)),
                 offsets.clone(),
                 Arc::new(times),
                 None,
             )),
             Arc::new(ListArray::new(
-                Arc::new(Field::new("item", DataType::UInt32, true)),
+                Arc::new(Field::new_list_field(DataType::UInt32, true)),
                 offsets,
                 Arc::new(masks),
                 None,

@@ -5,10 +5,11 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Int64Array, Int64Builder, ListArray, ListBuilder,
-    StringBuilder, TimestampNanosecondArray, TimestampNanosecondBuilder,
+    Array, ArrayRef, AsArray, BooleanArray, Int64Array, Int64Builder, ListBuilder, StringBuilder,
+    TimestampNanosecondArray, TimestampNanosecondBuilder,
 };
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Int64Type, TimestampNanosecondType};
+use datafusion::common::utils::SingleRowListArrayBuilder;
 use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{
@@ -397,12 +398,7 @@ impl Accumulator for FunnelAccumulator {
     fn evaluate(&mut self) -> Result<ScalarValue> {
         let chain = funnel_chain(&mut self.events, self.window_ns.unwrap_or(0));
         let arr = TimestampNanosecondArray::from(chain);
-        Ok(ScalarValue::List(Arc::new(ListArray::new(
-            Arc::new(Field::new("item", TIMESTAMP, true)),
-            datafusion::arrow::buffer::OffsetBuffer::from_lengths([arr.len()]),
-            Arc::new(arr),
-            None,
-        ))))
+        Ok(SingleRowListArrayBuilder::new(Arc::new(arr)).build_list_scalar())
     }
     fn size(&self) -> usize {
         std::mem::size_of_val(self) + self.events.capacity() * 16
@@ -410,17 +406,10 @@ impl Accumulator for FunnelAccumulator {
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
         let times: TimestampNanosecondArray = self.events.iter().map(|e| Some(e.0)).collect();
         let stages: Int64Array = self.events.iter().map(|e| Some(e.1)).collect();
-        let wrap = |a: ArrayRef, t: DataType| {
-            ScalarValue::List(Arc::new(ListArray::new(
-                Arc::new(Field::new("item", t, true)),
-                datafusion::arrow::buffer::OffsetBuffer::from_lengths([a.len()]),
-                a,
-                None,
-            )))
-        };
+        let wrap = |a: ArrayRef| SingleRowListArrayBuilder::new(a).build_list_scalar();
         Ok(vec![
-            wrap(Arc::new(times), TIMESTAMP),
-            wrap(Arc::new(stages), DataType::Int64),
+            wrap(Arc::new(times)),
+            wrap(Arc::new(stages)),
             ScalarValue::Int64(self.window_ns.map(|w| w / 1_000_000_000)),
         ])
     }

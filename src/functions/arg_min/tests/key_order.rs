@@ -168,7 +168,7 @@ fn arg_min_encoded_key_types_random_against_row_format() {
     let types = vec![
         DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
         DataType::Float64,
-        DataType::List(Arc::new(Field::new_list_field(DataType::Int64, true))),
+        DataType::new_list(DataType::Int64, true),
         DataType::Struct(struct_fields.clone()),
         DataType::Int64,
     ];
