@@ -94,7 +94,7 @@ pub(crate) async fn prepare(args: &ProjectArgs, count_now: bool) -> Result<(Prep
         args.session.jobs,
         input_bytes(&sources),
     );
-    memory.apply(&ctx);
+    let ctx = memory.apply(ctx)?;
     tracing::debug!(?memory, "memory plan");
     let mut warnings = Vec::new();
     // Event names the project relies on: the funnel stages', and every text parameter whose

@@ -9,22 +9,28 @@
 //! - **No limit:** nothing is capped. Models run [`DEFAULT_JOBS`] at a time and a staging
 //!   model may be held in memory up to [`AUTO_MEMORY_BUDGET`].
 //!
-//! Under `--memory-limit L`, 82.5% of `L` is one spilling pool ([`memory_pool`]) for
-//! DataFusion's operators and the staging models held in memory alike (DataFusion's
-//! `FairSpillPool`: each operator that can spill gets an equal share of what the models held
-//! in memory and the operators that cannot spill leave); then:
+//! Under `--memory-limit L` DataFusion's operators share a spilling pool (its
+//! `FairSpillPool`: each operator that can spill gets an equal share of what the operators
+//! that cannot spill, and the models held in memory, leave); then:
 //!
 //! - **if the data fits** ([`WORKING_SET_FACTOR`] × the inputs' in-memory size ≤ `L`), the
 //!   run is planned as without a limit — models run [`DEFAULT_JOBS`] at a time, the events
 //!   are read once (the de-duplication takes memory first come first served instead of a
-//!   fair share, spilling only when the pool refuses it), staging models stay in memory
-//!   while the pool grants their bytes — and the limit is a safety net: a model the pool
-//!   cannot take goes to a work file, an operator the pool cannot serve spills, and a model
-//!   the pool refuses outright runs again alone (see `run_models`);
-//! - **if it does not**, the out-of-core plan: one model at a time unless `--jobs` says more,
-//!   the de-duplication reads its input twice (keys first), the models held in memory share
-//!   an eighth of `L` (so the operators keep at least 70% of `L`), and freed memory goes back
-//!   to the system within 100 ms.
+//!   fair share, spilling only when the pool refuses it), staging models stay in memory —
+//!   and the limit is a safety net: the pool is 82.5% of `L` ([`shared_pool`]) and the
+//!   staging models held in memory are charged to it, a model the pool cannot take goes to
+//!   a work file, an operator the pool cannot serve spills, and a model the pool refuses
+//!   outright runs again alone (see `run_models`);
+//! - **if it does not**, the out-of-core plan, as measured at 100M events: the operators'
+//!   pool is 70% of `L` ([`operator_memory`]) and the staging models held in memory share
+//!   an eighth of `L` beside it; one model at a time unless `--jobs` says more; the
+//!   de-duplication reads its input twice (keys first); freed memory goes back to the
+//!   system within 100 ms.
+//!
+//! Why the held models are charged to the pool only when the data fits: at 100M events
+//! under 4 GiB, charging them to one 82.5% pool left `attribution_rules` and
+//! `funnel_dropoff` no room for their sorts (DataFusion counts each slice of a sorted batch
+//! at the size of the whole batch: one asked for 593.5 GB), and both failed.
 
 use std::path::Path;
 
@@ -74,7 +80,7 @@ impl MemoryPlan {
         let held_models = match limit {
             None => AUTO_MEMORY_BUDGET,
             Some(l) if out_of_core => l / 8,
-            Some(l) => memory_pool(l),
+            Some(l) => shared_pool(l),
         };
         MemoryPlan {
             limit,
@@ -84,12 +90,29 @@ impl MemoryPlan {
         }
     }
 
-    /// Puts the plan into effect on `ctx`: the de-duplication's passes (the session setting
-    /// `journey.dedup_two_pass`, see [`crate::functions::arg_min::exec::DedupOptions`]) and
-    /// the allocator's purge delay ([`tune_allocator`]).
-    pub fn apply(&self, ctx: &datafusion::prelude::SessionContext) {
-        let state = ctx.state_ref();
-        let mut state = state.write();
+    /// Whether the staging models held in memory are charged to the session's pool: under a
+    /// limit the data fits in.
+    pub fn charges_held_models(&self) -> bool {
+        self.limit.is_some() && !self.out_of_core
+    }
+
+    /// Puts the plan into effect: the de-duplication's passes (the session setting
+    /// `journey.dedup_two_pass`, see [`crate::functions::arg_min::exec::DedupOptions`]), the
+    /// allocator's purge delay ([`tune_allocator`]) and, when the data fits under the limit,
+    /// the [`shared_pool`] in place of the operators' pool the session was built with
+    /// ([`operator_memory`]). Returns the session to use from then on: `ctx`'s state
+    /// (tables, functions, settings) with that runtime.
+    ///
+    /// Errors (exit 1): DataFusion cannot build the runtime.
+    pub fn apply(
+        &self,
+        ctx: datafusion::prelude::SessionContext,
+    ) -> crate::Result<datafusion::prelude::SessionContext> {
+        use datafusion::execution::memory_pool::FairSpillPool;
+        use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+        use datafusion::execution::session_state::SessionStateBuilder;
+        tune_allocator(self.out_of_core);
+        let mut state = ctx.state();
         if let Some(o) = state
             .config_mut()
             .options_mut()
@@ -98,7 +121,21 @@ impl MemoryPlan {
         {
             o.dedup_two_pass = self.out_of_core;
         }
-        tune_allocator(self.out_of_core);
+        let mut builder = SessionStateBuilder::new_from_existing(state);
+        if let Some(limit) = self.limit
+            && self.charges_held_models()
+        {
+            let runtime = RuntimeEnvBuilder::from_runtime_env(ctx.runtime_env().as_ref())
+                .with_memory_pool(std::sync::Arc::new(FairSpillPool::new(shared_pool(limit))))
+                .build_arc()
+                .map_err(|e| {
+                    crate::Error::internal(format!("building the DataFusion runtime: {e}"))
+                })?;
+            builder = builder.with_runtime_env(runtime);
+        }
+        Ok(datafusion::prelude::SessionContext::new_with_state(
+            builder.build(),
+        ))
     }
 }
 
@@ -134,22 +171,27 @@ fn parquet_bytes(path: &Path) -> Option<u64> {
 /// DataFusion's `sort_spill_reservation_bytes` under a limit of `limit` bytes: its
 /// `default`, but at most a 32nd of the pool, so that many sorts can reserve at once.
 pub fn sort_spill_reservation(limit: usize, default: usize) -> usize {
-    default.min(memory_pool(limit) / 32)
+    default.min(operator_memory(limit) / 32)
 }
 
-/// The part of `--memory-limit` that is the session's spilling pool, shared by DataFusion's
-/// operators and the staging models held in memory (see [`MemoryPlan`]): 82.5%, the 70% the
-/// operators had alone before plus the eighth the held models had beside it, so that out of
-/// core (held models at most an eighth of the limit) the operators keep the 70% they were
-/// measured with. The rest is headroom for what the pool does not count — Parquet and CSV
-/// read buffers, batches in flight between operators and the allocator's slack, kept small
-/// by [`tune_allocator`] — so that the process's peak RSS stays under the limit.
+/// The operators' spilling pool under a `--memory-limit` the data does not fit in: 70%. An
+/// eighth of the limit is for the staging models held in memory, beside it; the rest is
+/// headroom for what neither counts — Parquet and CSV read buffers, batches in flight
+/// between operators and the allocator's slack, kept small by [`tune_allocator`] — so that
+/// the process's peak RSS stays under the limit. The session is built with this pool;
+/// [`MemoryPlan::apply`] replaces it when the data fits.
 ///
-/// Why the operators need 70%: a 100M run with 60% failed with "Resources exhausted" in
-/// `stg_customer_touch`; the cause turned out to be `arg_min`'s output being charged for the
-/// input buffers it pointed into (it also hit once at 70%, and is fixed in
-/// `arg_min::gc_sparse_views`). 60% has not been measured since.
-pub fn memory_pool(limit: usize) -> usize {
+/// A 100M run at 60% failed with "Resources exhausted" in `stg_customer_touch`; the cause
+/// turned out to be `arg_min`'s output being charged for the input buffers it pointed into
+/// (it also hit once at 70%, and is fixed in `arg_min::gc_sparse_views`). 60% has not been
+/// measured since, so 70% stays.
+pub fn operator_memory(limit: usize) -> usize {
+    limit / 10 * 7
+}
+
+/// The pool under a `--memory-limit` the data fits in: 82.5%, shared by the operators and
+/// the staging models held in memory (the 70% and the eighth of [`operator_memory`] in one).
+pub fn shared_pool(limit: usize) -> usize {
     limit / 40 * 33
 }
 
@@ -255,9 +297,11 @@ mod tests {
             3
         );
         assert_eq!(MemoryPlan::new(None, Some(1), 0).jobs, 1);
-        // 82.5% of 1,000 MB = 825 MB; a 32nd of that is 25,781,250 bytes (under 64 MiB).
-        assert_eq!(memory_pool(1_000_000_000), 825_000_000);
+        // 70% of 1,000 MB = 700 MB out of core, a 32nd of that 21,875,000 bytes (under
+        // 64 MiB); 82.5% = 825 MB when the data fits.
+        assert_eq!(operator_memory(1_000_000_000), 700_000_000);
+        assert_eq!(shared_pool(1_000_000_000), 825_000_000);
         assert_eq!(sort_spill_reservation(1_000_000_000, 10 << 20), 10 << 20);
-        assert_eq!(sort_spill_reservation(1_000_000_000, 64 << 20), 25_781_250);
+        assert_eq!(sort_spill_reservation(1_000_000_000, 64 << 20), 21_875_000);
     }
 }

@@ -157,8 +157,9 @@ pub type AfterModel<'a> = futures::future::BoxFuture<'a, Result<()>>;
 /// in the same pool as soon as the model is done.
 ///
 /// A staging model (`materialize = "auto"`) is held in memory while the plan's
-/// `held_models` budget and the session's memory pool allow (its bytes are charged to the
-/// pool as a consumer named `held model <name>`), else it goes to a Parquet work file. It is
+/// `held_models` budget allows and, under a limit the data fits in, while the session's
+/// memory pool grants its bytes (charged as a consumer named `held model <name>`), else it
+/// goes to a Parquet work file. It is
 /// released (its table deregistered, its batches dropped
 /// except the first [`MAX_TEMPLATE_ROWS`] + 1 rows kept for templates) once
 /// every model reading it and its follow-up job are done, so an event-level table does not
@@ -199,6 +200,7 @@ pub async fn run_models<'a>(
     use futures::stream::FuturesUnordered;
     let jobs = memory.jobs.max(1);
     let auto_budget = memory.held_models;
+    let charge_held = memory.charges_held_models();
     // Under a limit the budget is shared: the models held in memory together stay under it.
     let shared = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let held = memory.limit.map(|_| shared.clone());
@@ -294,6 +296,7 @@ pub async fn run_models<'a>(
                             session,
                             auto_budget,
                             held,
+                            charge_held,
                         )
                         .await,
                     )
@@ -485,9 +488,9 @@ type OneRun = (
 /// Runs one model: plans, executes and keeps it as its materialization says, registering
 /// the result under the model's name. `materialize = "auto"` keeps it in memory while its
 /// bytes stay under `auto_budget` — with `held` (under `--memory-limit`), while they and the
-/// bytes already held by other models do — and the session's memory pool grants them, and
-/// adds its bytes to `held` when it is kept. `memory` is kept in memory whatever the budget,
-/// and charged to the pool all the same.
+/// bytes already held by other models do — and, with `charge_held`, the session's memory
+/// pool grants them, and adds its bytes to `held` when it is kept. `memory` is kept in
+/// memory whatever the budget, and with `charge_held` charged to the pool all the same.
 #[allow(clippy::too_many_arguments)]
 async fn run_one(
     ctx: &SessionContext,
@@ -498,6 +501,7 @@ async fn run_one(
     session: &crate::engine::session::SessionOptions,
     auto_budget: usize,
     held: Option<Arc<std::sync::atomic::AtomicUsize>>,
+    charge_held: bool,
 ) -> std::result::Result<OneRun, ModelFailure> {
     use datafusion::logical_expr::LogicalPlanBuilder;
     let profile_dir = session.profile_dir.as_deref();
@@ -575,7 +579,9 @@ async fn run_one(
                     over_budget = true;
                     break;
                 }
-                if m.materialize == Materialize::Memory {
+                if !charge_held {
+                    // Out of core the held models have their own eighth (see MemoryPlan).
+                } else if m.materialize == Materialize::Memory {
                     charged.grow(new);
                 } else if charged.try_grow(new).is_err() {
                     over_budget = true;

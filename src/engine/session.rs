@@ -105,11 +105,11 @@ pub fn build_session(opts: &SessionOptions) -> Result<SessionContext> {
     // Each sort reserves `sort_spill_reservation_bytes` (DataFusion: 10 MiB) up front for
     // merging its spills. Under a small limit two sorts' reservations took most of the pool
     // and the next allocation failed ("Not enough memory to continue external sort"): the
-    // bundled project under `--memory-limit 40MiB` (then a 28 MiB pool) failed in
+    // bundled project under `--memory-limit 40MiB` (a 28 MiB pool) failed in
     // stg_order_touchpoints in 2 of 12 runs started with a cold page cache, and did so before
-    // this session's changes too (3 of 15). With a 32nd of the pool per sort (then 0.875 MiB)
-    // it ran 15 of 15. From a limit of about 390 MiB up DataFusion's 10 MiB stays (4 GiB:
-    // a 3.5 GiB pool).
+    // this session's changes too (3 of 15). With a 32nd of the pool per sort (here 0.875 MiB)
+    // it ran 15 of 15. From a limit of about 460 MiB up DataFusion's 10 MiB stays (4 GiB:
+    // a 2.8 GiB pool).
     // `DATAFUSION_EXECUTION_SORT_SPILL_RESERVATION_BYTES` still wins.
     if let Some(limit) = opts.memory_limit
         && std::env::var_os("DATAFUSION_EXECUTION_SORT_SPILL_RESERVATION_BYTES").is_none()
@@ -121,7 +121,7 @@ pub fn build_session(opts: &SessionOptions) -> Result<SessionContext> {
     let mut runtime = RuntimeEnvBuilder::new();
     if let Some(limit) = opts.memory_limit {
         runtime =
-            runtime.with_memory_pool(Arc::new(FairSpillPool::new(memory::memory_pool(limit))));
+            runtime.with_memory_pool(Arc::new(FairSpillPool::new(memory::operator_memory(limit))));
     }
     if let Some(dir) = &opts.spill_dir {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
@@ -189,13 +189,24 @@ mod tests {
                 .is_some_and(|o| o.dedup_two_pass)
         };
         assert!(!two_pass(&capped));
-        memory::MemoryPlan::new(Some(1 << 30), None, 1 << 20).apply(&capped);
-        assert!(!two_pass(&capped));
-        memory::MemoryPlan::new(Some(1 << 30), None, 1 << 30).apply(&capped);
-        assert!(two_pass(&capped));
+        // The pool: 70% of 1 GiB as built and out of core (751,619,274 bytes = 107,374,182
+        // × 7), 82.5% when the data fits (885,836,985 = 26,843,545 × 33).
+        let pool = |ctx: &SessionContext| ctx.runtime_env().memory_pool.memory_limit();
+        use datafusion::execution::memory_pool::MemoryLimit::Finite;
+        assert!(matches!(pool(&capped), Finite(751_619_274)));
+        let fits = memory::MemoryPlan::new(Some(1 << 30), None, 1 << 20)
+            .apply(capped.clone())
+            .unwrap();
+        assert!(!two_pass(&fits));
+        assert!(matches!(pool(&fits), Finite(885_836_985)));
+        let out_of_core = memory::MemoryPlan::new(Some(1 << 30), None, 1 << 30)
+            .apply(capped)
+            .unwrap();
+        assert!(two_pass(&out_of_core));
+        assert!(matches!(pool(&out_of_core), Finite(751_619_274)));
         // A sort's up-front reservation: DataFusion's 10 MiB without a limit and under a
         // large one; a 32nd of the operators' pool under a small one — 40 MiB → a pool of
-        // 40 MiB / 40 × 33 = 34,603,008 bytes → / 32 = 1,081,344 bytes.
+        // 40 / 10 × 7 = 28 MiB → 28 / 32 = 0.875 MiB = 917,504 bytes.
         let reservation = |ctx: &SessionContext| {
             ctx.state()
                 .config()
@@ -210,6 +221,6 @@ mod tests {
             ..Default::default()
         })
         .unwrap();
-        assert_eq!(reservation(&small), 1_081_344);
+        assert_eq!(reservation(&small), 917_504);
     }
 }
