@@ -200,7 +200,7 @@ mod tests {
         assert!(!two_pass(&fits));
         assert!(matches!(pool(&fits), Finite(885_836_985)));
         let out_of_core = memory::MemoryPlan::new(Some(1 << 30), None, 1 << 30)
-            .apply(capped)
+            .apply(capped.clone())
             .unwrap();
         assert!(two_pass(&out_of_core));
         assert!(matches!(pool(&out_of_core), Finite(751_619_274)));
