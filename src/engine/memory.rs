@@ -96,8 +96,9 @@ impl MemoryPlan {
         self.limit.is_some() && !self.out_of_core
     }
 
-    /// Puts the plan into effect: the de-duplication's passes (the session setting
-    /// `journey.dedup_two_pass`, see [`crate::functions::arg_min::exec::DedupOptions`]), the
+    /// Puts the plan into effect: the de-duplication's passes and its claim on the pool (the
+    /// session settings `journey.dedup_two_pass` and `journey.dedup_fair_share`, see
+    /// [`crate::functions::arg_min::exec::DedupOptions`]), the
     /// allocator's purge delay ([`tune_allocator`]) and, when the data fits under the limit,
     /// the [`shared_pool`] in place of the operators' pool the session was built with
     /// ([`operator_memory`]). Returns the session to use from then on: `ctx`'s state
@@ -120,6 +121,7 @@ impl MemoryPlan {
             .get_mut::<crate::functions::arg_min::exec::DedupOptions>()
         {
             o.dedup_two_pass = self.out_of_core;
+            o.dedup_fair_share = !self.charges_held_models();
         }
         let mut builder = SessionStateBuilder::new_from_existing(state);
         if let Some(limit) = self.limit

@@ -198,11 +198,22 @@ mod tests {
             .apply(capped.clone())
             .unwrap();
         assert!(!two_pass(&fits));
+        let fair_share = |ctx: &SessionContext| {
+            ctx.state()
+                .config()
+                .options()
+                .extensions
+                .get::<crate::functions::arg_min::exec::DedupOptions>()
+                .is_some_and(|o| o.dedup_fair_share)
+        };
+        assert!(fair_share(&capped));
+        assert!(!fair_share(&fits));
         assert!(matches!(pool(&fits), Finite(885_836_985)));
         let out_of_core = memory::MemoryPlan::new(Some(1 << 30), None, 1 << 30)
             .apply(capped.clone())
             .unwrap();
         assert!(two_pass(&out_of_core));
+        assert!(fair_share(&out_of_core));
         assert!(matches!(pool(&out_of_core), Finite(751_619_274)));
         // A sort's up-front reservation: DataFusion's 10 MiB without a limit and under a
         // large one; a 32nd of the operators' pool under a small one — 40 MiB → a pool of

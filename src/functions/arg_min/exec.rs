@@ -134,6 +134,16 @@ datafusion::common::extensions_options! {
         /// memory limit" in the [module docs](self)). Default false; the memory plan sets it
         /// when the inputs do not fit under `--memory-limit`.
         pub dedup_two_pass: bool, default = false
+        /// `journey.dedup_fair_share`: ask the memory pool as a consumer that can spill, so
+        /// DataFusion's fair pool gives each partition an equal share (true, the default); or
+        /// as one that cannot, served first come first served from what the pool has left
+        /// (false). A refused reservation makes it spill either way. The memory plan sets it
+        /// false when the inputs fit under `--memory-limit`: a share counts every idle
+        /// consumer (10M events under 4 GiB: 1.17 GB of spill files with a share, none
+        /// without). Without a share one partition can be left no room at all while the
+        /// others hold the pool ("Resources exhausted"), which the runner answers by running
+        /// the model again, alone.
+        pub dedup_fair_share: bool, default = true
     }
 }
 
@@ -393,13 +403,16 @@ impl ExecutionPlan for ArgMinDedupExec {
         partition: usize,
         context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
-        // A refused reservation makes it spill rather than fail, either way. In two passes
-        // (out of core) it says it can spill, so the fair pool gives it a share of what is
-        // left; in one pass (the inputs fit) it says it cannot, so the pool serves it
-        // first come first served from what is left instead of a share that counts every
-        // idle consumer (10M events under 4 GiB: 1.17 GB of spill files with a share).
+        // A refused reservation makes it spill rather than fail, either way; whether it asks
+        // for a fair share is the session's `journey.dedup_fair_share` (see DedupOptions).
+        let fair_share = context
+            .session_config()
+            .options()
+            .extensions
+            .get::<DedupOptions>()
+            .is_none_or(|o| o.dedup_fair_share);
         let reservation = MemoryConsumer::new(format!("ArgMinDedupExec[{partition}]"))
-            .with_can_spill(self.keys.is_some())
+            .with_can_spill(fair_share)
             .register(context.memory_pool());
         let spill = SpillManager::new(
             context.runtime_env(),
@@ -1098,6 +1111,7 @@ mod tests {
             .with_batch_size(100)
             .with_option_extension(super::DedupOptions {
                 dedup_two_pass: two_pass == Some(true),
+                ..Default::default()
             });
         let mut runtime = RuntimeEnvBuilder::new();
         if let Some(bytes) = pool {
