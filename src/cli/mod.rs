@@ -96,12 +96,18 @@ struct ProjectOpts {
     /// --param lookback_days=14. Repeatable.
     #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_key_value)]
     params: Vec<(String, String)>,
-    /// Memory budget of the run (e.g. 4GiB, 512MiB): 70% goes to the query operators, which
-    /// spill to disk beyond it; the staging models held in memory stay together under an eighth
-    /// of it (the others go to Parquet work files); the rest is headroom, so peak RSS stays
-    /// under the budget.
+    /// Memory budget of the run (e.g. 4GiB, 512MiB), so peak RSS stays under it. When 4 ×
+    /// the inputs fit in it the run is planned as without a limit, with 82.5% as a spilling
+    /// pool shared by the query operators and the staging models held in memory; otherwise
+    /// out of core: 70% for the operators, which spill to disk beyond it, an eighth for the
+    /// staging models held in memory (the others go to Parquet work files), one model at a
+    /// time.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     memory_limit: Option<usize>,
+    /// With --memory-limit: plan out of core even when the inputs look small enough to fit
+    /// (for models that grow far beyond their inputs).
+    #[arg(long, requires = "memory_limit")]
+    out_of_core: bool,
     /// Folder for spill files (with --memory-limit); default: the system temp folder.
     #[arg(long, value_name = "DIR")]
     spill_dir: Option<PathBuf>,
@@ -242,6 +248,7 @@ impl ProjectOpts {
             as_of: self.as_of,
             session: SessionOptions {
                 memory_limit: self.memory_limit,
+                out_of_core: self.out_of_core,
                 spill_dir: self.spill_dir.clone(),
                 target_partitions: None,
                 profile_dir: self.profile_dir.clone(),

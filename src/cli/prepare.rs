@@ -93,6 +93,7 @@ pub(crate) async fn prepare(args: &ProjectArgs, count_now: bool) -> Result<(Prep
         args.session.memory_limit,
         args.session.jobs,
         input_bytes(&sources),
+        args.session.out_of_core,
     );
     let ctx = memory.apply(ctx)?;
     tracing::debug!(?memory, "memory plan");

@@ -72,10 +72,17 @@ pub struct MemoryPlan {
 
 impl MemoryPlan {
     /// The plan for `limit` (bytes), `jobs` (`--jobs`) and inputs of `input_bytes` bytes in
-    /// memory (see the [module docs](self)).
-    pub fn new(limit: Option<usize>, jobs: Option<usize>, input_bytes: u64) -> MemoryPlan {
-        let out_of_core =
-            limit.is_some_and(|l| input_bytes.saturating_mul(WORKING_SET_FACTOR) > l as u64);
+    /// memory (see the [module docs](self)); out of core under a limit whatever the size with
+    /// `force_out_of_core` (`--out-of-core`).
+    pub fn new(
+        limit: Option<usize>,
+        jobs: Option<usize>,
+        input_bytes: u64,
+        force_out_of_core: bool,
+    ) -> MemoryPlan {
+        let out_of_core = limit.is_some_and(|l| {
+            force_out_of_core || input_bytes.saturating_mul(WORKING_SET_FACTOR) > l as u64
+        });
         let default_jobs = if out_of_core { 1 } else { DEFAULT_JOBS };
         let held_models = match limit {
             None => AUTO_MEMORY_BUDGET,
@@ -276,29 +283,32 @@ mod tests {
     /// memory, 2 models at once, held models up to the whole pool (`4 GiB / 40 * 33`:
     /// 107,374,182 × 33 = 3,543,348,006 bytes). Inputs of 1,100,000,000 need 4,400,000,000 >
     /// the limit: out of core, 1 model at a time, an eighth of the limit (512 MiB) for held
-    /// models. `--jobs` wins in both.
+    /// models. `--jobs` wins in both; `--out-of-core` forces the second under a limit.
     #[test]
     fn the_plan_follows_the_limit_and_the_inputs() {
-        let free = MemoryPlan::new(None, None, 100_000_000_000);
+        let free = MemoryPlan::new(None, None, 100_000_000_000, false);
         assert_eq!(
             (free.jobs, free.held_models, free.out_of_core),
             (2, 2 << 30, false)
         );
-        let fits = MemoryPlan::new(Some(4 << 30), None, 1_000_000_000);
+        let fits = MemoryPlan::new(Some(4 << 30), None, 1_000_000_000, false);
         assert_eq!(
             (fits.jobs, fits.held_models, fits.out_of_core),
             (2, 3_543_348_006, false)
         );
-        let big = MemoryPlan::new(Some(4 << 30), None, 1_100_000_000);
+        let big = MemoryPlan::new(Some(4 << 30), None, 1_100_000_000, false);
         assert_eq!(
             (big.jobs, big.held_models, big.out_of_core),
             (1, 512 << 20, true)
         );
         assert_eq!(
-            MemoryPlan::new(Some(4 << 30), Some(3), 1_100_000_000).jobs,
+            MemoryPlan::new(Some(4 << 30), Some(3), 1_100_000_000, false).jobs,
             3
         );
-        assert_eq!(MemoryPlan::new(None, Some(1), 0).jobs, 1);
+        assert_eq!(MemoryPlan::new(None, Some(1), 0, false).jobs, 1);
+        // --out-of-core: out of core under a limit whatever the inputs; nothing without one.
+        assert!(MemoryPlan::new(Some(4 << 30), None, 0, true).out_of_core);
+        assert!(!MemoryPlan::new(None, None, 0, true).out_of_core);
         // 70% of 1,000 MB = 700 MB out of core, a 32nd of that 21,875,000 bytes (under
         // 64 MiB); 82.5% = 825 MB when the data fits.
         assert_eq!(operator_memory(1_000_000_000), 700_000_000);

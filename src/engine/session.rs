@@ -28,6 +28,8 @@ pub struct SessionOptions {
     pub profile_dir: Option<PathBuf>,
     /// Models run at once (`--jobs`; `None`: the engine's `MemoryPlan` decides).
     pub jobs: Option<usize>,
+    /// `--out-of-core`: plan out of core under `memory_limit` whatever the inputs' size.
+    pub out_of_core: bool,
 }
 
 /// Builds the session with journey-report's functions registered, after
@@ -194,7 +196,7 @@ mod tests {
         let pool = |ctx: &SessionContext| ctx.runtime_env().memory_pool.memory_limit();
         use datafusion::execution::memory_pool::MemoryLimit::Finite;
         assert!(matches!(pool(&capped), Finite(751_619_274)));
-        let fits = memory::MemoryPlan::new(Some(1 << 30), None, 1 << 20)
+        let fits = memory::MemoryPlan::new(Some(1 << 30), None, 1 << 20, false)
             .apply(capped.clone())
             .unwrap();
         assert!(!two_pass(&fits));
@@ -209,7 +211,7 @@ mod tests {
         assert!(fair_share(&capped));
         assert!(!fair_share(&fits));
         assert!(matches!(pool(&fits), Finite(885_836_985)));
-        let out_of_core = memory::MemoryPlan::new(Some(1 << 30), None, 1 << 30)
+        let out_of_core = memory::MemoryPlan::new(Some(1 << 30), None, 1 << 30, false)
             .apply(capped.clone())
             .unwrap();
         assert!(two_pass(&out_of_core));
