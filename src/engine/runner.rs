@@ -563,9 +563,12 @@ async fn run_one(
             let mut count = 0u64;
             let file = work_dir.join(format!("{}.parquet", m.name));
             let mut over_budget = false;
-            // The held bytes count in the same pool as the operators' (see MemoryPlan).
-            let charged = MemoryConsumer::new(format!("held model {}", m.name))
-                .register(&ctx.runtime_env().memory_pool);
+            // Under a limit the data fits in, the held bytes count in the same pool as the
+            // operators'; out of core the held models have their own eighth (see MemoryPlan).
+            let charged = charge_held.then(|| {
+                MemoryConsumer::new(format!("held model {}", m.name))
+                    .register(&ctx.runtime_env().memory_pool)
+            });
             while let Some(batch) = stream.next().await {
                 let batch = batch.map_err(exec)?;
                 count += batch.num_rows() as u64;
@@ -579,13 +582,13 @@ async fn run_one(
                     over_budget = true;
                     break;
                 }
-                if !charge_held {
-                    // Out of core the held models have their own eighth (see MemoryPlan).
-                } else if m.materialize == Materialize::Memory {
-                    charged.grow(new);
-                } else if charged.try_grow(new).is_err() {
-                    over_budget = true;
-                    break;
+                if let Some(c) = &charged {
+                    if m.materialize == Materialize::Memory {
+                        c.grow(new);
+                    } else if c.try_grow(new).is_err() {
+                        over_budget = true;
+                        break;
+                    }
                 }
             }
             if over_budget {
@@ -611,7 +614,7 @@ async fn run_one(
                     .map_err(err)?;
                 tracing::debug!(model = %m.name, bytes, "held in memory");
                 kept_batches = Some(kept);
-                reservation = Some(charged);
+                reservation = charged;
                 if m.materialize == Materialize::Auto
                     && let Some(h) = held.as_deref()
                 {
