@@ -755,16 +755,35 @@ async fn write_work_file(
     let mut options = TableParquetOptions::default();
     options.global.compression = Some("snappy".to_string());
     options.global.statistics_enabled = Some("none".to_string());
+    // An error of the model's own plan (a full spill folder while it sorts) arrives through
+    // the sink too: remember that it came from the stream, so that only the sink's own
+    // failures are said to be the work file's.
+    let upstream_failed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = Arc::clone(&upstream_failed);
+    let schema = stream.schema();
+    let stream = Box::pin(
+        datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(
+            schema,
+            futures::TryStreamExt::inspect_err(stream, move |_| {
+                flag.store(true, std::sync::atomic::Ordering::Relaxed)
+            }),
+        ),
+    );
     let rows = ParquetSink::new(config, options)
         .write_all(stream, &task)
         .await
-        .map_err(|e| match crate::error::io_failure(&e) {
-            // A full disk is the machine's fault (exit 1): say which file.
-            Some(io) => DataFusionError::External(Box::new(Error::internal(format!(
-                "{}: {io} (writing the work file of model {name})",
-                file.display()
-            )))),
-            None => e,
+        .map_err(|e| {
+            if upstream_failed.load(std::sync::atomic::Ordering::Relaxed) {
+                return e;
+            }
+            match crate::error::io_failure(&e) {
+                // A full disk is the machine's fault (exit 1): say which file.
+                Some(io) => DataFusionError::External(Box::new(Error::internal(format!(
+                    "{}: {io} (writing the work file of model {name})",
+                    file.display()
+                )))),
+                None => e,
+            }
         })?;
     ctx.register_parquet(name, &file.to_string_lossy(), ParquetReadOptions::default())
         .await?;

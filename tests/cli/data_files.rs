@@ -522,31 +522,45 @@ fn a_full_disk_is_an_internal_error_naming_the_path() {
         "most fill levels should fail: {codes:?}"
     );
     assert!(failed_writes.len() >= 2, "{failed_writes:?}");
-    // A full spill folder under --memory-limit (the bundled project spills at 20 MiB): exit
-    // 1 naming the folder, not a failed model.
+    // A full spill folder under --memory-limit: exit 1 naming the folder, not a failed model.
+    // At 20 MiB the bundled project spills in `stg_sessions`, a model kept in memory; at
+    // 12 MiB already in `stg_events_distinct`, while its rows stream into its Parquet work
+    // file, where the spill error once came out as the work file's ("…/.work-…/
+    // stg_events_distinct.parquet: No space left on device"), whichever model spilled first
+    // under load (CI, session 22).
     let spill = TempDir::new().unwrap();
     if !mount_tmpfs(spill.path(), 64) {
         return;
     }
     let _unmount_spill = Unmount(spill.path().to_path_buf());
     std::fs::write(spill.path().join("filler"), vec![0u8; 60 * 1024]).unwrap();
-    let roomy = TempDir::new().unwrap();
-    let o = bin()
-        .args(["run", "--project"])
-        .arg(repo())
-        .args(["--as-of", "2026-10-31", "--memory-limit", "20MiB", "--out"])
-        .arg(roomy.path())
-        .arg("--spill-dir")
-        .arg(spill.path())
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains(&format!("{}: ", spill.path().display()))
-            && stderr(&o).contains("writing a spill file"),
-        "{}",
-        stderr(&o)
-    );
+    for (limit, model) in [
+        ("20MiB", "stg_sessions.sql"),
+        ("12MiB", "stg_events_distinct.sql"),
+    ] {
+        let roomy = TempDir::new().unwrap();
+        let o = bin()
+            .args(["run", "--project"])
+            .arg(repo())
+            .args(["--as-of", "2026-10-31", "--memory-limit", limit, "--out"])
+            .arg(roomy.path())
+            .arg("--spill-dir")
+            .arg(spill.path())
+            .output()
+            .unwrap();
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{limit}: {err}");
+        assert!(
+            err.contains(&format!("{}: ", spill.path().display()))
+                && err.contains("writing a spill file")
+                && !err.contains("work file"),
+            "{limit}: {err}"
+        );
+        // Which model spilled first is the planner's business; that it is named is ours.
+        if !err.contains(model) {
+            eprintln!("{limit}: another model spilled first: {err}");
+        }
+    }
 }
 
 /// Free bytes on the filesystem of `dir` (`df --output=avail -B1`).
