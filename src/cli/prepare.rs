@@ -27,6 +27,8 @@ impl Prepared {
             params: &self.params,
             window: &self.window,
             freshness: &self.freshness,
+            quality: &self.quality,
+            quality_trend: &self.quality_trend,
         }
     }
 }
@@ -65,6 +67,10 @@ pub(crate) struct Prepared {
     pub(crate) window: ReportWindow,
     /// Freshness and coverage of each source (filled in by `run` and `check`).
     pub(crate) freshness: Vec<SourceFreshness>,
+    /// What the data tests found in each source (`data_quality` in the manifest).
+    pub(crate) quality: Vec<crate::sources::audit::SourceQuality>,
+    /// The data-quality figures of earlier runs in the output folder (filled in by `run`).
+    pub(crate) quality_trend: Vec<crate::report::context::QualityPoint>,
     /// How the run uses memory, from `--memory-limit`, `--jobs` and the sources' size;
     /// already applied to `ctx`.
     pub(crate) memory: MemoryPlan,
@@ -98,6 +104,28 @@ pub(crate) async fn prepare(args: &ProjectArgs, count_now: bool) -> Result<(Prep
     let ctx = memory.apply(ctx)?;
     tracing::debug!(?memory, "memory plan");
     let mut warnings = Vec::new();
+    // Data tests: quarantined rows leave the typed views before any model is planned on them.
+    let t_audit = std::time::Instant::now();
+    let end_ns = window
+        .as_of_end
+        .and_utc()
+        .timestamp_nanos_opt()
+        .ok_or_else(|| Error::config(format!("the as-of day {} is out of range", window.as_of)))?;
+    let quality =
+        crate::sources::audit::audit_sources(&ctx, &config, &mut sources, end_ns).await?;
+    tracing::info!(
+        seconds = crate::logging::secs(t_audit.elapsed()),
+        "data tests run"
+    );
+    for q in &quality {
+        for w in q.findings() {
+            tracing::warn!("{w}");
+            warnings.push(w);
+        }
+    }
+    if let Some(e) = crate::sources::audit::failed(&quality) {
+        problems.push(e);
+    }
     // Event names the project relies on: the funnel stages', and every text parameter whose
     // name ends in `_event` (conversion_event, path_start_event, …).
     // Those the project sets (in [params] or with --param) must occur; a default that does
@@ -145,7 +173,7 @@ pub(crate) async fn prepare(args: &ProjectArgs, count_now: bool) -> Result<(Prep
                     n
                 })
                 .map_err(|e| crate::sources::count_failed(s, &e))
-        } else if !count_now && s.tap.is_some() {
+        } else if !count_now && (s.tap.is_some() || s.rows.is_some()) {
             continue;
         } else if count_now {
             crate::sources::count_typed(&ctx, &s.name)
@@ -226,6 +254,8 @@ pub(crate) async fn prepare(args: &ProjectArgs, count_now: bool) -> Result<(Prep
             warnings,
             window,
             freshness: Vec::new(),
+            quality,
+            quality_trend: Vec::new(),
             memory,
         },
         problems,
@@ -343,6 +373,7 @@ pub(crate) async fn check_freshness(prep: &mut Prepared) -> Result<Vec<String>> 
         &prep.config,
         &mut prep.sources,
         &prep.window,
+        &prep.quality,
     )
     .await?;
     for s in &prep.sources {

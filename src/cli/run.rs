@@ -122,6 +122,7 @@ pub(crate) async fn run(args: &RunArgs) -> Result<RunSummary> {
     // Removes the partial folder and work files however this function ends: error, or the
     // future being dropped when the job is stopped (SIGTERM).
     let guard = crate::report::output::Scratch::new(vec![staging.clone(), work.clone()]);
+    prep.quality_trend = crate::report::context::quality_trend(&parent, prep.window.as_of, 7);
     let mut summary = build_folder(&prep, args, &tera, &staging, &work, &started_at, t0).await?;
     let _ = std::fs::remove_dir_all(&work);
     // One atomic exchange; refused once a stop was requested.
@@ -168,6 +169,7 @@ async fn build_folder(
     let _ = std::fs::remove_dir_all(staging);
     let data_dir = staging.join("data");
     std::fs::create_dir_all(&data_dir).map_err(|e| Error::io(&data_dir, e))?;
+    crate::report::data_files::write_rejects(&data_dir, &prep.quality)?;
     let progress = progress_bar(prep.models.len() as u64);
     let t_models = Instant::now();
     let results = runner::run_models(
@@ -252,13 +254,22 @@ async fn build_folder(
         &results.unavailable,
         started_at,
     )?;
-    let mut page_list = vec![Page {
-        name: "index".into(),
-        title: "Executive summary".into(),
-        template: "index.html".into(),
-        recipients: Vec::new(),
-        report: None,
-    }];
+    let mut page_list = vec![
+        Page {
+            name: "index".into(),
+            title: "Executive summary".into(),
+            template: "index.html".into(),
+            recipients: Vec::new(),
+            report: None,
+        },
+        Page {
+            name: "data_quality".into(),
+            title: "Data quality".into(),
+            template: "data_quality.html".into(),
+            recipients: Vec::new(),
+            report: None,
+        },
+    ];
     let sources = pages::template_sources(project)?;
     for r in &selected {
         // A page that reads an unavailable model says so instead of showing empty charts.
@@ -328,6 +339,7 @@ async fn build_folder(
                     };
                     let result = email_tera.as_ref().map_err(Clone::clone).and_then(|et| {
                         c.remove("email");
+                        c.insert("page", name);
                         match report {
                             Some(r) => c.insert("report", r),
                             None => {
@@ -437,6 +449,7 @@ async fn build_folder(
         warnings: warnings.clone(),
         status,
         freshness: prep.freshness.clone(),
+        data_quality: prep.quality.clone(),
         unavailable: results.unavailable.clone(),
         carried_pages: carried,
     };

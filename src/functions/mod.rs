@@ -5,6 +5,7 @@
 //! | `parse_timestamp(text, format, time_zone, origin)` | scalar | Utf8 → `Timestamp(Nanosecond, None)` holding UTC |
 //! | `parse_number(text, origin)` | scalar | Utf8 → Float64 |
 //! | `typed_timestamp(ts, origin)` | scalar | a typed timestamp or date of any unit and zone → `Timestamp(Nanosecond, None)`; fails on a value outside 1677-09-21 … 2262-04-11 |
+//! | `try_parse_timestamp(…)`, `try_parse_number(…)`, `try_typed_timestamp(…)` | scalar | as the three above, but NULL for a value they cannot read: the source views' quarantine uses them |
 //! | `require_amount(amount, status, origin)` | scalar | Float64 → Float64, unchanged; fails on an empty or negative amount of a completed order |
 //! | `blank_to_null(text)` | scalar | Utf8 (or Utf8View) → the same type, without leading/trailing spaces, NULL when empty |
 //! | `local_time(ts, time_zone)` | scalar | UTC timestamp → wall-clock timestamp in `time_zone` |
@@ -52,10 +53,10 @@ use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
 use datafusion::prelude::SessionContext;
 
 pub(crate) use bad_value::{BadValue, find_bad_value, shorten};
-pub(crate) use parse::{ParseNumber, ParseTimestamp};
+pub(crate) use parse::{NUMBER_EXPECTED, ParseNumber, ParseTimestamp, UNIX_RANGE, timestamp_expected};
 pub(crate) use paths::{FunnelStageTimes, PathCollapse};
 pub(crate) use time_zone::{LocalDate, LocalTime};
-pub(crate) use typed::{BlankToNull, RequireAmount, TypedTimestamp};
+pub(crate) use typed::{AMOUNT_EXPECTED, BlankToNull, RequireAmount, TypedTimestamp};
 
 /// The canonical timestamp type: nanoseconds since the Unix epoch, UTC, no zone attached.
 pub(crate) const TIMESTAMP: DataType = DataType::Timestamp(TimeUnit::Nanosecond, None);
@@ -68,6 +69,9 @@ pub(crate) fn register_all(ctx: &SessionContext) {
     ctx.register_udf(ScalarUDF::from(ParseNumber::new()));
     ctx.register_udf(ScalarUDF::from(RequireAmount::new()));
     ctx.register_udf(ScalarUDF::from(TypedTimestamp::new()));
+    ctx.register_udf(ScalarUDF::from(ParseTimestamp::lenient()));
+    ctx.register_udf(ScalarUDF::from(ParseNumber::lenient()));
+    ctx.register_udf(ScalarUDF::from(TypedTimestamp::lenient()));
     ctx.register_udf(ScalarUDF::from(LocalTime::new()));
     ctx.register_udf(ScalarUDF::from(LocalDate::new()));
     ctx.register_udf(ScalarUDF::from(BlankToNull::new()));

@@ -123,7 +123,23 @@ fn parse_ts(text: &str, format: &TsFormat, tz: Tz) -> Option<i64> {
 }
 
 /// The instants a timestamp can hold (nanoseconds since the epoch in 64 bits), in words.
-pub(super) const UNIX_RANGE: &str = "between 1677-09-21 and 2262-04-11";
+pub(crate) const UNIX_RANGE: &str = "between 1677-09-21 and 2262-04-11";
+
+/// What `parse_timestamp` in `format` expects, in words (its error message's "expected …").
+pub(crate) fn timestamp_expected(format: &str) -> String {
+    match format {
+        "rfc3339" | "iso8601" => {
+            "a timestamp in RFC 3339 / ISO-8601, e.g. 2026-10-31T14:03:22Z".to_string()
+        }
+        "unix_seconds" => format!("seconds since 1970-01-01 UTC, {UNIX_RANGE}"),
+        "unix_millis" => format!("milliseconds since 1970-01-01 UTC, {UNIX_RANGE}"),
+        p => format!("a timestamp in the format {p:?}"),
+    }
+}
+
+/// What `parse_number` expects, in words.
+pub(crate) const NUMBER_EXPECTED: &str =
+    "a number such as 59.90 (dot as decimal separator, no currency sign)";
 
 /// `parse_timestamp(text, format, time_zone, origin)`: reads an export's timestamp text.
 ///
@@ -139,16 +155,29 @@ pub(super) const UNIX_RANGE: &str = "between 1677-09-21 and 2262-04-11";
 ///
 /// Returns `Timestamp(Nanosecond, None)` holding UTC. A value that cannot be read fails the
 /// query with [`BadValue`](super::BadValue).
+///
+/// `try_parse_timestamp` (the same arguments, [`ParseTimestamp::lenient`]) gives NULL for
+/// such a value instead: what the source views use to find the rows to quarantine.
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub(crate) struct ParseTimestamp {
     signature: Signature,
+    lenient: bool,
 }
 
 impl ParseTimestamp {
-    /// The function object.
+    /// The function object (`parse_timestamp`).
     pub(crate) fn new() -> Self {
         Self {
             signature: Signature::exact(string_arg_types(4), Volatility::Immutable),
+            lenient: false,
+        }
+    }
+
+    /// `try_parse_timestamp`: NULL for a value that cannot be read.
+    pub(crate) fn lenient() -> Self {
+        Self {
+            lenient: true,
+            ..Self::new()
         }
     }
 }
@@ -161,7 +190,11 @@ impl Default for ParseTimestamp {
 
 impl ScalarUDFImpl for ParseTimestamp {
     fn name(&self) -> &str {
-        "parse_timestamp"
+        if self.lenient {
+            "try_parse_timestamp"
+        } else {
+            "parse_timestamp"
+        }
     }
     fn signature(&self) -> &Signature {
         &self.signature
@@ -176,24 +209,13 @@ impl ScalarUDFImpl for ParseTimestamp {
             "parse_timestamp",
         )?;
         let origin = scalar_str(&args.args[3], "parse_timestamp", "origin")?;
-        let (format, expected) = match fmt_text.as_str() {
-            "rfc3339" | "iso8601" => (
-                TsFormat::Rfc3339,
-                "a timestamp in RFC 3339 / ISO-8601, e.g. 2026-10-31T14:03:22Z".to_string(),
-            ),
-            "unix_seconds" => (
-                TsFormat::UnixSeconds,
-                format!("seconds since 1970-01-01 UTC, {UNIX_RANGE}"),
-            ),
-            "unix_millis" => (
-                TsFormat::UnixMillis,
-                format!("milliseconds since 1970-01-01 UTC, {UNIX_RANGE}"),
-            ),
-            p => (
-                TsFormat::pattern(p),
-                format!("a timestamp in the format {p:?}"),
-            ),
+        let format = match fmt_text.as_str() {
+            "rfc3339" | "iso8601" => TsFormat::Rfc3339,
+            "unix_seconds" => TsFormat::UnixSeconds,
+            "unix_millis" => TsFormat::UnixMillis,
+            p => TsFormat::pattern(p),
         };
+        let expected = timestamp_expected(&fmt_text);
         let arr = args.args[0].to_array(args.number_rows)?;
         let arr = arr.as_string::<i32>();
         let mut out = TimestampNanosecondBuilder::with_capacity(arr.len());
@@ -203,6 +225,7 @@ impl ScalarUDFImpl for ParseTimestamp {
                 Some(s) if s.trim().is_empty() => out.append_null(),
                 Some(s) => match parse_ts(s, &format, tz) {
                     Some(ns) => out.append_value(ns),
+                    None if self.lenient => out.append_null(),
                     None => return Err(bad(&origin, s, &expected)),
                 },
             }
@@ -214,16 +237,27 @@ impl ScalarUDFImpl for ParseTimestamp {
 /// `parse_number(text, origin)`: reads a decimal number such as `59.90` or `-3` (a dot as the
 /// decimal separator, no thousands separators, no currency sign) as Float64. NULL or empty gives
 /// NULL; anything else that is not a finite number fails the query with [`BadValue`](super::BadValue).
+/// `try_parse_number` ([`ParseNumber::lenient`]) gives NULL for it instead.
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub(crate) struct ParseNumber {
     signature: Signature,
+    lenient: bool,
 }
 
 impl ParseNumber {
-    /// The function object.
+    /// The function object (`parse_number`).
     pub(crate) fn new() -> Self {
         Self {
             signature: Signature::exact(string_arg_types(2), Volatility::Immutable),
+            lenient: false,
+        }
+    }
+
+    /// `try_parse_number`: NULL for a value that cannot be read.
+    pub(crate) fn lenient() -> Self {
+        Self {
+            lenient: true,
+            ..Self::new()
         }
     }
 }
@@ -236,7 +270,11 @@ impl Default for ParseNumber {
 
 impl ScalarUDFImpl for ParseNumber {
     fn name(&self) -> &str {
-        "parse_number"
+        if self.lenient {
+            "try_parse_number"
+        } else {
+            "parse_number"
+        }
     }
     fn signature(&self) -> &Signature {
         &self.signature
@@ -263,12 +301,9 @@ impl ScalarUDFImpl for ParseNumber {
                     });
                     match s.parse::<f64>() {
                         Ok(x) if ok && x.is_finite() => out.append_value(x),
+                        _ if self.lenient => out.append_null(),
                         _ => {
-                            return Err(bad(
-                                &origin,
-                                s,
-                                "a number such as 59.90 (dot as decimal separator, no currency sign)",
-                            ));
+                            return Err(bad(&origin, s, NUMBER_EXPECTED));
                         }
                     }
                 }

@@ -22,16 +22,28 @@ use super::parse::UNIX_RANGE;
 /// nanosecond type cannot hold (before 1677-09-21 or after 2262-04-11: in a real export, a
 /// corrupt file or a wrong unit) fails the query with a [`BadValue`] naming `origin`
 /// (`source.column`) instead of an error blamed on the model that read it.
+///
+/// `try_typed_timestamp` ([`TypedTimestamp::lenient`]) gives NULL for such a value instead.
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub(crate) struct TypedTimestamp {
     signature: Signature,
+    lenient: bool,
 }
 
 impl TypedTimestamp {
-    /// The function object.
+    /// The function object (`typed_timestamp`).
     pub(crate) fn new() -> Self {
         Self {
             signature: Signature::user_defined(Volatility::Immutable),
+            lenient: false,
+        }
+    }
+
+    /// `try_typed_timestamp`: NULL for a value out of range.
+    pub(crate) fn lenient() -> Self {
+        Self {
+            lenient: true,
+            ..Self::new()
         }
     }
 }
@@ -44,7 +56,11 @@ impl Default for TypedTimestamp {
 
 impl ScalarUDFImpl for TypedTimestamp {
     fn name(&self) -> &str {
-        "typed_timestamp"
+        if self.lenient {
+            "try_typed_timestamp"
+        } else {
+            "typed_timestamp"
+        }
     }
     fn signature(&self) -> &Signature {
         &self.signature
@@ -69,7 +85,7 @@ impl ScalarUDFImpl for TypedTimestamp {
         let input = args.args[0].to_array(args.number_rows)?;
         // Safe: a value out of range becomes NULL, found below by comparing validity.
         let out = cast_with_options(&input, &TIMESTAMP, &CastOptions::default())?;
-        if out.null_count() != input.null_count() {
+        if out.null_count() != input.null_count() && !self.lenient {
             let i = (0..input.len())
                 .find(|&i| input.is_valid(i) && out.is_null(i))
                 .unwrap_or(0);
@@ -127,8 +143,8 @@ impl Default for RequireAmount {
     }
 }
 
-/// What [`RequireAmount`] expects, in words.
-const AMOUNT_EXPECTED: &str = "an amount of 0 or more: a completed order needs one (a refund is an order with status refunded)";
+/// What [`RequireAmount`] expects, in words (also the reason a quarantined order gives).
+pub(crate) const AMOUNT_EXPECTED: &str = "an amount of 0 or more: a completed order needs one (a refund is an order with status refunded)";
 
 impl ScalarUDFImpl for RequireAmount {
     fn name(&self) -> &str {

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::tests::{ColumnTests, DEFAULT_MAX_BAD_ROWS, Threshold, default_tests};
+
 /// File format of a source.
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "lowercase")]
@@ -57,6 +59,14 @@ pub(crate) struct SourceConfig {
     /// outside the contract has none unless this is set.
     #[serde(default)]
     pub(crate) freshness_column: Option<String>,
+    /// Data tests per canonical column, over the contract's defaults; see
+    /// [`crate::project::tests`].
+    #[serde(default)]
+    pub(crate) tests: BTreeMap<String, ColumnTests>,
+    /// How many rows may be quarantined before the run fails (exit 3): a count (`0` fails on
+    /// the first bad row) or a percentage of the source's rows (`"0.5%"`). Default `"1%"`.
+    #[serde(default)]
+    pub(crate) max_bad_rows: Option<Threshold>,
 }
 
 /// `max_age_hours` of a source: how old its newest row may be, in hours before the end of
@@ -103,6 +113,25 @@ fn default_freshness_column(source: &str) -> Option<&'static str> {
 }
 
 impl SourceConfig {
+    /// The data tests of source `name` per canonical column: the contract's
+    /// ([`default_tests`]) with this source's `tests` over them, field by field.
+    pub(crate) fn column_tests(&self, name: &str) -> BTreeMap<String, ColumnTests> {
+        let mut all = default_tests(name);
+        for (column, mine) in &self.tests {
+            let merged = match all.get(column) {
+                Some(base) => mine.over(base),
+                None => mine.clone(),
+            };
+            all.insert(column.clone(), merged);
+        }
+        all
+    }
+
+    /// `max_bad_rows`, or its default (1% of the rows).
+    pub(crate) fn max_bad_rows(&self) -> Threshold {
+        self.max_bad_rows.unwrap_or(DEFAULT_MAX_BAD_ROWS)
+    }
+
     /// The freshness column and thresholds of source `name`: its own settings, else the
     /// contract's defaults.
     pub(crate) fn freshness(&self, name: &str) -> (Option<String>, MaxAge) {

@@ -12,6 +12,7 @@ use datafusion::prelude::SessionContext;
 use crate::engine::model::Model;
 use crate::error::{Error, Result};
 use crate::journey::freshness::{SourceFreshness, data_through};
+use crate::sources::audit::SourceQuality;
 use crate::journey::params::ReportWindow;
 use crate::project::{Config, ParamValue, ReportConfig};
 use crate::report::pages;
@@ -64,6 +65,109 @@ pub(crate) struct PageInputs<'a> {
     pub(crate) window: &'a ReportWindow,
     /// Freshness and coverage of each source.
     pub(crate) freshness: &'a [SourceFreshness],
+    /// What the data tests found in each source.
+    pub(crate) quality: &'a [SourceQuality],
+    /// The data-quality figures of the earlier runs in the same output folder, oldest first.
+    pub(crate) quality_trend: &'a [QualityPoint],
+}
+
+/// One source's data-quality figures in one earlier run, read from its `manifest.json`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct QualityPoint {
+    /// The run's as-of date.
+    pub(crate) as_of: String,
+    /// Source name.
+    pub(crate) source: String,
+    /// Rows read.
+    pub(crate) rows: u64,
+    /// Rows quarantined.
+    pub(crate) quarantined: u64,
+    /// Rows dropped as duplicates.
+    pub(crate) duplicates_dropped: u64,
+    /// `pass`, `warn` or `error`.
+    pub(crate) status: String,
+}
+
+/// The data-quality figures of the runs in `parent` (the output folder: one folder per as-of
+/// date, each with `manifest.json`) dated before `as_of`, the latest `runs` of them, oldest
+/// first. A folder without a readable manifest or without `data_quality` (older versions)
+/// is left out.
+pub(crate) fn quality_trend(
+    parent: &std::path::Path,
+    as_of: chrono::NaiveDate,
+    runs: usize,
+) -> Vec<QualityPoint> {
+    let Ok(dir) = std::fs::read_dir(parent) else {
+        return Vec::new();
+    };
+    let mut dates: Vec<chrono::NaiveDate> = dir
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .filter(|d| *d < as_of)
+        .collect();
+    dates.sort();
+    let from = dates.len().saturating_sub(runs);
+    let mut out = Vec::new();
+    for d in &dates[from..] {
+        let path = parent.join(d.to_string()).join("manifest.json");
+        let Some(m) = std::fs::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        else {
+            continue;
+        };
+        let Some(list) = m.get("data_quality").and_then(|v| v.as_array()) else {
+            continue;
+        };
+        for q in list {
+            let n = |k: &str| q.get(k).and_then(|v| v.as_u64()).unwrap_or(0);
+            out.push(QualityPoint {
+                as_of: d.to_string(),
+                source: q.get("source").and_then(|v| v.as_str()).unwrap_or("").to_string(),
+                rows: n("rows"),
+                quarantined: n("quarantined"),
+                duplicates_dropped: n("duplicates_dropped"),
+                status: q.get("status").and_then(|v| v.as_str()).unwrap_or("").to_string(),
+            });
+        }
+    }
+    out
+}
+
+/// One sentence for the e-mail when the data tests found anything: how many rows were
+/// quarantined or dropped in which sources, and how many tests warn.
+fn quality_line(quality: &[SourceQuality]) -> Option<String> {
+    let mut parts = Vec::new();
+    for q in quality {
+        if q.quarantined > 0 {
+            parts.push(format!(
+                "{} of {} {} rows quarantined ({})",
+                q.quarantined,
+                q.rows,
+                q.source,
+                crate::sources::audit::percent(q.quarantined, q.rows)
+            ));
+        }
+        if q.duplicates_dropped > 0 {
+            parts.push(format!(
+                "{} duplicate {} rows dropped",
+                q.duplicates_dropped, q.source
+            ));
+        }
+    }
+    let warning = quality
+        .iter()
+        .flat_map(|q| &q.tests)
+        .filter(|t| t.status != crate::sources::audit::Status::Pass && t.failures > 0)
+        .count();
+    if warning > 0 {
+        parts.push(format!(
+            "{warning} data test{} past {} threshold",
+            if warning == 1 { "" } else { "s" },
+            if warning == 1 { "its" } else { "their" }
+        ));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 /// The Tera context every page is rendered with (see the README, "Adding a report"):
@@ -71,8 +175,10 @@ pub(crate) struct PageInputs<'a> {
 /// `models` (rows per model), `model_info` (rows, truncated, columns), `funnel_stages`,
 /// `warnings` (all; `other_warnings`: those not about freshness), `unavailable` (model → why
 /// it is unavailable; its rows are an empty list),
-/// `freshness` (per source, see [`crate::journey::freshness`]) and `data_through` (the last day with
-/// data when a source is stale, else the as-of day). Typed as [`PageContext`].
+/// `freshness` (per source, see [`crate::journey::freshness`]), `data_through` (the last day with
+/// data when a source is stale, else the as-of day), `data_quality` (per source, see
+/// [`crate::sources::audit`]), `data_quality_line` (one sentence when anything is off) and
+/// `data_quality_trend` (earlier runs). Typed as [`PageContext`].
 ///
 /// Errors: exit 1 (internal) if the context cannot be serialized (it always can: maps with
 /// text keys, lists, text and numbers).
@@ -136,6 +242,9 @@ pub(crate) fn page_context(
             .map_or_else(|| prep.window.as_of.to_string(), |d| d.to_string()),
         warnings,
         other_warnings,
+        data_quality: prep.quality,
+        data_quality_line: quality_line(prep.quality),
+        data_quality_trend: prep.quality_trend,
     };
     tera::Context::from_serialize(&page)
         .map_err(|e| Error::internal(format!("the page context: {e}")))
@@ -173,6 +282,12 @@ struct PageContext<'a> {
     pub(crate) warnings: &'a [String],
     /// The warnings not already shown in a freshness banner.
     other_warnings: Vec<String>,
+    /// What the data tests found in each source (the data-quality page).
+    data_quality: &'a [SourceQuality],
+    /// One sentence when the data tests found anything, for the e-mail; else absent.
+    data_quality_line: Option<String>,
+    /// The earlier runs' data-quality figures, oldest first.
+    data_quality_trend: &'a [QualityPoint],
 }
 
 /// The `project` variable of the pages.

@@ -316,3 +316,41 @@ pub(crate) fn flatten_nested(batch: &RecordBatch) -> Result<RecordBatch> {
     RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)
         .map_err(|e| Error::internal(e.to_string()))
 }
+
+/// Writes `data/rejects/<source>.csv` for every source that quarantined rows: one line per
+/// row, `file, line, column, value, reason`, then the row's cells under the export's own
+/// column names (a conflicting duplicate key found in a Parquet source has no row).
+///
+/// Errors (exit 1): the folder or a file cannot be written.
+pub(crate) fn write_rejects(
+    data_dir: &Path,
+    quality: &[crate::sources::audit::SourceQuality],
+) -> Result<()> {
+    for q in quality.iter().filter(|q| !q.rejects.is_empty()) {
+        let dir = data_dir.join("rejects");
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        let path = dir.join(format!("{}.csv", q.source));
+        let io = |e: csv::Error| match e.into_kind() {
+            csv::ErrorKind::Io(e) => Error::io(&path, e),
+            other => Error::internal(format!("{}: {other:?}", path.display())),
+        };
+        let mut w = csv::Writer::from_path(&path).map_err(io)?;
+        let mut header = vec!["file", "line", "column", "value", "reason"];
+        header.extend(q.header.iter().map(String::as_str));
+        w.write_record(&header).map_err(io)?;
+        for r in &q.rejects {
+            let line = r.line.map(|l| l.to_string()).unwrap_or_default();
+            let mut rec = vec![r.file.as_str(), &line, &r.column, &r.value, &r.reason];
+            let empty = vec![String::new(); q.header.len()];
+            let row = if r.row.len() == q.header.len() {
+                &r.row
+            } else {
+                &empty
+            };
+            rec.extend(row.iter().map(String::as_str));
+            w.write_record(&rec).map_err(io)?;
+        }
+        w.flush().map_err(|e| Error::io(&path, e))?;
+    }
+    Ok(())
+}

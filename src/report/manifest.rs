@@ -43,6 +43,9 @@ pub(crate) struct Manifest {
     pub(crate) status: RunStatus,
     /// Freshness and coverage of every source against the as-of day.
     pub(crate) freshness: Vec<SourceFreshness>,
+    /// What the data tests found in every source: rows read, quarantined and dropped, each
+    /// test's result, each column's profile (see [`crate::sources::audit`]).
+    pub(crate) data_quality: Vec<crate::sources::audit::SourceQuality>,
     /// Models that failed on this data or were skipped, with the reason.
     pub(crate) unavailable: BTreeMap<String, String>,
     /// Pages a `--report` run did not draw but kept from the previous folder of the same

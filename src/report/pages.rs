@@ -64,6 +64,10 @@ pub(crate) const EMBEDDED_TEMPLATES: &[(&str, &str)] = &[
         "unavailable.html",
         include_str!("../../templates/unavailable.html"),
     ),
+    (
+        "data_quality.html",
+        include_str!("../../templates/data_quality.html"),
+    ),
 ];
 
 /// Most rows of one model handed to templates (kept by the runner).

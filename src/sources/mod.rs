@@ -19,8 +19,10 @@
 //! | `register.rs` | `register_sources`: `raw_<name>` and the typed view `<name>`; `register_missing_optional` |
 //! | `tap.rs` | `RowTap` and the scan wrapper that counts a CSV source's rows and names its files in scan errors |
 //! | `count.rs` | `count_typed`: the rows of a typed view, every conversion run; `count_failed` |
+//! | `audit/` | data tests and quarantine: the profile of each source, rejected rows, duplicate keys, orphans |
 //! | `locate.rs` | `locate_bad_value`: the file, line and column of a value a conversion refused |
 
+pub(crate) mod audit;
 mod count;
 mod files;
 mod locate;
@@ -76,4 +78,85 @@ pub struct SourceInfo {
     /// Parquet (counted from its metadata) and sources not registered from files.
     #[serde(skip)]
     pub(crate) tap: Option<Arc<RowTap>>,
+    /// How the typed view reads the export, for the data tests (`None`: an empty optional
+    /// source registered without files).
+    #[serde(skip)]
+    pub(crate) view: Option<Arc<ViewSpec>>,
+}
+
+/// How the typed view `<name>` of a source is built from `raw_<name>`: its canonical columns
+/// read leniently (an unreadable value is NULL), with the condition that finds an unreadable
+/// value, then the export's extra columns. What the data tests
+/// ([`audit`](crate::sources::audit)) build the quarantine and the profile from.
+#[derive(Debug, Clone)]
+pub(crate) struct ViewSpec {
+    /// The canonical columns, in view order.
+    pub(crate) columns: Vec<ViewColumn>,
+    /// The export's columns outside the contract, passed through under their own names.
+    pub(crate) extras: Vec<String>,
+    /// The export's header (CSV) or column names (Parquet), in file order.
+    pub(crate) header: Vec<String>,
+    /// Orders: the export's status column, for the rule on a completed order's amount.
+    pub(crate) status_column: Option<String>,
+}
+
+/// One canonical column of a typed view.
+#[derive(Debug, Clone)]
+pub(crate) struct ViewColumn {
+    /// Canonical name.
+    pub(crate) canon: String,
+    /// Its type.
+    pub(crate) ty: crate::project::ColumnType,
+    /// The export's column it is read from; `None` for an optional column the export lacks
+    /// (always NULL).
+    pub(crate) export: Option<String>,
+    /// The typed value over `raw_<name>`, NULL when the value cannot be read (no alias).
+    pub(crate) lenient: datafusion::logical_expr::Expr,
+    /// For a column whose values may be unreadable: true on a row where the export has a
+    /// value (not NULL, not blank), so that a NULL `lenient` there is a value that cannot
+    /// be read; with what is expected of it, in words. `None` for columns that read every
+    /// value (text).
+    pub(crate) present: Option<(datafusion::logical_expr::Expr, String)>,
+}
+
+impl ViewSpec {
+    /// The columns the data tests read, over `raw_<name>`: each canonical column read
+    /// leniently under its name, `__present_<column>` for those that may be unreadable, the
+    /// export's extra columns, and with `raw_text` (the schema of `raw_<name>`) every export
+    /// column as text under `__raw_<i>` (i = its position in the header). Every conversion
+    /// runs once per row here; the checks refer to these columns by name.
+    pub(crate) fn projection(
+        &self,
+        raw_text: Option<&datafusion::common::DFSchema>,
+    ) -> Vec<datafusion::logical_expr::Expr> {
+        use datafusion::logical_expr::{cast, ident};
+        let mut out = Vec::new();
+        for c in &self.columns {
+            out.push(c.lenient.clone().alias(&c.canon));
+            if let Some((p, _)) = &c.present {
+                out.push(p.clone().alias(format!("__present_{}", c.canon)));
+            }
+        }
+        out.extend(self.extras.iter().map(|h| ident(h).alias(h)));
+        if let Some(schema) = raw_text {
+            use datafusion::arrow::datatypes::DataType;
+            for (i, h) in self.header.iter().enumerate() {
+                // A timestamp or date as the number the file stores: a value out of range
+                // (what gets such a row quarantined) has no text form.
+                let typed = schema.field_with_unqualified_name(h).is_ok_and(|f| {
+                    matches!(
+                        f.data_type(),
+                        DataType::Timestamp(_, _) | DataType::Date32 | DataType::Date64
+                    )
+                });
+                let e = if typed {
+                    cast(cast(ident(h), DataType::Int64), DataType::Utf8)
+                } else {
+                    cast(ident(h), DataType::Utf8)
+                };
+                out.push(e.alias(format!("__raw_{i}")));
+            }
+        }
+        out
+    }
 }

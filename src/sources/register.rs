@@ -18,7 +18,7 @@ use datafusion::execution::FunctionRegistry;
 use datafusion::logical_expr::{Expr, cast, ident, lit};
 use datafusion::prelude::SessionContext;
 
-use super::SourceInfo;
+use super::{SourceInfo, ViewColumn, ViewSpec};
 use super::files::{csv_header, file_info, parquet_schema, resolve_files};
 use super::tap::{RowTap, TappedTable};
 use crate::error::{Error, Result};
@@ -198,6 +198,13 @@ async fn register_one(
     let require_amount = ctx
         .udf("require_amount")
         .map_err(|e| Error::internal(e.to_string()))?;
+    let lenient_udf = |n: &str| ctx.udf(n).map_err(|e| Error::internal(e.to_string()));
+    let (try_ts, try_num, try_typed_ts) = (
+        lenient_udf("try_parse_timestamp")?,
+        lenient_udf("try_parse_number")?,
+        lenient_udf("try_typed_timestamp")?,
+    );
+    let mut view_columns = Vec::new();
     // The export's status column of an orders export, for the rule on amounts.
     let status_column = (name == "transactions")
         .then(|| {
@@ -222,9 +229,15 @@ async fn register_one(
                 };
                 missing.push(mapped);
             } else {
-                exprs.push(
-                    cast(lit(datafusion::common::ScalarValue::Null), ty.data_type()).alias(canon),
-                );
+                let null = cast(lit(datafusion::common::ScalarValue::Null), ty.data_type());
+                exprs.push(null.clone().alias(canon));
+                view_columns.push(ViewColumn {
+                    canon: canon.clone(),
+                    ty: *ty,
+                    export: None,
+                    lenient: null,
+                    present: None,
+                });
             }
             continue;
         };
@@ -238,23 +251,54 @@ async fn register_one(
                 cast(e, DataType::Utf8)
             }
         };
-        let e = match (ty, field.data_type()) {
-            (ColumnType::Text, _) => blank_to_null.call(vec![as_text(c)]),
+        // The strict conversion (fails the query on a bad value), the lenient one (NULL for
+        // it) and, where a value can be unreadable, what is expected of it.
+        let present = || blank_to_null.call(vec![as_text(c.clone())]).is_not_null();
+        let (e, lenient, unreadable) = match (ty, field.data_type()) {
+            (ColumnType::Text, _) => {
+                let e = blank_to_null.call(vec![as_text(c.clone())]);
+                (e.clone(), e, None)
+            }
             (
                 ColumnType::Timestamp,
                 DataType::Timestamp(_, _) | DataType::Date32 | DataType::Date64,
-            ) => typed_ts.call(vec![c, origin]),
+            ) => {
+                let l = try_typed_ts.call(vec![c.clone(), origin.clone()]);
+                let bad = c.clone().is_not_null();
+                (
+                    typed_ts.call(vec![c, origin]),
+                    l,
+                    Some((bad, format!("a timestamp {}", crate::functions::UNIX_RANGE))),
+                )
+            }
             (ColumnType::Timestamp, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8) => {
-                parse_ts.call(vec![
-                    as_text(c),
+                let args = vec![
+                    as_text(c.clone()),
                     lit(src.timestamp_format.clone()),
                     lit(src.timezone.clone()),
                     origin,
-                ])
+                ];
+                let l = try_ts.call(args.clone());
+                let bad = present();
+                (
+                    parse_ts.call(args),
+                    l,
+                    Some((bad, crate::functions::timestamp_expected(&src.timestamp_format))),
+                )
             }
-            (ColumnType::Number, dt) if dt.is_numeric() => cast(c, DataType::Float64),
+            (ColumnType::Number, dt) if dt.is_numeric() => {
+                let e = cast(c, DataType::Float64);
+                (e.clone(), e, None)
+            }
             (ColumnType::Number, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8) => {
-                parse_num.call(vec![as_text(c), origin])
+                let args = vec![as_text(c.clone()), origin];
+                let l = try_num.call(args.clone());
+                let bad = present();
+                (
+                    parse_num.call(args),
+                    l,
+                    Some((bad, crate::functions::NUMBER_EXPECTED.to_string())),
+                )
             }
             (t, dt) => {
                 return Err(Error::input(format!(
@@ -271,6 +315,13 @@ async fn register_one(
             _ => e,
         };
         exprs.push(e.alias(canon));
+        view_columns.push(ViewColumn {
+            canon: canon.clone(),
+            ty: *ty,
+            export: Some(export.clone()),
+            lenient,
+            present: unreadable,
+        });
     }
     if !missing.is_empty() {
         return Err(Error::input(format!(
@@ -279,10 +330,12 @@ async fn register_one(
             header.join(", ")
         )));
     }
+    let mut extras = Vec::new();
     for h in &header {
         let used = column_names.values().any(|v| v == h);
         if !used && !types.iter().any(|t| &t.0 == h) {
             exprs.push(ident(h).alias(h));
+            extras.push(h.clone());
         }
     }
 
@@ -343,5 +396,12 @@ async fn register_one(
         column_names,
         delimiter,
         tap: (src.format == Format::Csv).then_some(tap),
+        view: Some(Arc::new(ViewSpec {
+            columns: view_columns,
+            extras,
+            header,
+            status_column,
+        })),
     })
 }
+

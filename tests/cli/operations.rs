@@ -207,9 +207,9 @@ fn report_option_keeps_the_folders_other_pages() {
     let dir = report_dir(p.path());
     let pages = entries(&dir);
     let emails = entries(&dir.join("email"));
-    // index + the seven reports of the fixture.
-    assert_eq!(pages.iter().filter(|n| n.ends_with(".html")).count(), 8);
-    assert_eq!(emails.len(), 8);
+    // index, the data-quality page and the seven reports of the fixture.
+    assert_eq!(pages.iter().filter(|n| n.ends_with(".html")).count(), 9);
+    assert_eq!(emails.len(), 9);
     let first: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
     let rfm_before = std::fs::read(dir.join("rfm.html")).unwrap();
@@ -224,7 +224,7 @@ fn report_option_keeps_the_folders_other_pages() {
         serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(
         manifest["pages"],
-        serde_json::json!(["index.html", "funnel.html"])
+        serde_json::json!(["index.html", "data_quality.html", "funnel.html"])
     );
     let carried: Vec<&str> = manifest["carried_pages"]
         .as_array()
@@ -246,7 +246,8 @@ fn report_option_keeps_the_folders_other_pages() {
             "clv.html"
         ]
     );
-    // A folder of its own with only the funnel: the summary links only what the folder holds.
+    // A folder of its own with only the funnel: the summary links only what the folder holds
+    // (and the data-quality page, which every run writes).
     let out = TempDir::new().unwrap();
     let o = bin()
         .args(["run", "--project"])
@@ -262,7 +263,7 @@ fn report_option_keeps_the_folders_other_pages() {
             .into_iter()
             .filter(|n| n.ends_with(".html"))
             .collect::<Vec<_>>(),
-        vec!["funnel.html", "index.html"]
+        vec!["data_quality.html", "funnel.html", "index.html"]
     );
     assert_links_resolve(&only);
     let index = std::fs::read_to_string(only.join("index.html")).unwrap();
@@ -384,7 +385,7 @@ fn sigterm_at_any_moment_gives_either_the_old_report_or_the_new_one() {
                         .iter()
                         .filter(|n| n.ends_with(".html"))
                         .count(),
-                    8
+                    9
                 );
             }
             other => panic!("exit {other:?}: {err}"),
