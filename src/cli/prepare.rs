@@ -111,8 +111,14 @@ pub(crate) async fn prepare(args: &ProjectArgs, count_now: bool) -> Result<(Prep
         .and_utc()
         .timestamp_nanos_opt()
         .ok_or_else(|| Error::config(format!("the as-of day {} is out of range", window.as_of)))?;
-    let quality =
-        crate::sources::audit::audit_sources(&ctx, &config, &mut sources, end_ns).await?;
+    let quality = crate::sources::audit::audit_sources(
+        &ctx,
+        &config,
+        &mut sources,
+        end_ns,
+        args.session.spill_dir.as_deref(),
+    )
+    .await?;
     tracing::info!(
         seconds = crate::logging::secs(t_audit.elapsed()),
         "data tests run"

@@ -53,7 +53,9 @@ use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
 use datafusion::prelude::SessionContext;
 
 pub(crate) use bad_value::{BadValue, find_bad_value, shorten};
-pub(crate) use parse::{NUMBER_EXPECTED, ParseNumber, ParseTimestamp, UNIX_RANGE, timestamp_expected};
+pub(crate) use parse::{
+    NUMBER_EXPECTED, ParseNumber, ParseTimestamp, UNIX_RANGE, timestamp_expected,
+};
 pub(crate) use paths::{FunnelStageTimes, PathCollapse};
 pub(crate) use time_zone::{LocalDate, LocalTime};
 pub(crate) use typed::{AMOUNT_EXPECTED, BlankToNull, RequireAmount, TypedTimestamp};

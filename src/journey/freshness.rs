@@ -115,7 +115,8 @@ pub(crate) async fn check_sources(
             .find(|q| q.source == s.name)
             .and_then(|q| q.freshness)
         {
-            let ts = |ns: Option<i64>| ns.map(|n| chrono::DateTime::from_timestamp_nanos(n).naive_utc());
+            let ts =
+                |ns: Option<i64>| ns.map(|n| chrono::DateTime::from_timestamp_nanos(n).naive_utc());
             s.rows.get_or_insert(f.rows);
             out.push(judge(
                 &s.name,

@@ -33,14 +33,14 @@
 //! | `config.rs` | [`Config`] and its sections: project, funnel, models, reports, e-mail |
 //! | `source.rs` | `[sources.<name>]` (`SourceConfig`), the input `contract`, freshness defaults |
 //! | `params.rs` | [`ParamValue`]: a typed `[params]` or `--param` value and its SQL literal |
-//! | `tests.rs` | data tests per source column (`not_null`, `unique`, …), severities, thresholds, the contract's defaults |
+//! | `data_tests.rs` | data tests per source column (`not_null`, `unique`, …), severities, thresholds, the contract's defaults |
 //! | `load.rs` | `Config::load`: reading and validating the file, `check_timestamp_format` |
 
 mod config;
 mod load;
 mod params;
 mod source;
-pub(crate) mod tests;
+pub(crate) mod data_tests;
 
 pub use config::{Config, Materialize};
 pub(crate) use config::{DataFile, ReportConfig};

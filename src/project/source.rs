@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::tests::{ColumnTests, DEFAULT_MAX_BAD_ROWS, Threshold, default_tests};
+use super::data_tests::{ColumnTests, DEFAULT_MAX_BAD_ROWS, Threshold, default_tests};
 
 /// File format of a source.
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default)]
@@ -60,7 +60,7 @@ pub(crate) struct SourceConfig {
     #[serde(default)]
     pub(crate) freshness_column: Option<String>,
     /// Data tests per canonical column, over the contract's defaults; see
-    /// [`crate::project::tests`].
+    /// [`crate::project::data_tests`].
     #[serde(default)]
     pub(crate) tests: BTreeMap<String, ColumnTests>,
     /// How many rows may be quarantined before the run fails (exit 3): a count (`0` fails on

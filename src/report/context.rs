@@ -12,10 +12,10 @@ use datafusion::prelude::SessionContext;
 use crate::engine::model::Model;
 use crate::error::{Error, Result};
 use crate::journey::freshness::{SourceFreshness, data_through};
-use crate::sources::audit::SourceQuality;
 use crate::journey::params::ReportWindow;
 use crate::project::{Config, ParamValue, ReportConfig};
 use crate::report::pages;
+use crate::sources::audit::SourceQuality;
 
 /// One page of the report to render.
 #[derive(Debug, Clone)]
@@ -123,11 +123,19 @@ pub(crate) fn quality_trend(
             let n = |k: &str| q.get(k).and_then(|v| v.as_u64()).unwrap_or(0);
             out.push(QualityPoint {
                 as_of: d.to_string(),
-                source: q.get("source").and_then(|v| v.as_str()).unwrap_or("").to_string(),
+                source: q
+                    .get("source")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("")
+                    .to_string(),
                 rows: n("rows"),
                 quarantined: n("quarantined"),
                 duplicates_dropped: n("duplicates_dropped"),
-                status: q.get("status").and_then(|v| v.as_str()).unwrap_or("").to_string(),
+                status: q
+                    .get("status")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("")
+                    .to_string(),
             });
         }
     }
@@ -142,8 +150,8 @@ fn quality_line(quality: &[SourceQuality]) -> Option<String> {
         if q.quarantined > 0 {
             parts.push(format!(
                 "{} of {} {} rows quarantined ({})",
-                q.quarantined,
-                q.rows,
+                crate::sources::audit::count(q.quarantined),
+                crate::sources::audit::count(q.rows),
                 q.source,
                 crate::sources::audit::percent(q.quarantined, q.rows)
             ));
@@ -151,7 +159,8 @@ fn quality_line(quality: &[SourceQuality]) -> Option<String> {
         if q.duplicates_dropped > 0 {
             parts.push(format!(
                 "{} duplicate {} rows dropped",
-                q.duplicates_dropped, q.source
+                crate::sources::audit::count(q.duplicates_dropped),
+                q.source
             ));
         }
     }

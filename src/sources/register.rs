@@ -18,9 +18,9 @@ use datafusion::execution::FunctionRegistry;
 use datafusion::logical_expr::{Expr, cast, ident, lit};
 use datafusion::prelude::SessionContext;
 
-use super::{SourceInfo, ViewColumn, ViewSpec};
 use super::files::{csv_header, file_info, parquet_schema, resolve_files};
 use super::tap::{RowTap, TappedTable};
+use super::{SourceInfo, ViewColumn, ViewSpec};
 use crate::error::{Error, Result};
 use crate::project::{ColumnType, Config, Format, SourceConfig, contract};
 
@@ -283,7 +283,10 @@ async fn register_one(
                 (
                     parse_ts.call(args),
                     l,
-                    Some((bad, crate::functions::timestamp_expected(&src.timestamp_format))),
+                    Some((
+                        bad,
+                        crate::functions::timestamp_expected(&src.timestamp_format),
+                    )),
                 )
             }
             (ColumnType::Number, dt) if dt.is_numeric() => {
@@ -404,4 +407,3 @@ async fn register_one(
         })),
     })
 }
-

@@ -69,14 +69,26 @@ fn dirty_rows_are_quarantined_with_their_reasons_and_counted() {
     // quarantined (2); 7 − 1 − 2 = 4 used.
     let c = quality(&m, "customers");
     assert_eq!(
-        (c["rows"].as_u64(), c["quarantined"].as_u64(), c["duplicates_dropped"].as_u64(), c["rows_kept"].as_u64()),
+        (
+            c["rows"].as_u64(),
+            c["quarantined"].as_u64(),
+            c["duplicates_dropped"].as_u64(),
+            c["rows_kept"].as_u64()
+        ),
         (Some(7), Some(2), Some(1), Some(4)),
         "{c}"
     );
     // events: 17 rows, e16 quarantined for its empty event_time, 16 used. Orphans among
     // them: e15 (c9, in no CRM row) and e7, e8, e9 (c2, whose CRM rows were quarantined) = 4.
     let e = quality(&m, "events");
-    assert_eq!((e["rows"].as_u64(), e["quarantined"].as_u64(), e["rows_kept"].as_u64()), (Some(17), Some(1), Some(16)));
+    assert_eq!(
+        (
+            e["rows"].as_u64(),
+            e["quarantined"].as_u64(),
+            e["rows_kept"].as_u64()
+        ),
+        (Some(17), Some(1), Some(16))
+    );
     let orphans = e["tests"]
         .as_array()
         .unwrap()
@@ -84,10 +96,20 @@ fn dirty_rows_are_quarantined_with_their_reasons_and_counted() {
         .find(|t| t["test"] == "relationships")
         .unwrap();
     assert_eq!(orphans["failures"].as_u64(), Some(4), "{orphans}");
-    assert_eq!(orphans["status"], "warn", "4 of 16 is past the default warn_if > 1%");
+    assert_eq!(
+        orphans["status"], "warn",
+        "4 of 16 is past the default warn_if > 1%"
+    );
     // transactions: 8 rows, o7 (status) and o8 (amount) quarantined, 6 used.
     let t = quality(&m, "transactions");
-    assert_eq!((t["rows"].as_u64(), t["quarantined"].as_u64(), t["rows_kept"].as_u64()), (Some(8), Some(2), Some(6)));
+    assert_eq!(
+        (
+            t["rows"].as_u64(),
+            t["quarantined"].as_u64(),
+            t["rows_kept"].as_u64()
+        ),
+        (Some(8), Some(2), Some(6))
+    );
     assert_eq!(t["status"], "warn");
 
     // The rejects files: file, line, column, value, reason, then the row.
@@ -109,21 +131,36 @@ fn dirty_rows_are_quarantined_with_their_reasons_and_counted() {
     assert!(rejects[0]["file"].ends_with("transactions.csv"));
     let events = read_csv(&dir.join("data/rejects/events.csv"));
     assert_eq!(events.len(), 1);
-    assert_eq!((events[0]["line"].as_str(), events[0]["column"].as_str(), events[0]["event_id"].as_str()), ("18", "event_time", "e16"));
+    assert_eq!(
+        (
+            events[0]["line"].as_str(),
+            events[0]["column"].as_str(),
+            events[0]["event_id"].as_str()
+        ),
+        ("18", "event_time", "e16")
+    );
     let customers = read_csv(&dir.join("data/rejects/customers.csv"));
     let lines: Vec<&str> = customers.iter().map(|r| r["line"].as_str()).collect();
     assert_eq!(lines, ["3", "8"], "both rows of c2, not c1's exact repeat");
 
     // No model sees a quarantined row: the order rows of stg_orders are the 6 kept (o1–o6).
     let orders = read_csv(&dir.join("data/stg_orders.csv"));
-    assert!(orders.iter().all(|r| r["order_id"] != "o7" && r["order_id"] != "o8"));
+    assert!(
+        orders
+            .iter()
+            .all(|r| r["order_id"] != "o7" && r["order_id"] != "o8")
+    );
 
     // The page: the summary row of transactions, and the reasons.
     let page = std::fs::read_to_string(dir.join("data_quality.html")).unwrap();
     assert!(page.contains("<td class=\"n\">2 (25.00%)</td>"), "{page}");
     assert!(page.contains("status is not one of completed, refunded, cancelled"));
     // Every page links it; the e-mail says what is off.
-    assert!(std::fs::read_to_string(dir.join("funnel.html")).unwrap().contains("href=\"data_quality.html\""));
+    assert!(
+        std::fs::read_to_string(dir.join("funnel.html"))
+            .unwrap()
+            .contains("href=\"data_quality.html\"")
+    );
     let raw = std::fs::read(dir.join("email/index.eml")).unwrap();
     let (_, parts) = mime_parts(&raw);
     let html = parts
@@ -170,7 +207,11 @@ fn past_max_bad_rows_the_run_fails_naming_the_first_row() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
-    assert!(stderr(&o).contains("more than max_bad_rows"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("more than max_bad_rows"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -187,10 +228,23 @@ fn repeated_crm_rows_change_no_number() {
     let dir = p.path().join("reports/2026-10-31");
     let m = manifest(&dir);
     let c = quality(&m, "customers");
-    assert_eq!((c["rows"].as_u64(), c["duplicates_dropped"].as_u64(), c["quarantined"].as_u64()), (Some(10), Some(5), Some(0)));
-    for f in ["funnel.csv", "rfm.csv", "churn_risk.csv", "cohorts.csv", "kpis.csv"] {
-        let a = std::fs::read(clean.path().join("reports/2026-10-31/data").join(f))
-            .unwrap_or_default();
+    assert_eq!(
+        (
+            c["rows"].as_u64(),
+            c["duplicates_dropped"].as_u64(),
+            c["quarantined"].as_u64()
+        ),
+        (Some(10), Some(5), Some(0))
+    );
+    for f in [
+        "funnel.csv",
+        "rfm.csv",
+        "churn_risk.csv",
+        "cohorts.csv",
+        "kpis.csv",
+    ] {
+        let a =
+            std::fs::read(clean.path().join("reports/2026-10-31/data").join(f)).unwrap_or_default();
         let b = std::fs::read(dir.join("data").join(f)).unwrap_or_default();
         assert!(a == b, "data/{f} changed when the CRM rows were repeated");
     }
@@ -220,7 +274,63 @@ fn a_warn_test_past_error_if_fails_the_run() {
     // A test on a column the source does not have is a configuration error.
     let p = tiny_with(
         "journey.toml",
-        &toml.replace("tests.customer_id = { error_if = \"> 5%\" }", "tests.nope = { not_null = true }"),
+        &toml.replace(
+            "tests.customer_id = { error_if = \"> 5%\" }",
+            "tests.nope = { not_null = true }",
+        ),
     );
-    assert_fails(&run(p.path(), &[]), 2, &["[sources.events.tests] nope: no such column"], p.path());
+    assert_fails(
+        &run(p.path(), &[]),
+        2,
+        &["[sources.events.tests] nope: no such column"],
+        p.path(),
+    );
+}
+
+#[test]
+fn keep_latest_resolves_a_conflicting_customer_and_the_page_shows_earlier_runs() {
+    // c2's two rows differ (b@… signed up 2026-10-20 19:59, b2@… 2026-10-21 19:59): with
+    // keep_latest by signup_at the second stays. Dropped: c1's exact repeat and c2's older
+    // row = 2; quarantined: 0; used: 7 − 2 = 5.
+    let p = dirty("\"50%\"");
+    let toml = std::fs::read_to_string(p.path().join("journey.toml")).unwrap().replace(
+        "[sources.customers]\n",
+        "[sources.customers]\ntests.customer_id = { on_conflict = \"keep_latest\", latest_by = \"signup_at\" }\n",
+    );
+    std::fs::write(p.path().join("journey.toml"), toml).unwrap();
+    ok(&bin()
+        .args(["run", "--project"])
+        .arg(p.path())
+        .args(["--as-of", "2026-10-30"])
+        .output()
+        .unwrap());
+    ok(&run(p.path(), &[]));
+    let dir = p.path().join("reports/2026-10-31");
+    let m = manifest(&dir);
+    let c = quality(&m, "customers");
+    assert_eq!(
+        (
+            c["quarantined"].as_u64(),
+            c["duplicates_dropped"].as_u64(),
+            c["rows_kept"].as_u64()
+        ),
+        (Some(0), Some(2), Some(5)),
+        "{c}"
+    );
+    let customers = read_csv(&dir.join("data/stg_customers.csv"));
+    let c2: Vec<&str> = customers
+        .iter()
+        .filter(|r| r["customer_id"] == "c2")
+        .map(|r| r["email"].as_str())
+        .collect();
+    assert_eq!(c2.len(), 1, "one row of c2");
+    // The page lists the run of 2026-10-30 (read from its manifest) before today's.
+    let page = std::fs::read_to_string(dir.join("data_quality.html")).unwrap();
+    let earlier = page
+        .find("<td>2026-10-30</td><td>customers</td>")
+        .expect("the earlier run");
+    let today = page
+        .find("<td><strong>2026-10-31</strong></td><td>customers</td>")
+        .unwrap();
+    assert!(earlier < today);
 }

@@ -1,6 +1,6 @@
 //! The row checks of one source: per canonical column, a boolean expression over the
 //! projection of `raw_<name>` (`ViewSpec::projection`) that is true on a row failing it — a value that cannot be read as the
-//! column's type, and the row tests of [`crate::project::tests`] (`not_null`,
+//! column's type, and the row tests of [`crate::project::data_tests`] (`not_null`,
 //! `accepted_values`, `min` / `max`, and the contract's rule on a completed order's amount).
 
 use std::collections::BTreeMap;
@@ -11,7 +11,7 @@ use datafusion::logical_expr::{Expr, ident, lit, not};
 
 use crate::error::{Error, Result};
 use crate::project::ColumnType;
-use crate::project::tests::{Bound, ColumnTests, Severity};
+use crate::project::data_tests::{Bound, ColumnTests, Severity};
 use crate::sources::ViewSpec;
 
 /// One row check of a source.
@@ -58,9 +58,10 @@ pub(crate) fn row_checks(
         // Over the projection of `ViewSpec::projection`: the column read leniently, and
         // whether the export had a value there.
         let value = ident(&c.canon);
-        let unreadable = c.present.as_ref().map(|_| {
-            ident(format!("__present_{}", c.canon)).and(value.clone().is_null())
-        });
+        let unreadable = c
+            .present
+            .as_ref()
+            .map(|_| ident(format!("__present_{}", c.canon)).and(value.clone().is_null()));
         let readable_but = |e: Expr| match &unreadable {
             Some(u) => e.and(not(u.clone())),
             None => e,

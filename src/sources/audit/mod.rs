@@ -1,5 +1,5 @@
 //! Data tests and quarantine: what `run`, `check` and `query` do to every source before a
-//! model reads it (the tests and severities of [`crate::project::tests`]).
+//! model reads it (the tests and severities of [`crate::project::data_tests`]).
 //!
 //! For each source with files, one aggregate over `raw_<name>` (the export read leniently:
 //! a value that cannot be read as its column's type is NULL) counts the rows, each row
@@ -35,7 +35,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::project::Config;
-use crate::project::tests::{OnConflict, Severity, Threshold};
+use crate::project::data_tests::{OnConflict, Severity, Threshold};
 use crate::sources::SourceInfo;
 
 /// The most quarantined rows of one source kept for its rejects file; the count is exact
@@ -163,13 +163,13 @@ impl SourceQuality {
                 .quarantined_by_reason
                 .iter()
                 .take(3)
-                .map(|(r, n)| format!("{n} {r}"))
+                .map(|(r, n)| format!("{} {r}", count(*n)))
                 .collect();
             out.push(format!(
                 "source {}: {} of {} rows quarantined ({}; max_bad_rows {}): {}; see data/rejects/{}.csv",
                 self.source,
-                self.quarantined,
-                self.rows,
+                count(self.quarantined),
+                count(self.rows),
                 percent(self.quarantined, self.rows),
                 self.max_bad_rows,
                 reasons.join("; "),
@@ -188,6 +188,11 @@ impl SourceQuality {
         }
         out
     }
+}
+
+/// `n` with thousands separators ("5,009"), as the pages print counts.
+pub(crate) fn count(n: u64) -> String {
+    journey_charts::format_number(n as f64, 0)
 }
 
 /// `n` of `of` as a percentage with one or two decimals ("0.38%").
@@ -212,13 +217,16 @@ pub(crate) fn percent(n: u64, of: u64) -> String {
 ///
 /// Errors: exit 2 for a test the source cannot have (an unknown column, a bound of the wrong
 /// kind, a `relationships` target that is not a source column); exit 3 when a source cannot
-/// be read at all (a CSV row with the wrong number of fields, a corrupt Parquet file).
+/// be read at all (a CSV row with the wrong number of fields, a corrupt Parquet file); exit 1
+/// when `spill_dir` (the session's `--spill-dir`; `None`: the system temp folder) is full.
 pub(crate) async fn audit_sources(
     ctx: &SessionContext,
     cfg: &Config,
     sources: &mut [SourceInfo],
     as_of_end_ns: i64,
+    spill_dir: Option<&std::path::Path>,
 ) -> Result<Vec<SourceQuality>> {
+    let _ = profile::SPILL_DIR.set(spill_dir.map(std::path::Path::to_path_buf));
     // The sources others point at (`relationships`) first, so that their views are final
     // when the others' profiles join them.
     let targets: Vec<String> = cfg
@@ -351,7 +359,7 @@ impl SourceQuality {
         &mut self,
         column: &str,
         target: &str,
-        t: &crate::project::tests::ColumnTests,
+        t: &crate::project::data_tests::ColumnTests,
         orphans: u64,
     ) {
         let kept = self.rows_kept;
@@ -366,7 +374,9 @@ impl SourceQuality {
                 format!("every {column} occurs in {target}")
             } else {
                 format!(
-                    "{orphans} of {kept} rows ({}) have a {column} that {target} lacks; they are kept",
+                    "{} of {} rows ({}) have a {column} that {target} lacks; they are kept",
+                    count(orphans),
+                    count(kept),
                     percent(orphans, kept)
                 )
             },
@@ -431,8 +441,8 @@ pub(crate) fn failed(quality: &[SourceQuality]) -> Option<Error> {
             lines.push(format!(
                 "source {}: {} of {} rows fail its data tests ({}), more than max_bad_rows {}; every one is listed in the rejects file of a run that stays within it",
                 q.source,
-                q.quarantined,
-                q.rows,
+                count(q.quarantined),
+                count(q.rows),
                 percent(q.quarantined, q.rows),
                 q.max_bad_rows
             ));

@@ -12,10 +12,10 @@ use datafusion::logical_expr::{Expr, cast, ident, lit, not, when};
 use datafusion::prelude::{DataFrame, SessionContext};
 
 use super::checks::RowCheck;
-use super::{ColumnProfile, SourceQuality, Status, TestResult, judge, percent};
+use super::{ColumnProfile, SourceQuality, Status, TestResult, count as grouped, judge, percent};
 use crate::error::{Error, Result};
 use crate::project::ColumnType;
-use crate::project::tests::{ColumnTests, OnConflict, Severity, Threshold};
+use crate::project::data_tests::{ColumnTests, OnConflict, Severity, Threshold};
 use crate::sources::{SourceInfo, ViewSpec};
 
 /// What the one aggregate over a source found.
@@ -78,12 +78,30 @@ async fn raw(ctx: &SessionContext, s: &SourceInfo) -> Result<DataFrame> {
         .map_err(|e| Error::internal(e.to_string()))
 }
 
-/// Collects `df`, turning a failed scan into the source's error (exit 3, naming its files).
+/// Collects `df`, turning a failed scan into the source's error (exit 3, naming its files),
+/// and a full disk while an operator spills into the machine's (exit 1, naming the spill
+/// folder: `spill_dir`, or the system temp folder).
 async fn collect(s: &SourceInfo, df: DataFrame) -> Result<Vec<RecordBatch>> {
     df.collect()
         .await
-        .map_err(|e: DataFusionError| crate::sources::count_failed(s, &e))
+        .map_err(|e: DataFusionError| match crate::error::io_failure(&e) {
+            Some(io) if io.contains("(os error 28)") => Error::internal(format!(
+                "{}: {io} (writing a spill file while the data tests read source {})",
+                SPILL_DIR
+                    .get()
+                    .cloned()
+                    .flatten()
+                    .unwrap_or_else(std::env::temp_dir)
+                    .display(),
+                s.name
+            )),
+            _ => crate::sources::count_failed(s, &e),
+        })
 }
+
+/// The session's spill folder (`--spill-dir`), set once by [`audit_sources`](super::audit_sources).
+pub(super) static SPILL_DIR: std::sync::OnceLock<Option<std::path::PathBuf>> =
+    std::sync::OnceLock::new();
 
 /// Row `0` of column `i` of the first non-empty batch as an integer (0 when NULL).
 fn int_at(batches: &[RecordBatch], i: usize) -> u64 {
@@ -311,8 +329,9 @@ pub(super) fn judge_rows(
                 "every row passes".to_string()
             } else {
                 format!(
-                    "{n} of {} rows ({}): {}; {fate}",
-                    p.rows,
+                    "{} of {} rows ({}): {}; {fate}",
+                    grouped(n),
+                    grouped(p.rows),
                     percent(n, p.rows),
                     c.reason
                 )
@@ -357,7 +376,11 @@ pub(super) struct Duplicates {
 
 /// The kept rows of source `s` (no `error` check failed) with the canonical columns and
 /// the export's extra columns, as the typed view has them.
-fn kept(raw: DataFrame, view: &ViewSpec, checks: &[RowCheck]) -> datafusion::common::Result<DataFrame> {
+fn kept(
+    raw: DataFrame,
+    view: &ViewSpec,
+    checks: &[RowCheck],
+) -> datafusion::common::Result<DataFrame> {
     let cols: Vec<Expr> = view
         .columns
         .iter()
@@ -453,9 +476,9 @@ impl SourceQuality {
                     "rows"
                 )
             ),
-            OnConflict::Keep => format!(
-                "{keys} held by rows that differ, kept for the models to resolve"
-            ),
+            OnConflict::Keep => {
+                format!("{keys} held by rows that differ, kept for the models to resolve")
+            }
         };
         let repeats = plural(d.exact_extra, "exact repeat", "exact repeats");
         let exact = if rule == OnConflict::Keep {
@@ -509,7 +532,12 @@ impl SourceQuality {
     /// Sets the source's status: `error` past `max_bad_rows` or a test's `error_if`, `warn`
     /// when rows were quarantined or a test warns.
     pub(super) fn finish(&mut self) {
-        let worst = self.tests.iter().map(|t| t.status).max().unwrap_or(Status::Pass);
+        let worst = self
+            .tests
+            .iter()
+            .map(|t| t.status)
+            .max()
+            .unwrap_or(Status::Pass);
         let rows = if self.over_max_bad_rows() {
             Status::Error
         } else if self.quarantined > 0 || self.duplicates_dropped > 0 {
@@ -558,9 +586,21 @@ pub(super) async fn register_kept(
         let mut cols: Vec<Expr> = (0..view.header.len())
             .map(|i| ident(format!("__raw_{i}")))
             .collect();
-        cols.push(first(&|c| lit(c.export.clone())).map_err(internal)?.alias("__column"));
-        cols.push(first(&|c| raw_of(&c.export)).map_err(internal)?.alias("__value"));
-        cols.push(first(&|c| lit(c.reason.clone())).map_err(internal)?.alias("__reason"));
+        cols.push(
+            first(&|c| lit(c.export.clone()))
+                .map_err(internal)?
+                .alias("__column"),
+        );
+        cols.push(
+            first(&|c| raw_of(&c.export))
+                .map_err(internal)?
+                .alias("__value"),
+        );
+        cols.push(
+            first(&|c| lit(c.reason.clone()))
+                .map_err(internal)?
+                .alias("__reason"),
+        );
         cols.push(first(&|c| lit(c.test)).map_err(internal)?.alias("__test"));
         let raw_df = raw(ctx, s).await?;
         let schema = raw_df.schema().clone();
@@ -582,8 +622,9 @@ pub(super) async fn register_kept(
             .map_err(internal)?;
         let (t, k) = (q(&table), q(column));
         let distinct = format!("(SELECT DISTINCT * FROM {t})");
-        let conflicting =
-            format!("SELECT {k} FROM {distinct} WHERE {k} IS NOT NULL GROUP BY {k} HAVING count(*) > 1");
+        let conflicting = format!(
+            "SELECT {k} FROM {distinct} WHERE {k} IS NOT NULL GROUP BY {k} HAVING count(*) > 1"
+        );
         let sql = match rule {
             OnConflict::Reject => {
                 let rows = ctx
@@ -652,5 +693,5 @@ pub(super) async fn count_orphans(
 
 /// `n` and the word for it: "1 key", "2 keys".
 fn plural(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
+    format!("{} {}", grouped(n), if n == 1 { one } else { many })
 }
