@@ -230,7 +230,11 @@ async fn build_folder(
         .config
         .reports
         .iter()
-        .filter(|r| args.reports.is_empty() || args.reports.contains(&r.name))
+        .filter(|r| {
+            // With a forget list every page is drawn again: a page kept from an earlier run
+            // could show a customer forgotten since.
+            prep.forget.is_some() || args.reports.is_empty() || args.reports.contains(&r.name)
+        })
         .collect();
     // `--report`: the previous folder's other pages stay (see output::carried_pages).
     let previous = staging.with_file_name(prep.window.as_of.to_string());

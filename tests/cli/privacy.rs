@@ -213,6 +213,14 @@ fn forgotten_customers_leave_every_output() {
         serde_json::json!({"customers": 2, "events": 6, "transactions": 1})
     );
 
+    // With a forget list, `--report funnel` draws every page again: none is carried over
+    // from the run before, which may have shown a customer forgotten since.
+    ok(&run(p.path(), &["--report", "funnel"]));
+    let m = manifest(&dir);
+    assert_eq!(m["carried_pages"], serde_json::json!([]));
+    // The summary and the seven pages of the fixture, all drawn by this run.
+    assert_eq!(m["pages"].as_array().unwrap().len(), 8, "{}", m["pages"]);
+
     // `--forget` on query (and an empty list leaves everything).
     std::fs::write(p.path().join("none.txt"), "# nobody\n").unwrap();
     for (list, want) in [("forget.txt", "3"), ("none.txt", "5")] {
