@@ -226,6 +226,21 @@ pub(crate) async fn prepare(args: &ProjectArgs, count_now: bool) -> Result<(Prep
         crate::engine::graph::load_models(&ctx, &args.project, &config, &params, &tables);
     if model_problems.is_empty() {
         problems.extend(unread_params(&args.project, &config, &models)?);
+        // The forget list filters the views, not the files: a model reading raw_<name>
+        // would bring the forgotten customers back.
+        if forget.is_some() {
+            for m in &models {
+                for t in m.tables.iter().filter(|t| t.starts_with("raw_")) {
+                    let view = &t["raw_".len()..];
+                    if config.sources.contains_key(view) {
+                        problems.push(Error::config(format!(
+                            "model {}: reads {t}, the files as they are, which the forget list ([privacy] forget) does not filter; read the view {view}",
+                            m.name
+                        )));
+                    }
+                }
+            }
+        }
         for name in config.privacy.data_file.keys() {
             if !models.iter().any(|m| &m.name == name) {
                 problems.push(Error::config(format!(

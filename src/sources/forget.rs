@@ -18,7 +18,7 @@
 //! `events`, `spend` and `transactions`); a source of a project's own named before
 //! `customers` with a `customer_id` column cannot be filtered by e-mail and is a
 //! configuration error (list its customers by id). `raw_<name>` stays the files as they are:
-//! models read the views.
+//! with a forget list, a model reading one is a configuration error (`cli/prepare.rs`).
 //!
 //! The list itself never reaches an output: the manifest records the file's path, how many
 //! ids and addresses it holds, and how many rows each source lost ([`ForgetSummary`]).

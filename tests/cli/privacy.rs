@@ -248,6 +248,26 @@ fn a_missing_forget_list_is_a_configuration_error() {
 }
 
 #[test]
+fn with_a_forget_list_no_model_may_read_the_raw_files() {
+    let p = tiny_renamed("\n[privacy]\nforget = \"forget.txt\"\n");
+    std::fs::write(p.path().join("forget.txt"), "cx3forgot\n").unwrap();
+    std::fs::write(
+        p.path().join("sql/crm_copy.sql"),
+        "SELECT customer_id, full_name FROM raw_customers ORDER BY customer_id",
+    )
+    .unwrap();
+    let o = run(p.path(), &[]);
+    assert_fails(&o, 2, &["model crm_copy: reads raw_customers"], p.path());
+    let o = super::trust::check(p.path(), &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("read the view customers"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
 fn pages_and_emails_mask_data_files_keep_or_hash() {
     // A page of the project's own listing the drop-offs' e-mail addresses and names; the
     // drop-off lists hashed, the CRM's staging model kept (as Parquet).
