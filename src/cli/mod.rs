@@ -96,6 +96,10 @@ struct ProjectOpts {
     /// --param lookback_days=14. Repeatable.
     #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_key_value)]
     params: Vec<(String, String)>,
+    /// The forget list (right to erasure) instead of [privacy] forget: customer ids and
+    /// e-mail addresses, one a line, whose rows leave every source.
+    #[arg(long, value_name = "FILE")]
+    forget: Option<PathBuf>,
     /// Memory budget of the run (e.g. 4GiB, 512MiB), so peak RSS stays under it. When 4 ×
     /// the inputs fit in it the run is planned as without a limit, with 82.5% as a spilling
     /// pool shared by the query operators and the staging models held in memory; otherwise
@@ -246,6 +250,7 @@ impl ProjectOpts {
             sources,
             params: self.params.clone(),
             as_of: self.as_of,
+            forget: self.forget.clone(),
             session: SessionOptions {
                 memory_limit: self.memory_limit,
                 out_of_core: self.out_of_core,

@@ -17,7 +17,8 @@ use crate::journey::params::{DEFAULT_PARAMS, NON_CONVERTING_WINDOW, ReportWindow
 use crate::journey::stages::{STAGE_SAMPLE_ROWS, count_event_names, funnel_table};
 use crate::project::{Config, ParamValue};
 use crate::report::pages;
-use crate::sources::{SourceInfo, register_sources};
+use crate::report::pii::PiiPolicy;
+use crate::sources::{ForgetList, SourceInfo, register_sources};
 
 impl Prepared {
     /// What the pages are drawn from, besides the models' rows.
@@ -46,6 +47,8 @@ pub(crate) struct ProjectArgs {
     pub(crate) as_of: Option<NaiveDate>,
     /// Session settings.
     pub(crate) session: SessionOptions,
+    /// `--forget FILE`: the forget list instead of `[privacy] forget`.
+    pub(crate) forget: Option<PathBuf>,
 }
 
 /// A project ready to run: config, bound parameters, session with sources and
@@ -74,6 +77,10 @@ pub(crate) struct Prepared {
     /// How the run uses memory, from `--memory-limit`, `--jobs` and the sources' size;
     /// already applied to `ctx`.
     pub(crate) memory: MemoryPlan,
+    /// The forget list applied to the source views, if any.
+    pub(crate) forget: Option<Arc<ForgetList>>,
+    /// The treatment of personal data in each output (`[privacy]`, with its salt).
+    pub(crate) pii: PiiPolicy,
 }
 
 /// Loads and checks a project without running a model. Returns the prepared project and
@@ -92,6 +99,11 @@ pub(crate) async fn prepare(args: &ProjectArgs, count_now: bool) -> Result<(Prep
     let ctx = build_session(&args.session)?;
     ctx.register_table("funnel_stages", Arc::new(funnel_table(&config)?))
         .map_err(|e| Error::internal(e.to_string()))?;
+    let pii = PiiPolicy::new(&config.privacy)?;
+    let forget = forget_list(args, &config)?;
+    if let Some(f) = &forget {
+        f.install(&ctx);
+    }
     let (mut sources, mut problems) =
         register_sources(&ctx, &args.project, &config, &args.sources).await;
     let optional = crate::sources::register_missing_optional(&ctx, &config)?;
@@ -248,6 +260,28 @@ pub(crate) async fn prepare(args: &ProjectArgs, count_now: bool) -> Result<(Prep
         crate::engine::graph::load_models(&ctx, &args.project, &config, &params, &tables);
     if model_problems.is_empty() {
         problems.extend(unread_params(&args.project, &config, &models)?);
+        // The forget list filters the views, not the files: a model reading raw_<name>
+        // would bring the forgotten customers back.
+        if forget.is_some() {
+            for m in &models {
+                for t in m.tables.iter().filter(|t| t.starts_with("raw_")) {
+                    let view = &t["raw_".len()..];
+                    if config.sources.contains_key(view) {
+                        problems.push(Error::config(format!(
+                            "model {}: reads {t}, the files as they are, which the forget list ([privacy] forget) does not filter; read the view {view}",
+                            m.name
+                        )));
+                    }
+                }
+            }
+        }
+        for name in config.privacy.data_file.keys() {
+            if !models.iter().any(|m| &m.name == name) {
+                problems.push(Error::config(format!(
+                    "journey.toml: [privacy.data_file] {name}: no model is named {name}"
+                )));
+            }
+        }
     }
     problems.extend(model_problems);
     Ok((
@@ -263,9 +297,24 @@ pub(crate) async fn prepare(args: &ProjectArgs, count_now: bool) -> Result<(Prep
             quality,
             quality_trend: Vec::new(),
             memory,
+            forget,
+            pii,
         },
         problems,
     ))
+}
+
+/// The forget list of the project: `--forget FILE` (relative to the working directory), else
+/// `[privacy] forget` (relative to the project), read now.
+///
+/// Errors: exit 2 when the file is missing or unreadable, naming it.
+fn forget_list(args: &ProjectArgs, config: &Config) -> Result<Option<Arc<ForgetList>>> {
+    let (path, shown) = match (&args.forget, &config.privacy.forget) {
+        (Some(p), _) => (p.clone(), p.clone()),
+        (None, Some(p)) => (args.project.join(p), p.clone()),
+        (None, None) => return Ok(None),
+    };
+    Ok(Some(Arc::new(ForgetList::read(&path, &shown)?)))
 }
 
 /// `[params]` entries that no model (`$name`) and no template (`params.name`) reads: a

@@ -13,7 +13,9 @@ use crate::error::{Error, Result};
 use crate::report::context::{Page, ReportVar, Unavailable, page_context};
 use crate::report::data_files::write_data_files;
 pub(crate) use crate::report::manifest::RunStatus;
-use crate::report::manifest::{EmailEntry, Manifest, ModelEntry, file_checksum};
+use crate::report::manifest::{
+    CSV_FORMULAS, EmailEntry, Manifest, ModelEntry, Privacy, file_checksum,
+};
 use crate::report::output::lock_output;
 use crate::report::pages;
 
@@ -196,6 +198,7 @@ async fn build_folder(
                 m,
                 &data_dir,
                 work,
+                &prep.pii,
             )))
         },
     )
@@ -212,10 +215,12 @@ async fn build_folder(
     let mut warnings = prep.warnings.clone();
     let inputs = count_deferred(prep, &mut warnings).await?;
     for run in &results.runs {
-        let (r, truncated) = match results.batches.get(&run.name) {
+        let (mut r, truncated) = match results.batches.get(&run.name) {
             Some(b) => pages::batches_to_rows(b, pages::MAX_TEMPLATE_ROWS),
             None => (Vec::new(), run.rows > 0),
         };
+        // Pages and e-mails show personal data as [privacy] pages says (default: masked).
+        prep.pii.treat_rows(&mut r);
         let columns = results.columns.get(&run.name).cloned().unwrap_or_default();
         rows.insert(run.name.clone(), serde_json::Value::Array(r));
         info.insert(
@@ -227,7 +232,11 @@ async fn build_folder(
         .config
         .reports
         .iter()
-        .filter(|r| args.reports.is_empty() || args.reports.contains(&r.name))
+        .filter(|r| {
+            // With a forget list every page is drawn again: a page kept from an earlier run
+            // could show a customer forgotten since.
+            prep.forget.is_some() || args.reports.is_empty() || args.reports.contains(&r.name)
+        })
         .collect();
     // `--report`: the previous folder's other pages stay (see output::carried_pages).
     let previous = staging.with_file_name(prep.window.as_of.to_string());
@@ -409,6 +418,40 @@ async fn build_folder(
         RunStatus::Partial
     };
     let carried = crate::report::output::carry_pages(&previous, staging, &carried)?;
+    let forget = match &prep.forget {
+        Some(f) => {
+            let s = f.summary(&prep.ctx).await?;
+            tracing::info!(
+                file = %s.file.display(),
+                rows_removed = s.rows_removed.values().sum::<u64>(),
+                "forget list applied"
+            );
+            Some(s)
+        }
+        None => None,
+    };
+    let with_files = prep.models.iter().filter_map(|m| {
+        let cfg = prep.config.models.get(&m.name);
+        let file = match cfg.map(|c| c.data_file).unwrap_or_default() {
+            crate::project::DataFile::Csv => Some(format!("data/{}.csv", m.name)),
+            crate::project::DataFile::Parquet => Some(format!("data/{}.parquet", m.name)),
+            crate::project::DataFile::None => None,
+        };
+        let split = cfg.and_then(|c| c.split_csv_by.as_deref());
+        let label = match (file, split) {
+            (Some(f), Some(by)) => format!("{f} and its split CSVs (by {by})"),
+            (None, Some(by)) => format!("the split CSVs of {} (by {by})", m.name),
+            (Some(f), None) => f,
+            (None, None) => return None,
+        };
+        let columns = results.columns.get(&m.name)?;
+        Some((m.name.as_str(), label, columns.clone()))
+    });
+    let privacy = Privacy {
+        forget,
+        outputs: prep.pii.manifest(with_files),
+        csv_formulas: CSV_FORMULAS,
+    };
     let manifest = Manifest {
         journey_report_version: env!("CARGO_PKG_VERSION"),
         datafusion_version: datafusion::DATAFUSION_VERSION,
@@ -452,6 +495,7 @@ async fn build_folder(
         data_quality: prep.quality.clone(),
         unavailable: results.unavailable.clone(),
         carried_pages: carried,
+        privacy,
     };
     crate::report::output::check_stop()?;
     let file = staging.join("manifest.json");

@@ -35,6 +35,9 @@ pub struct Config {
     /// E-mail form and delivery.
     #[serde(default)]
     pub(crate) email: EmailConfig,
+    /// The forget list and the treatment of personal data per output.
+    #[serde(default)]
+    pub(crate) privacy: super::PrivacyConfig,
 }
 
 /// `[email]`: how the e-mail form of the reports is addressed and when it may be sent. SMTP
@@ -54,7 +57,8 @@ pub(crate) struct EmailConfig {
     /// Where the report folders are published (e.g. `https://reports.acme.example/journeys`);
     /// when set, each e-mail links to `<base_url>/<as-of>/<report>.html` and its relative
     /// links become absolute under `<base_url>/<as-of>/`. Without it, the e-mails carry no
-    /// links (a recipient could not follow them). Must start with `http://` or `https://`.
+    /// links (a recipient could not follow them). Must be an `http://` or `https://` URL
+    /// ([`super::privacy::check_link`]).
     #[serde(default)]
     pub(crate) base_url: Option<String>,
     /// Deprecated: the error threshold of the events source's freshness (use

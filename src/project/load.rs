@@ -87,11 +87,14 @@ impl Config {
             ParamValue::from_toml(k, v)?;
         }
         if let Some(url) = &self.email.base_url
-            && !(url.starts_with("https://") || url.starts_with("http://"))
+            && let Err(why) = super::privacy::check_link(url)
         {
             return Err(Error::config(format!(
-                "{p}: [email] base_url {url:?}: expected an absolute URL starting with https:// (the e-mails' links are made from it)"
+                "{p}: [email] base_url {url:?}: {why} (the e-mails' links are made from it)"
             )));
+        }
+        if let Some(why) = self.privacy.problem() {
+            return Err(Error::config(format!("{p}: [privacy] {why}")));
         }
         Ok(())
     }

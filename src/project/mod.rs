@@ -26,6 +26,10 @@
 //! [[reports]]
 //! name = "funnel"                  # writes funnel.html from templates/funnel.html
 //! title = "Conversion funnel"
+//!
+//! [privacy]
+//! forget = "privacy/forget.txt"    # customer ids and e-mail addresses to leave out
+//! pages = "mask"                   # mask (default) | hash | keep: pages and e-mails
 //! ```
 //!
 //! | file | owns |
@@ -34,15 +38,18 @@
 //! | `source.rs` | `[sources.<name>]` (`SourceConfig`), the input `contract`, freshness defaults |
 //! | `params.rs` | [`ParamValue`]: a typed `[params]` or `--param` value and its SQL literal |
 //! | `data_tests.rs` | data tests per source column (`not_null`, `unique`, …), severities, thresholds, the contract's defaults |
+//! | `privacy.rs` | `[privacy]` (`PrivacyConfig`, `Treatment`) and `check_link`, the rule on link settings |
 //! | `load.rs` | `Config::load`: reading and validating the file, `check_timestamp_format` |
 
 mod config;
 mod load;
 mod params;
+mod privacy;
 mod source;
 pub(crate) mod data_tests;
 
 pub use config::{Config, Materialize};
 pub(crate) use config::{DataFile, ReportConfig};
 pub use params::ParamValue;
+pub(crate) use privacy::{PrivacyConfig, Treatment};
 pub(crate) use source::{ColumnType, Format, MaxAge, OPTIONAL_SOURCES, SourceConfig, contract};

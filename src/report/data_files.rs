@@ -27,6 +27,7 @@ use futures::StreamExt;
 use crate::engine::model::Model;
 use crate::error::{Error, Result};
 use crate::project::Config;
+use crate::report::pii::{PiiPolicy, neutralise_formulas};
 
 /// Whether the query of `m` ends in an `ORDER BY` of its own (at the top level, not only in
 /// a subquery or a window).
@@ -69,6 +70,22 @@ async fn data_frame(
     Ok(DataFrame::new(state, plan))
 }
 
+/// The rows of model `name`'s data file: [`data_frame`] with its personal-data columns
+/// under the model's treatment ([`PiiPolicy::treat_frame`]).
+///
+/// Errors: exit 1 when there is no relation `name` or the treatment cannot be planned.
+async fn file_frame(
+    ctx: &SessionContext,
+    name: &str,
+    ordered: bool,
+    pii: &PiiPolicy,
+) -> Result<DataFrame> {
+    let df = data_frame(ctx, name, ordered)
+        .await
+        .map_err(|e| Error::internal(format!("{name}: {e}")))?;
+    pii.treat_frame(df, name)
+}
+
 /// Writes the data files of model `m` into `data_dir`: `data/<model>.csv` or `.parquet` as its
 /// `data_file` says (a Parquet work file of a model with its own `ORDER BY` is hard-linked, not
 /// rewritten), and the split CSVs of `split_csv_by`; rows in the order of
@@ -78,7 +95,9 @@ async fn data_frame(
 /// overwritten); exit 4 when the split column is not a column of the model.
 ///
 /// `all` are the project's models (a split value may not name one); the rows are read from
-/// the relation `m.name` registered in `session`.
+/// the relation `m.name` registered in `session`; personal data is treated as `pii` says for
+/// the model (then a Parquet work file is rewritten, not linked), and CSV cells that would
+/// run as formulas are neutralised ([`crate::report::pii`]).
 pub(crate) async fn write_data_files(
     session: &SessionContext,
     config: &Config,
@@ -86,6 +105,7 @@ pub(crate) async fn write_data_files(
     m: &Model,
     data_dir: &Path,
     work: &Path,
+    pii: &PiiPolicy,
 ) -> Result<()> {
     let cfg = config.models.get(&m.name);
     // Rows in the model's own order, or sorted by every column (crate::report::output).
@@ -97,26 +117,39 @@ pub(crate) async fn write_data_files(
                 &m.name,
                 &data_dir.join(format!("{}.csv", m.name)),
                 ordered,
+                pii,
             )
             .await?;
         }
         crate::project::DataFile::Parquet => {
             let dest = data_dir.join(format!("{}.parquet", m.name));
             let work_file = work.join(format!("{}.parquet", m.name));
-            // A work file holds the rows in the model's order: kept when that order is defined.
-            if ordered && m.materialize != crate::project::Materialize::View && work_file.exists() {
+            // A work file holds the rows in the model's order: kept when that order is defined
+            // and no personal data in it is to be treated.
+            let treated = match session.table(m.name.as_str()).await {
+                Ok(df) => pii.changes_data_file(
+                    &m.name,
+                    df.schema().fields().iter().map(|f| f.name().as_str()),
+                ),
+                Err(_) => false,
+            };
+            if ordered
+                && !treated
+                && m.materialize != crate::project::Materialize::View
+                && work_file.exists()
+            {
                 // Same filesystem (both under the output folder): a hard link, no copy.
                 if std::fs::hard_link(&work_file, &dest).is_err() {
                     std::fs::copy(&work_file, &dest).map_err(|e| Error::io(&dest, e))?;
                 }
             } else {
-                write_parquet(session, &m.name, &dest, ordered).await?;
+                write_parquet(session, &m.name, &dest, ordered, pii).await?;
             }
         }
         crate::project::DataFile::None => {}
     }
     if let Some(column) = cfg.and_then(|c| c.split_csv_by.as_deref()) {
-        let files = write_split_csv(session, &m.name, column, data_dir, ordered).await?;
+        let files = write_split_csv(session, &m.name, column, data_dir, ordered, pii).await?;
         for f in &files {
             let stem = f.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
             if all.iter().any(|o| o.name == stem) {
@@ -144,12 +177,17 @@ fn count_from_write(batches: &[RecordBatch]) -> u64 {
 }
 
 /// Writes the relation `name` to `path` as CSV with a header (timestamps as
-/// `YYYY-MM-DD HH:MM:SS` UTC, lists as `[a, b]`), streaming, in the order of
+/// `YYYY-MM-DD HH:MM:SS` UTC, lists as `[a, b]`, text that would run as a formula prefixed
+/// with `'`), streaming, in the order of
 /// [`crate::report::data_files::data_frame`] (`ordered`: the model has its own `ORDER BY`).
-async fn write_csv(ctx: &SessionContext, name: &str, path: &Path, ordered: bool) -> Result<u64> {
-    let df = data_frame(ctx, name, ordered)
-        .await
-        .map_err(|e| Error::internal(format!("{name}: {e}")))?;
+async fn write_csv(
+    ctx: &SessionContext,
+    name: &str,
+    path: &Path,
+    ordered: bool,
+    pii: &PiiPolicy,
+) -> Result<u64> {
+    let df = file_frame(ctx, name, ordered, pii).await?;
     write_df_csv(df, name, path).await
 }
 
@@ -162,10 +200,9 @@ async fn write_parquet(
     name: &str,
     path: &Path,
     ordered: bool,
+    pii: &PiiPolicy,
 ) -> Result<u64> {
-    let df = data_frame(ctx, name, ordered)
-        .await
-        .map_err(|e| Error::internal(format!("{name}: {e}")))?;
+    let df = file_frame(ctx, name, ordered, pii).await?;
     let written = df
         .write_parquet(
             &path.to_string_lossy(),
@@ -203,6 +240,7 @@ async fn write_split_csv(
     column: &str,
     dir: &Path,
     ordered: bool,
+    pii: &PiiPolicy,
 ) -> Result<Vec<PathBuf>> {
     use datafusion::prelude::{col, lit};
     let model_err = |e: datafusion::error::DataFusionError| {
@@ -211,7 +249,7 @@ async fn write_split_csv(
             crate::error::clean_error(&e)
         ))
     };
-    let df = data_frame(ctx, name, ordered).await.map_err(model_err)?;
+    let df = file_frame(ctx, name, ordered, pii).await?;
     let values = df
         .clone()
         .select(vec![
@@ -279,7 +317,7 @@ async fn write_df_csv(
     let mut wrote_any = false;
     while let Some(batch) = stream.next().await {
         let batch = batch.map_err(|e| Error::internal(format!("{name}: {e}")))?;
-        let batch = flatten_nested(&batch)?;
+        let batch = neutralise_formulas(&flatten_nested(&batch)?)?;
         rows += batch.num_rows() as u64;
         w.write(&batch)
             .map_err(|e| Error::internal(format!("{}: {e}", path.display())))?;

@@ -10,7 +10,8 @@ use crate::engine::runner::ModelRun;
 use crate::error::{Error, Result};
 use crate::journey::freshness::SourceFreshness;
 use crate::project::ParamValue;
-use crate::sources::SourceInfo;
+use crate::report::pii::OutputTreatment;
+use crate::sources::{ForgetSummary, SourceInfo};
 
 /// `manifest.json`.
 #[derive(Debug, Serialize)]
@@ -52,7 +53,26 @@ pub(crate) struct Manifest {
     /// as-of date (with their e-mails): `{"page": "funnel.html", "drawn_at": <started_at of
     /// the run that drew it>}`.
     pub(crate) carried_pages: Vec<serde_json::Value>,
+    /// The forget list applied and the treatment of personal data in each output.
+    pub(crate) privacy: Privacy,
 }
+
+/// `manifest.json` → `privacy`: what was done to personal data (never the data itself).
+#[derive(Debug, Serialize)]
+pub(crate) struct Privacy {
+    /// The forget list applied to the sources (its file, how many ids and addresses it
+    /// lists, the rows each source lost), or `null` when there is none.
+    pub(crate) forget: Option<ForgetSummary>,
+    /// Per output (pages and e-mails; each data file with e-mail or name columns): the
+    /// columns treated and the treatment (`mask`, `hash`, `keep`).
+    pub(crate) outputs: Vec<OutputTreatment>,
+    /// What was done to CSV cells a spreadsheet would run as formulas ([`CSV_FORMULAS`]).
+    pub(crate) csv_formulas: &'static str,
+}
+
+/// The manifest's statement of the CSV formula rule (see [`crate::report::pii`]).
+pub(crate) const CSV_FORMULAS: &str =
+    "text cells starting with =, +, -, @, tab or carriage return prefixed with ' (OWASP)";
 
 /// One SQL model in `manifest.json` (fields in the file's key order).
 #[derive(Debug, Clone, Serialize)]

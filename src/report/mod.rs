@@ -4,6 +4,8 @@
 //! - [`email`]: the e-mail form of the pages (PNG charts) and [`delivery`]: sending it, once
 //!   per message;
 //! - [`data_files`]: the data files' defined row order;
+//! - [`pii`]: personal data in pages, e-mails and data files (mask, hash, keep), and CSV
+//!   cells that would run as formulas;
 //! - [`output`]: the report folder's lock, scratch folder, stop flag and atomic swap.
 //!
 //! May import every room below it: `error`, `logging`, `functions`, `project`, `sources`,
@@ -16,3 +18,4 @@ pub(crate) mod email;
 pub(crate) mod manifest;
 pub(crate) mod output;
 pub(crate) mod pages;
+pub(crate) mod pii;

@@ -8,6 +8,9 @@
 //!   empty strings as NULL, timestamps → `Timestamp(Nanosecond, None)` in UTC, amounts →
 //!   Float64), followed by every extra column of the export under its own name.
 //!
+//! A forget list installed on the session (`[privacy] forget`) removes its customers' rows
+//! from every view `<name>` (`forget.rs`).
+//!
 //! Timestamps and numbers are parsed strictly by `parse_timestamp` / `parse_number`; a value
 //! that cannot be read fails the query that reads it, and `locate_bad_value` finds its file
 //! and line for the error message.
@@ -17,6 +20,7 @@
 //! | `mod.rs` | [`SourceInfo`] and `FileInfo`: what a registered source is, for the run and the manifest |
 //! | `files.rs` | `resolve_files` (file, glob or folder → files), the CSV header and the Parquet schema of a file |
 //! | `register.rs` | `register_sources`: `raw_<name>` and the typed view `<name>`; `register_missing_optional` |
+//! | `forget.rs` | the forget list (right to erasure): `ForgetList`, applied to each typed view by `drop_forgotten` |
 //! | `tap.rs` | `RowTap` and the scan wrapper that counts a CSV source's rows and names its files in scan errors |
 //! | `count.rs` | `count_typed`: the rows of a typed view, every conversion run; `count_failed` |
 //! | `audit/` | data tests and quarantine: the profile of each source, rejected rows, duplicate keys, orphans |
@@ -25,6 +29,7 @@
 pub(crate) mod audit;
 mod count;
 mod files;
+mod forget;
 mod locate;
 mod register;
 mod tap;
@@ -38,6 +43,7 @@ use serde::Serialize;
 use crate::project::Format;
 
 pub(crate) use count::{count_failed, count_typed, forcing_counts};
+pub(crate) use forget::{ForgetList, ForgetSummary};
 pub(crate) use locate::locate_bad_value;
 pub(crate) use register::{register_missing_optional, register_sources};
 pub(crate) use tap::RowTap;

@@ -385,6 +385,7 @@ async fn register_one(
         .await
         .and_then(|df| df.select(exprs))
         .map_err(|e| Error::internal(format!("source {name}: building the typed view: {e}")))?;
+    let df = super::forget::drop_forgotten(ctx, name, df).await?;
     ctx.register_table(name, df.into_view())
         .map_err(|e| Error::internal(e.to_string()))?;
 

@@ -37,7 +37,7 @@ fn first_difference(a: &[u8], b: &[u8]) -> String {
 
 /// Runs the bundled project (the repository root) into a fresh folder with `env` set and
 /// `extra` arguments; returns the folder.
-fn bundled_run(env: &[(&str, &str)], extra: &[&str]) -> TempDir {
+pub(super) fn bundled_run(env: &[(&str, &str)], extra: &[&str]) -> TempDir {
     let out = TempDir::new().unwrap();
     let mut c = bin();
     for (k, v) in env {

@@ -2070,5 +2070,6 @@ fn a_memory_limit_plans_by_the_data_and_changes_no_number() {
 mod data_files;
 mod delivery;
 mod operations;
+mod privacy;
 mod quality;
 mod trust;

@@ -17,7 +17,7 @@ fn run_as_of(project: &Path, as_of: &str) -> Output {
         .unwrap()
 }
 
-fn check(project: &Path, extra: &[&str]) -> Output {
+pub(super) fn check(project: &Path, extra: &[&str]) -> Output {
     bin()
         .args(["check", "--project"])
         .arg(project)
