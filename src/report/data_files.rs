@@ -357,7 +357,9 @@ pub(crate) fn flatten_nested(batch: &RecordBatch) -> Result<RecordBatch> {
 
 /// Writes `data/rejects/<source>.csv` for every source that quarantined rows: one line per
 /// row, `file, line, column, value, reason`, then the row's cells under the export's own
-/// column names (a conflicting duplicate key found in a Parquet source has no row).
+/// column names (a conflicting duplicate key found in a Parquet source has no row). Every
+/// cell is the export's text, so every one a spreadsheet would run as a formula is prefixed
+/// with `'`, as in the other data files ([`crate::report::pii::is_formula`]).
 ///
 /// Errors (exit 1): the folder or a file cannot be written.
 pub(crate) fn write_rejects(
@@ -386,7 +388,17 @@ pub(crate) fn write_rejects(
                 &empty
             };
             rec.extend(row.iter().map(String::as_str));
-            w.write_record(&rec).map_err(io)?;
+            let safe: Vec<std::borrow::Cow<str>> = rec
+                .iter()
+                .map(|c| {
+                    if crate::report::pii::is_formula(c) {
+                        std::borrow::Cow::Owned(format!("'{c}"))
+                    } else {
+                        std::borrow::Cow::Borrowed(*c)
+                    }
+                })
+                .collect();
+            w.write_record(safe.iter().map(|c| c.as_ref())).map_err(io)?;
         }
         w.flush().map_err(|e| Error::io(&path, e))?;
     }

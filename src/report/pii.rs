@@ -285,7 +285,7 @@ pub(crate) fn hmac_sha256_hex(key: &[u8], value: &str) -> String {
 
 /// Whether a spreadsheet would run a cell starting like `v` as a formula (OWASP: `=`, `+`,
 /// `-`, `@`, tab, carriage return).
-fn is_formula(v: &str) -> bool {
+pub(crate) fn is_formula(v: &str) -> bool {
     v.starts_with(['=', '+', '-', '@', '\t', '\r'])
 }
 

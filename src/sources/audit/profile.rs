@@ -71,11 +71,25 @@ fn any_error(checks: &[RowCheck]) -> Expr {
         .unwrap_or(lit(false))
 }
 
-/// `raw_<name>` of source `s`.
-async fn raw(ctx: &SessionContext, s: &SourceInfo) -> Result<DataFrame> {
-    ctx.table(format!("raw_{}", s.name).as_str())
+/// `raw_<name>` of source `s` through [`ViewSpec::projection`] (with `raw_text`, the export's
+/// cells as text too), without the forget list's customers (`[privacy] forget`): what every
+/// query of the data tests reads, so that no count, reject or view holds a forgotten
+/// customer.
+async fn projected(
+    ctx: &SessionContext,
+    s: &SourceInfo,
+    view: &ViewSpec,
+    raw_text: bool,
+) -> Result<DataFrame> {
+    let raw = ctx
+        .table(format!("raw_{}", s.name).as_str())
         .await
-        .map_err(|e| Error::internal(e.to_string()))
+        .map_err(|e| Error::internal(e.to_string()))?;
+    let schema = raw.schema().clone();
+    let df = raw
+        .select(view.projection(raw_text.then_some(&schema)))
+        .map_err(|e| Error::internal(format!("source {}: {e}", s.name)))?;
+    crate::sources::forget::drop_forgotten(ctx, &s.name, df).await
 }
 
 /// Collects `df`, turning a failed scan into the source's error (exit 3, naming its files),
@@ -180,10 +194,7 @@ pub(super) async fn profile(
     }
     let orphans_at = aggs.len();
     let internal = |e: DataFusionError| Error::internal(format!("source {}: {e}", s.name));
-    let mut df = raw(ctx, s)
-        .await?
-        .select(view.projection(None))
-        .map_err(internal)?;
+    let mut df = projected(ctx, s, view, false).await?;
     for (i, r) in relationships.iter().enumerate() {
         let (key, found) = (format!("__ref_{i}"), format!("__found_{i}"));
         let other = ctx
@@ -376,20 +387,23 @@ pub(super) struct Duplicates {
 
 /// The kept rows of source `s` (no `error` check failed) with the canonical columns and
 /// the export's extra columns, as the typed view has them.
-fn kept(
-    raw: DataFrame,
+async fn kept(
+    ctx: &SessionContext,
+    s: &SourceInfo,
     view: &ViewSpec,
     checks: &[RowCheck],
-) -> datafusion::common::Result<DataFrame> {
+) -> Result<DataFrame> {
     let cols: Vec<Expr> = view
         .columns
         .iter()
         .map(|c| ident(&c.canon))
         .chain(view.extras.iter().map(ident))
         .collect();
-    raw.select(view.projection(None))?
-        .filter(not(any_error(checks)))?
-        .select(cols)
+    projected(ctx, s, view, false)
+        .await?
+        .filter(not(any_error(checks)))
+        .and_then(|d| d.select(cols))
+        .map_err(|e| Error::internal(format!("source {}: {e}", s.name)))
 }
 
 /// `name` as a SQL identifier in double quotes.
@@ -421,7 +435,7 @@ pub(super) async fn count_duplicates(
     column: &str,
 ) -> Result<Duplicates> {
     let table = format!("__audit_{}", s.name);
-    let df = kept(raw(ctx, s).await?, view, checks).map_err(|e| Error::internal(e.to_string()))?;
+    let df = kept(ctx, s, view, checks).await?;
     ctx.register_table(table.as_str(), df.into_view())
         .map_err(|e| Error::internal(e.to_string()))?;
     let sql = format!(
@@ -602,18 +616,16 @@ pub(super) async fn register_kept(
                 .alias("__reason"),
         );
         cols.push(first(&|c| lit(c.test)).map_err(internal)?.alias("__test"));
-        let raw_df = raw(ctx, s).await?;
-        let schema = raw_df.schema().clone();
-        let df = raw_df
-            .select(view.projection(Some(&schema)))
-            .and_then(|d| d.filter(any_error(checks)))
+        let df = projected(ctx, s, view, true)
+            .await?
+            .filter(any_error(checks))
             .and_then(|d| d.select(cols))
             .and_then(|d| d.limit(0, Some(limit)))
             .map_err(internal)?;
         rejected = collect(s, df).await?;
     }
     // The kept rows, then each key's duplicates.
-    let mut df = kept(raw(ctx, s).await?, view, checks).map_err(internal)?;
+    let mut df = kept(ctx, s, view, checks).await?;
     let mut conflicts = Vec::new();
     let table = format!("__audit_{}", s.name);
     for (column, rule, latest_by, _) in dedup {
