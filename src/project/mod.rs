@@ -41,6 +41,6 @@ mod params;
 mod source;
 
 pub use config::{Config, Materialize};
-pub(crate) use config::{DataFile, ReportConfig};
+pub(crate) use config::{DataFile, LabelsConfig, ReportConfig};
 pub use params::ParamValue;
 pub(crate) use source::{ColumnType, Format, MaxAge, OPTIONAL_SOURCES, SourceConfig, contract};

@@ -414,6 +414,112 @@ fn tiny_project_pages_escape_data_and_are_self_contained() {
     );
 }
 
+/// The text nodes of the `n`-th chart (0-based) of a page, in drawing order.
+fn chart_texts(html: &str, n: usize) -> Vec<String> {
+    let svg = html
+        .split("<svg")
+        .nth(n + 1)
+        .and_then(|s| s.split("</svg>").next())
+        .unwrap_or_else(|| panic!("no chart {n}"));
+    svg.split("</text>")
+        .filter_map(|t| {
+            t.rsplit_once(">\n")
+                .map(|(_, text)| text.trim().to_string())
+        })
+        .collect()
+}
+
+/// An e-mail's text with its quoted-printable soft line breaks removed.
+fn eml_text(path: &Path) -> String {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .replace("=\r\n", "")
+        .replace("=\n", "")
+}
+
+#[test]
+fn tiny_pages_read_as_the_tables_do() {
+    let p = tiny_report();
+    let dir = report_dir(p.path());
+    let page = |name: &str| std::fs::read_to_string(dir.join(format!("{name}.html"))).unwrap();
+    // Rates show the previous value and the change in points: the refund rate is 1 refunded
+    // order (o5) of 3 in the period (o1, o3 completed) = 33.3%, against 0 of 1 (o2) before:
+    // "0.0% → 33.3%", +33.3 points (the relative change, from 0, has no value).
+    let index = page("index");
+    assert!(
+        index.contains("0.0% → 33.3%, <span class=\"down\">+33.3 pt</span>"),
+        "{index}"
+    );
+    // The attribution heatmap's rows follow the table below it (by revenue), and channel
+    // ids are written as names (no [labels.channels]: from the id) on the page, while the
+    // data file keeps the ids.
+    let attribution = page("attribution");
+    let table_order: Vec<String> = read_csv(&dir.join("data/attribution.csv"))
+        .iter()
+        .map(|r| r["channel"].clone())
+        .collect();
+    assert_eq!(
+        table_order,
+        ["email", "social", "direct", "organic_search", "paid_search"]
+    );
+    let names = ["Email", "Social", "Direct", "Organic search", "Paid search"];
+    let texts = chart_texts(&attribution, 0);
+    let rows: Vec<&str> = texts
+        .iter()
+        .map(String::as_str)
+        .filter(|t| names.contains(t))
+        .collect();
+    assert_eq!(rows, names, "heatmap rows in the table's order");
+    let table_rows: Vec<usize> = names
+        .iter()
+        .map(|n| {
+            attribution
+                .find(&format!("<tr><td>{n}</td>"))
+                .unwrap_or_else(|| panic!("{n} is not a table row"))
+        })
+        .collect();
+    assert!(table_rows.windows(2).all(|w| w[0] < w[1]), "table order");
+    assert!(!attribution.contains("<td>organic_search</td>"));
+    // Every cell of the revenue heatmap has the same (no) decimals, though time decay
+    // credits fractions of a euro (o1's 100 EUR split between email and social by age).
+    let cells: Vec<&String> = texts
+        .iter()
+        .filter(|t| t.chars().next().is_some_and(|c| c.is_ascii_digit()))
+        .collect();
+    assert!(cells.len() >= 40, "{cells:?}");
+    assert!(cells.iter().all(|t| !t.contains('.')), "{cells:?}");
+    // The funnel's period is written as days in the report's zone, not as a UTC instant.
+    let funnel = page("funnel");
+    assert!(funnel.contains("<dt>Period</dt><dd>2026-10-02 to 2026-10-31: the last 30 days"));
+    assert!(!funnel.contains("2026-10-02 00:00:00"));
+}
+
+#[test]
+fn channel_display_names_come_from_journey_toml() {
+    let p = tiny();
+    let toml = p.path().join("journey.toml");
+    let mut text = std::fs::read_to_string(&toml).unwrap();
+    text.push_str("\n[labels.channels]\nemail = \"Newsletter\"\n");
+    std::fs::write(&toml, text).unwrap();
+    ok(&run(p.path(), &[]));
+    let dir = report_dir(p.path());
+    let attribution = std::fs::read_to_string(dir.join("attribution.html")).unwrap();
+    assert!(attribution.contains("<tr><td>Newsletter</td>"));
+    // unmapped ids keep the default name
+    assert!(attribution.contains("<tr><td>Organic search</td>"));
+    assert!(chart_texts(&attribution, 0).contains(&"Newsletter".to_string()));
+    let channels = std::fs::read_to_string(dir.join("channels.html")).unwrap();
+    assert!(channels.contains("<td>Newsletter</td>"));
+    assert!(eml_text(&dir.join("email/attribution.eml")).contains("Newsletter"));
+    // paths name each channel of the path: o1's path is social > email
+    let paths = std::fs::read_to_string(dir.join("paths.html")).unwrap();
+    assert!(paths.contains("Social &gt; Newsletter"), "paths");
+    // the data files keep the ids
+    let rows = read_csv(&dir.join("data/attribution.csv"));
+    assert!(rows.iter().any(|r| r["channel"] == "email"));
+    assert!(!rows.iter().any(|r| r["channel"] == "Newsletter"));
+}
+
 #[test]
 fn rfm_monetary_ties_do_not_depend_on_summation_order() {
     // c1 spends 0.1, 0.2, 0.3 and c3 0.3, 0.2, 0.1 (on different days): 0.6 each. Added as
