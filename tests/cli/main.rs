@@ -501,8 +501,13 @@ fn channel_display_names_come_from_journey_toml() {
     let mut text = std::fs::read_to_string(&toml).unwrap();
     text.push_str("\n[labels.channels]\nemail = \"Newsletter\"\n");
     std::fs::write(&toml, text).unwrap();
-    ok(&run(p.path(), &[]));
+    let o = run(p.path(), &[]);
+    ok(&o);
     let dir = report_dir(p.path());
+    // The summary line ends with what to open.
+    let summary = String::from_utf8_lossy(&o.stdout).trim_end().to_string();
+    let open = format!(" — open {}", dir.join("index.html").display());
+    assert!(summary.ends_with(&open), "{summary}");
     let attribution = std::fs::read_to_string(dir.join("attribution.html")).unwrap();
     assert!(attribution.contains("<tr><td>Newsletter</td>"));
     // unmapped ids keep the default name
@@ -981,6 +986,48 @@ fn query_prints_model_results() {
     assert!(
         out.starts_with("stage,customers\nVisited,4\nViewed a product,3\n"),
         "{out}"
+    );
+}
+
+#[test]
+fn query_orders_rows_without_order_by_and_names_a_misspelt_table() {
+    let p = tiny();
+    let query = |sql: &str| {
+        bin()
+            .args(["query", "--format", "csv", "--project"])
+            .arg(p.path())
+            .args(["--as-of", "2026-10-31", sql])
+            .output()
+            .unwrap()
+    };
+    // No ORDER BY: sorted by every column left to right, so by stage_index (the first).
+    let o = query("SELECT stage_index, stage FROM funnel");
+    ok(&o);
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(
+        out,
+        "stage_index,stage\n1,Visited\n2,Viewed a product\n3,Added to cart\n\
+         4,Started checkout\n5,Purchased\n"
+    );
+    // The query's own ORDER BY is kept.
+    let o = query("SELECT stage_index FROM funnel ORDER BY stage_index DESC");
+    ok(&o);
+    assert!(
+        String::from_utf8(o.stdout)
+            .unwrap()
+            .starts_with("stage_index\n5\n4\n")
+    );
+    // A misspelt table: the closest one and the list, as for a misspelt column.
+    let o = query("SELECT * FROM funel");
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("table 'funel' not found. Did you mean 'funnel'?"),
+        "{err}"
+    );
+    assert!(
+        err.contains("The tables are: ") && err.contains("funnel_breakdown"),
+        "{err}"
     );
 }
 
