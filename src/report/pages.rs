@@ -31,7 +31,8 @@
 //! array of seconds: the unit of its largest, so a column reads in one unit), `sum` (of an
 //! array, NULL as 0), `channel_name` (a channel id, or a path of them `a > b`, → its
 //! display name from `[labels.channels]`), `channel_names(col="channel")` (rows with that
-//! column's channel ids named). Functions:
+//! column's channel ids named), `rank_by(attribute)` (rows by a number column, largest
+//! first, NULL last — Tera's `sort` refuses NULL). Functions:
 //! `bar_chart`, `line_chart`, `funnel_chart`, `heatmap_chart` (see [`journey_charts`]).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -289,6 +290,33 @@ fn register_filters(tera: &mut Tera, currency: &str, labels: &LabelsConfig) {
             Ok(Value::Array(rows))
         },
     );
+    tera.register_filter("rank_by", |v: &Value, args: &HashMap<String, Value>| {
+        let col = args
+            .get("attribute")
+            .and_then(Value::as_str)
+            .ok_or_else(|| {
+                tera::Error::msg("filter rank_by: missing argument `attribute` (a number column)")
+            })?;
+        let rows = v.as_array().ok_or_else(|| {
+            tera::Error::msg(format!(
+                "filter rank_by: expected the rows of a model (an array), got {v}"
+            ))
+        })?;
+        let mut keyed = Vec::with_capacity(rows.len());
+        for r in rows {
+            keyed.push((as_f64(r.get(col).unwrap_or(&Value::Null), "rank_by")?, r));
+        }
+        // Largest first, NULL last; equal values keep their order.
+        keyed.sort_by(|a, b| match (a.0, b.0) {
+            (Some(x), Some(y)) => y.total_cmp(&x),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => std::cmp::Ordering::Equal,
+        });
+        Ok(Value::Array(
+            keyed.into_iter().map(|(_, r)| r.clone()).collect(),
+        ))
+    });
     tera.register_filter("signed_pt", |v: &Value, args: &HashMap<String, Value>| {
         Ok(match as_f64(v, "signed_pt")? {
             Some(x) => {
@@ -599,6 +627,22 @@ mod tests {
                 &ctx
             ),
             "Newsletter 1 email"
+        );
+    }
+
+    #[test]
+    fn rank_by_puts_the_largest_first_and_null_last() {
+        let mut ctx = tera::Context::new();
+        ctx.insert(
+            "rows",
+            &serde_json::json!([{"c": "a", "v": 0.1}, {"c": "b", "v": null}, {"c": "c", "v": 0.3}, {"c": "d", "v": 0.1}]),
+        );
+        assert_eq!(
+            render_with(
+                r#"{% for r in rows | rank_by(attribute="v") %}{{ r.c }}{% endfor %}"#,
+                &ctx
+            ),
+            "cadb"
         );
     }
 }

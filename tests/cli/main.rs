@@ -1031,6 +1031,66 @@ fn query_orders_rows_without_order_by_and_names_a_misspelt_table() {
     );
 }
 
+/// The fenced block of `lang` that follows `after` in the README, its indentation removed.
+fn readme_block(readme: &str, after: &str, lang: &str) -> String {
+    let at = readme
+        .find(after)
+        .unwrap_or_else(|| panic!("README lacks {after:?}"));
+    let fence = format!("```{lang}\n");
+    let start = at + readme[at..].find(&fence).unwrap() + fence.len();
+    let end = start + readme[start..].find("```").unwrap();
+    readme[start..end]
+        .lines()
+        .map(|l| l.strip_prefix("   ").unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn the_readme_refunds_report_runs_as_written() {
+    // "Adding a report": the SQL, the template and the journey.toml entry as the README
+    // gives them, on the tiny fixture. Its one refunded order, o5 (c4, 2026-10-05), is in
+    // the period; c4's first session ever is s5, referral: one refund, "Referral".
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let p = tiny();
+    let sql = readme_block(
+        &readme,
+        "1. Write the query: `sql/marts/refunds/refunds.sql`",
+        "sql",
+    );
+    let html = readme_block(
+        &readme,
+        "2. Write the page: `templates/refunds.html`",
+        "html",
+    );
+    let entry = readme_block(&readme, "3. Register it in `journey.toml`", "toml");
+    std::fs::create_dir_all(p.path().join("sql/marts/refunds")).unwrap();
+    std::fs::write(p.path().join("sql/marts/refunds/refunds.sql"), sql).unwrap();
+    std::fs::create_dir_all(p.path().join("templates")).unwrap();
+    std::fs::write(p.path().join("templates/refunds.html"), html).unwrap();
+    let toml = p.path().join("journey.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    // the entry goes with the other [[reports]], before the [email] table
+    std::fs::write(
+        &toml,
+        text.replace("[email]", &format!("{entry}\n\n[email]")),
+    )
+    .unwrap();
+    ok(&run(p.path(), &[]));
+    let dir = report_dir(p.path());
+    let rows = read_csv(&dir.join("data/refunds.csv"));
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(
+        (rows[0]["channel"].as_str(), rows[0]["refunds"].as_str()),
+        ("referral", "1")
+    );
+    let page = std::fs::read_to_string(dir.join("refunds.html")).unwrap();
+    assert!(
+        page.contains("<tr><td>Referral</td><td>1</td></tr>"),
+        "{page}"
+    );
+}
+
 #[test]
 fn bundled_project_runs_and_agrees_with_the_exports() {
     let out = TempDir::new().unwrap();
