@@ -66,7 +66,7 @@ struct HeatFrame {
 }
 
 fn heat_frame(c: &HeatmapChart, w: f64) -> HeatFrame {
-    let (min_s, max_s) = heat_legend_texts(c);
+    let (min_s, max_s) = heat_legend_texts(c, heat_decimals(c));
     let unit_w = c
         .unit
         .as_deref()
@@ -166,11 +166,10 @@ fn heat_decimals(c: &HeatmapChart) -> usize {
     })
 }
 
-/// The texts at the ends of the colour legend: the bottom and top of the colour scale
-/// ("≥ top" when the scale is clipped).
-fn heat_legend_texts(c: &HeatmapChart) -> (String, String) {
+/// The texts at the ends of the colour legend, with `dec` decimals: the bottom and top of
+/// the colour scale ("≥ top" when the scale is clipped).
+fn heat_legend_texts(c: &HeatmapChart, dec: usize) -> (String, String) {
     let (vmin, vmax, clipped) = heat_scale(c);
-    let dec = heat_decimals(c);
     let top = format!("{}{}", format_number(vmax, dec), c.suffix);
     (
         format!("{}{}", format_number(vmin, dec), c.suffix),
@@ -182,8 +181,9 @@ fn heat_legend_texts(c: &HeatmapChart) -> (String, String) {
 /// marked cell). When those do not fit `cell_w`: whole numbers; then whole numbers without
 /// the suffix (the legend keeps it: "100%" at the top, cells "100", "58"); then short
 /// numbers all in the unit of the largest cell with the same decimals ("9.8k", "10.2k",
-/// "0.7k"). Empty for a cell without data.
-pub(crate) fn heat_cell_labels(c: &HeatmapChart, cell_w: f64) -> Vec<Vec<String>> {
+/// "0.7k"). Empty for a cell without data. Also the decimals the legend should use: those
+/// of the cells, or the heatmap's own when the cells are short numbers.
+pub(crate) fn heat_cell_labels(c: &HeatmapChart, cell_w: f64) -> (Vec<Vec<String>>, usize) {
     let dec = heat_decimals(c);
     let with = |suffix: &str, f: &dyn Fn(f64) -> String| -> Vec<Vec<String>> {
         c.values
@@ -223,7 +223,7 @@ pub(crate) fn heat_cell_labels(c: &HeatmapChart, cell_w: f64) -> Vec<Vec<String>
     for (d, suffix) in tries {
         let labels = with(suffix, &|v| format_number(v, d));
         if fits(&labels) {
-            return labels;
+            return (labels, d);
         }
     }
     let largest = c
@@ -237,9 +237,10 @@ pub(crate) fn heat_cell_labels(c: &HeatmapChart, cell_w: f64) -> Vec<Vec<String>
         .find(|(d, _)| largest >= *d)
         .unwrap_or((1.0, ""));
     let short_dec = if largest / div >= 100.0 { 0 } else { 1 };
-    with("", &|v| {
+    let short = with("", &|v| {
         format!("{}{unit}", format_number(v / div, short_dec))
-    })
+    });
+    (short, dec)
 }
 
 fn heat_bottom_h(c: &HeatmapChart, frame: &HeatFrame) -> f64 {
@@ -283,7 +284,6 @@ pub(crate) fn draw_heatmap<DB: DrawingBackend>(
         .map(str::trim)
         .filter(|u| !u.is_empty())
         .map(clean_text);
-    let (min_s, max_s) = heat_legend_texts(c);
     let frame = heat_frame(c, w);
     let (left, right, _) = (frame.left, frame.right, frame.legend_w);
     let y_title = axis_title(&c.y_label, None);
@@ -295,12 +295,19 @@ pub(crate) fn draw_heatmap<DB: DrawingBackend>(
     let ch = (bottom - top) / ny as f64;
 
     // cells, with a 2 px white gutter
-    let labels = heat_cell_labels(c, cw);
+    let (labels, cell_dec) = heat_cell_labels(c, cw);
     let show_values = ch >= TICK_PX * 1.6
         && labels
             .iter()
             .flatten()
             .all(|l| text_w(l, TICK_PX - 1.0, false) <= cw - 6.0);
+    // The legend's ends read as the cells do (28%, not 28.0%, over cells "28%", "17%").
+    let legend_dec = if show_values {
+        cell_dec
+    } else {
+        heat_decimals(c)
+    };
+    let (min_s, max_s) = heat_legend_texts(c, legend_dec);
     for (yi, row) in c.values.iter().enumerate() {
         for (xi, &v) in row.iter().enumerate() {
             let x0 = left + xi as f64 * cw;
@@ -617,5 +624,19 @@ mod tests {
             assert!(s.contains(&format!(">\n{label}\n<")), "{label}");
         }
         assert!(!s.contains(">\n95%\n<"));
+        // Shares below 100% get one decimal (26.1%) where they fit; at 560 px the cells are
+        // whole (26%), and so are the legend's ends: 2.2% → "2%", 26.1% → "26%".
+        let rows: Vec<_> = (0..12)
+            .map(|p| json!({"p": p, "c": "2025-11", "rate": if p == 0 { 0.261 } else { 0.022 + p as f64 * 0.001 }}))
+            .collect();
+        let s = svg(
+            "heatmap_chart",
+            json!({"rows": rows, "x": "p", "y": "c", "value": "rate", "percent": true,
+                   "y_label": "Sign-up month", "width": 560, "height": 200}),
+        );
+        for label in ["26%", "2%", "3%"] {
+            assert!(s.contains(&format!(">\n{label}\n<")), "{label}");
+        }
+        assert!(!s.contains(">\n26.1%\n<") && !s.contains(">\n2.2%\n<"));
     }
 }
