@@ -44,7 +44,7 @@ pub(crate) async fn check(args: &ProjectArgs) -> Result<Vec<Error>> {
     let models_sound = !problems
         .iter()
         .any(|p| p.kind == crate::error::ErrorKind::Model);
-    match pages::build_tera(&args.project, &prep.config.project.currency) {
+    match pages::build_tera(&args.project, &prep.config) {
         Ok(tera) if models_sound => problems
             .extend(check_templates(&prep.page_inputs(), &prep.ctx, &prep.models, &tera).await),
         Ok(_) => {}

@@ -410,8 +410,15 @@ async fn dispatch(cmd: Command) -> Result<Finished> {
                     }
                     RunStatus::Complete => String::new(),
                 };
+                // The line ends with what to open: the folder's summary page.
+                let index = s.folder.join("index.html");
+                let open = if index.is_file() {
+                    format!(" — open {}", index.display())
+                } else {
+                    String::new()
+                };
                 println!(
-                    "journey-report: wrote {} ({} pages, {} models, {} warnings{sent}{partial}) in {:.1} s",
+                    "journey-report: wrote {} ({} pages, {} models, {} warnings{sent}{partial}) in {:.1} s{open}",
                     s.folder.display(),
                     s.pages.len(),
                     s.models,

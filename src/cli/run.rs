@@ -104,7 +104,7 @@ pub(crate) async fn run(args: &RunArgs) -> Result<RunSummary> {
     if args.send || args.send_to.is_some() {
         crate::report::delivery::check_recipients(&prep.config, args.send_to.as_deref())?;
     }
-    let tera = pages::build_tera(&args.project.project, &prep.config.project.currency)?;
+    let tera = pages::build_tera(&args.project.project, &prep.config)?;
     let parent = args
         .out
         .clone()
@@ -328,7 +328,7 @@ async fn build_folder(
                 let sink = journey_charts::ImageSink::default();
                 let email_tera = pages::build_email_tera(
                     project,
-                    &prep.config.project.currency,
+                    &prep.config,
                     sink.clone(),
                     crate::report::email::EMAIL_WIDTH - 40,
                 );

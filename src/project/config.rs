@@ -38,6 +38,49 @@ pub struct Config {
     /// The forget list and the treatment of personal data per output.
     #[serde(default)]
     pub(crate) privacy: super::PrivacyConfig,
+    /// Display names of ids on the pages and e-mails.
+    #[serde(default)]
+    pub(crate) labels: LabelsConfig,
+}
+
+/// `[labels]`: how ids from the data are written on the pages and in the e-mails; the data
+/// files keep the ids.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LabelsConfig {
+    /// `[labels.channels]`: channel id → display name (`organic_search = "Organic search"`).
+    /// A channel not listed is written from its id: `_` as a space, the first letter upper
+    /// case (`paid_social` → "Paid social"); a name in parentheses (`(no touchpoint)`,
+    /// `(start)`) is kept as it is.
+    #[serde(default)]
+    pub(crate) channels: BTreeMap<String, String>,
+}
+
+impl LabelsConfig {
+    /// The display name of channel `id` (see [`LabelsConfig::channels`]).
+    pub(crate) fn channel(&self, id: &str) -> String {
+        if let Some(name) = self.channels.get(id) {
+            return name.clone();
+        }
+        if id.starts_with('(') {
+            return id.to_string();
+        }
+        let spaced = id.replace('_', " ");
+        let mut chars = spaced.chars();
+        match chars.next() {
+            Some(first) => first.to_uppercase().chain(chars).collect(),
+            None => String::new(),
+        }
+    }
+
+    /// `text` with every channel id in it named: a channel path's parts (`a > b`) each
+    /// ([`LabelsConfig::channel`]).
+    pub(crate) fn channel_path(&self, text: &str) -> String {
+        text.split(" > ")
+            .map(|part| self.channel(part))
+            .collect::<Vec<_>>()
+            .join(" > ")
+    }
 }
 
 /// `[email]`: how the e-mail form of the reports is addressed and when it may be sent. SMTP

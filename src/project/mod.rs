@@ -49,7 +49,7 @@ mod source;
 pub(crate) mod data_tests;
 
 pub use config::{Config, Materialize};
-pub(crate) use config::{DataFile, ReportConfig};
+pub(crate) use config::{DataFile, LabelsConfig, ReportConfig};
 pub use params::ParamValue;
 pub(crate) use privacy::{PrivacyConfig, Treatment};
 pub(crate) use source::{ColumnType, Format, MaxAge, OPTIONAL_SOURCES, SourceConfig, contract};

@@ -180,7 +180,8 @@ fn quality_line(quality: &[SourceQuality]) -> Option<String> {
 }
 
 /// The Tera context every page is rendered with (see the README, "Adding a report"):
-/// `project`, `as_of`, `generated_at`, `version`, `params`, `reports` (the navigation),
+/// `project`, `as_of`, `period` (first and last days of the period and the previous one),
+/// `generated_at`, `version`, `params`, `reports` (the navigation),
 /// `models` (rows per model), `model_info` (rows, truncated, columns), `funnel_stages`,
 /// `warnings` (all; `other_warnings`: those not about freshness), `unavailable` (model → why
 /// it is unavailable; its rows are an empty list),
@@ -238,6 +239,7 @@ pub(crate) fn page_context(
             currency: prep.config.project.currency.clone(),
         },
         as_of: prep.window.as_of.to_string(),
+        period: PeriodVar::new(prep.window),
         generated_at: generated_at.to_string(),
         version: env!("CARGO_PKG_VERSION"),
         params: prep.params,
@@ -267,6 +269,8 @@ struct PageContext<'a> {
     pub(crate) project: ProjectVar,
     /// The as-of date, `YYYY-MM-DD`.
     pub(crate) as_of: String,
+    /// The report period's and the previous period's first and last days.
+    pub(crate) period: PeriodVar,
     /// When the run started (RFC 3339, UTC), or `check` when `check` renders the pages.
     pub(crate) generated_at: String,
     /// journey-report's version.
@@ -297,6 +301,33 @@ struct PageContext<'a> {
     data_quality_line: Option<String>,
     /// The earlier runs' data-quality figures, oldest first.
     data_quality_trend: &'a [QualityPoint],
+}
+
+/// The `period` variable of the pages: the days of the report period and of the one before
+/// it, `YYYY-MM-DD` in the report's time zone (`$period_start` and `$previous_period_start`
+/// are the UTC instants of those first days' midnight).
+#[derive(Debug, serde::Serialize)]
+struct PeriodVar {
+    /// The period's first day.
+    pub(crate) first_day: String,
+    /// Its last day: the as-of date.
+    pub(crate) last_day: String,
+    /// The previous period's first day.
+    pub(crate) previous_first_day: String,
+    /// The previous period's last day: the day before the period's first.
+    pub(crate) previous_last_day: String,
+}
+
+impl PeriodVar {
+    fn new(w: &ReportWindow) -> Self {
+        let first = w.local_date(w.period_start);
+        PeriodVar {
+            first_day: first.to_string(),
+            last_day: w.as_of.to_string(),
+            previous_first_day: w.local_date(w.previous_period_start).to_string(),
+            previous_last_day: first.pred_opt().unwrap_or(first).to_string(),
+        }
+    }
 }
 
 /// The `project` variable of the pages.

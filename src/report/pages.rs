@@ -13,6 +13,7 @@
 //! |---|---|
 //! | `project` | `{title, currency}` |
 //! | `as_of` | `"YYYY-MM-DD"` |
+//! | `period` | `{first_day, last_day, previous_first_day, previous_last_day}`, `"YYYY-MM-DD"` in `report_tz` |
 //! | `generated_at` | RFC 3339 UTC |
 //! | `version` | journey-report version |
 //! | `params` | `{name: value}` as bound into SQL |
@@ -24,8 +25,14 @@
 //! | `warnings` | `[text]` |
 //!
 //! Filters: `num(decimals=0)`, `money(decimals=0)`, `pct(decimals=1)` (a fraction 0–1),
-//! `signed_pct(decimals=1)`, `compact`, `duration` (seconds → "3.5 min"), `sum` (of an array,
-//! NULL as 0). Functions:
+//! `signed_pct(decimals=1)`, `signed_pt(decimals=1)` (a difference of two fractions in
+//! percentage points: 0.006 → "+0.6 pt"), `compact`, `duration(unit)` (seconds → "3.5 min";
+//! `unit` one of s, min, h, d, default the one that reads best), `duration_unit` (of an
+//! array of seconds: the unit of its largest, so a column reads in one unit), `sum` (of an
+//! array, NULL as 0), `channel_name` (a channel id, or a path of them `a > b`, → its
+//! display name from `[labels.channels]`), `channel_names(col="channel")` (rows with that
+//! column's channel ids named), `rank_by(attribute)` (rows by a number column, largest
+//! first, NULL last — Tera's `sort` refuses NULL). Functions:
 //! `bar_chart`, `line_chart`, `funnel_chart`, `heatmap_chart` (see [`journey_charts`]).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -39,6 +46,7 @@ use serde_json::{Map, Value as Json};
 use tera::{Tera, Value};
 
 use crate::error::{Error, Result};
+use crate::project::{Config, LabelsConfig};
 
 /// The bundled templates, embedded at build time: (file name, text).
 pub(crate) const EMBEDDED_TEMPLATES: &[(&str, &str)] = &[
@@ -77,8 +85,8 @@ pub(crate) use crate::engine::runner::MAX_TEMPLATE_ROWS;
 /// `<project>/templates/*.html`, with every filter and chart function registered.
 ///
 /// Errors (exit 2): a template that does not parse, naming the file and the Tera message.
-pub(crate) fn build_tera(project: &Path, currency: &str) -> Result<Tera> {
-    let mut tera = load_templates(project, currency)?;
+pub(crate) fn build_tera(project: &Path, config: &Config) -> Result<Tera> {
+    let mut tera = load_templates(project, config)?;
     charts::register(&mut tera);
     Ok(tera)
 }
@@ -87,16 +95,16 @@ pub(crate) fn build_tera(project: &Path, currency: &str) -> Result<Tera> {
 /// into `sink` (at most `max_width` pixels wide) and return `<img src="cid:…">` tags.
 pub(crate) fn build_email_tera(
     project: &Path,
-    currency: &str,
+    config: &Config,
     sink: charts::ImageSink,
     max_width: u32,
 ) -> Result<Tera> {
-    let mut tera = load_templates(project, currency)?;
+    let mut tera = load_templates(project, config)?;
     charts::register_png(&mut tera, sink, max_width);
     Ok(tera)
 }
 
-fn load_templates(project: &Path, currency: &str) -> Result<Tera> {
+fn load_templates(project: &Path, config: &Config) -> Result<Tera> {
     let sources = template_sources(project)?;
     let mut tera = Tera::default();
     tera.autoescape_on(vec![".html"]);
@@ -107,7 +115,7 @@ fn load_templates(project: &Path, currency: &str) -> Result<Tera> {
             .collect::<Vec<_>>(),
     )
     .map_err(|e| Error::config(format!("templates/: {}", tera_error(&e))))?;
-    register_filters(&mut tera, currency);
+    register_filters(&mut tera, &config.project.currency, &config.labels);
     Ok(tera)
 }
 
@@ -209,21 +217,136 @@ fn as_f64(v: &Value, filter: &str) -> tera::Result<Option<f64>> {
     }
 }
 
-/// Formats seconds as a short duration ("45 s", "3.5 min", "2.0 h", "1.5 d").
-fn format_duration(secs: f64) -> String {
+/// Duration units: name, seconds, decimals.
+const DURATION_UNITS: [(&str, f64, usize); 4] = [
+    ("s", 1.0, 0),
+    ("min", 60.0, 1),
+    ("h", 3600.0, 1),
+    ("d", 86400.0, 1),
+];
+
+/// The unit a duration of `secs` reads best in: seconds below 90 s, minutes below 90 min,
+/// hours below 36 h, else days.
+fn duration_unit(secs: f64) -> &'static str {
     let a = secs.abs();
     if a < 90.0 {
-        format!("{secs:.0} s")
+        "s"
     } else if a < 90.0 * 60.0 {
-        format!("{:.1} min", secs / 60.0)
+        "min"
     } else if a < 36.0 * 3600.0 {
-        format!("{:.1} h", secs / 3600.0)
+        "h"
     } else {
-        format!("{:.1} d", secs / 86400.0)
+        "d"
     }
 }
 
-fn register_filters(tera: &mut Tera, currency: &str) {
+/// Formats seconds as a short duration in `unit` ("s", "min", "h", "d"; default the one
+/// [`duration_unit`] picks): "45 s", "3.5 min", "2.0 h", "1.5 d".
+fn format_duration(secs: f64, unit: Option<&str>) -> String {
+    let unit = unit.unwrap_or_else(|| duration_unit(secs));
+    let (name, per, decimals) = DURATION_UNITS
+        .iter()
+        .copied()
+        .find(|u| u.0 == unit)
+        .unwrap_or(DURATION_UNITS[0]);
+    format!("{} {name}", charts::format_number(secs / per, decimals))
+}
+
+/// A rows argument of the `channel_names` filter: the rows, each an object.
+fn rows_arg(v: &Value) -> tera::Result<&Vec<Value>> {
+    v.as_array().ok_or_else(|| {
+        tera::Error::msg(format!(
+            "filter channel_names: expected the rows of a model (an array), got {v}"
+        ))
+    })
+}
+
+fn register_filters(tera: &mut Tera, currency: &str, labels: &LabelsConfig) {
+    let l = labels.clone();
+    tera.register_filter(
+        "channel_name",
+        move |v: &Value, _: &HashMap<String, Value>| {
+            Ok(match v {
+                Value::String(s) => Value::String(l.channel_path(s)),
+                other => other.clone(),
+            })
+        },
+    );
+    let l = labels.clone();
+    tera.register_filter(
+        "channel_names",
+        move |v: &Value, args: &HashMap<String, Value>| {
+            let col = args
+                .get("col")
+                .and_then(Value::as_str)
+                .unwrap_or("channel")
+                .to_string();
+            let rows = rows_arg(v)?
+                .iter()
+                .map(|r| {
+                    let mut r = r.clone();
+                    if let Some(Value::String(s)) = r.get_mut(&col) {
+                        *s = l.channel_path(s);
+                    }
+                    r
+                })
+                .collect();
+            Ok(Value::Array(rows))
+        },
+    );
+    tera.register_filter("rank_by", |v: &Value, args: &HashMap<String, Value>| {
+        let col = args
+            .get("attribute")
+            .and_then(Value::as_str)
+            .ok_or_else(|| {
+                tera::Error::msg("filter rank_by: missing argument `attribute` (a number column)")
+            })?;
+        let rows = v.as_array().ok_or_else(|| {
+            tera::Error::msg(format!(
+                "filter rank_by: expected the rows of a model (an array), got {v}"
+            ))
+        })?;
+        let mut keyed = Vec::with_capacity(rows.len());
+        for r in rows {
+            keyed.push((as_f64(r.get(col).unwrap_or(&Value::Null), "rank_by")?, r));
+        }
+        // Largest first, NULL last; equal values keep their order.
+        keyed.sort_by(|a, b| match (a.0, b.0) {
+            (Some(x), Some(y)) => y.total_cmp(&x),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => std::cmp::Ordering::Equal,
+        });
+        Ok(Value::Array(
+            keyed.into_iter().map(|(_, r)| r.clone()).collect(),
+        ))
+    });
+    tera.register_filter("signed_pt", |v: &Value, args: &HashMap<String, Value>| {
+        Ok(match as_f64(v, "signed_pt")? {
+            Some(x) => {
+                let s = charts::format_number(x.abs() * 100.0, num_arg(args, "decimals", 1));
+                let zero = s.bytes().all(|b| matches!(b, b'0' | b'.'));
+                Value::String(if zero {
+                    format!("±{s} pt")
+                } else if x > 0.0 {
+                    format!("+{s} pt")
+                } else {
+                    format!("−{s} pt")
+                })
+            }
+            None => Value::String("–".into()),
+        })
+    });
+    tera.register_filter("duration_unit", |v: &Value, _: &HashMap<String, Value>| {
+        let items = v.as_array().ok_or_else(|| {
+            tera::Error::msg(format!("filter duration_unit: expected an array, got {v}"))
+        })?;
+        let mut largest: f64 = 0.0;
+        for x in items {
+            largest = largest.max(as_f64(x, "duration_unit")?.unwrap_or(0.0).abs());
+        }
+        Ok(Value::String(duration_unit(largest).to_string()))
+    });
     tera.register_filter("num", |v: &Value, args: &HashMap<String, Value>| {
         Ok(match as_f64(v, "num")? {
             Some(x) => Value::String(charts::format_number(x, num_arg(args, "decimals", 0))),
@@ -283,9 +406,17 @@ fn register_filters(tera: &mut Tera, currency: &str) {
             .map(Value::Number)
             .unwrap_or(Value::Null))
     });
-    tera.register_filter("duration", |v: &Value, _: &HashMap<String, Value>| {
+    tera.register_filter("duration", |v: &Value, args: &HashMap<String, Value>| {
+        let unit = args.get("unit").and_then(Value::as_str);
+        if let Some(u) = unit
+            && !DURATION_UNITS.iter().any(|d| d.0 == u)
+        {
+            return Err(tera::Error::msg(format!(
+                "filter duration: unit {u:?} is not one of s, min, h, d"
+            )));
+        }
         Ok(match as_f64(v, "duration")? {
-            Some(x) => Value::String(format_duration(x)),
+            Some(x) => Value::String(format_duration(x, unit)),
             None => Value::String("–".into()),
         })
     });
@@ -436,4 +567,86 @@ pub(crate) fn nested_to_text(col: &ArrayRef) -> ArrayRef {
 pub(crate) fn render(tera: &Tera, template: &str, context: &tera::Context) -> Result<String> {
     tera.render(template, context)
         .map_err(|e| Error::config(format!("templates/{template}: {}", tera_error(&e))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `template` rendered with the filters of a project whose `[labels.channels]` names
+    /// `email` "Newsletter".
+    fn render_one(template: &str) -> String {
+        render_with(template, &tera::Context::new())
+    }
+
+    fn render_with(template: &str, ctx: &tera::Context) -> String {
+        let mut tera = Tera::default();
+        let labels = LabelsConfig {
+            channels: [("email".to_string(), "Newsletter".to_string())].into(),
+        };
+        register_filters(&mut tera, "EUR", &labels);
+        tera.add_raw_template("t", template).unwrap();
+        tera.render("t", ctx).unwrap()
+    }
+
+    #[test]
+    fn rates_change_in_points() {
+        // 2.8% → 3.4%: 0.034 - 0.028 = 0.006, 0.6 points; a fall is written with a minus.
+        assert_eq!(render_one("{{ 0.034 - 0.028 | signed_pt }}"), "+0.6 pt");
+        assert_eq!(render_one("{{ 0.0742 - 0.0808 | signed_pt }}"), "−0.7 pt");
+        assert_eq!(render_one("{{ 0.00001 | signed_pt }}"), "±0.0 pt");
+    }
+
+    #[test]
+    fn a_duration_column_reads_in_one_unit() {
+        // 84 s alone reads in seconds; next to 96 s (past 90 s) the column is in minutes:
+        // 84 / 60 = 1.4, 96 / 60 = 1.6.
+        assert_eq!(render_one("{{ 84 | duration }}"), "84 s");
+        assert_eq!(render_one("{{ [84, 96] | duration_unit }}"), "min");
+        assert_eq!(
+            render_one(r#"{{ 84 | duration(unit="min") }} {{ 96 | duration(unit="min") }}"#),
+            "1.4 min 1.6 min"
+        );
+        assert_eq!(render_one(r#"{{ 7200 | duration(unit="h") }}"#), "2.0 h");
+    }
+
+    #[test]
+    fn channels_are_written_by_name() {
+        assert_eq!(
+            render_one(
+                r#"{{ "email" | channel_name }}|{{ "organic_search" | channel_name }}|{{ "(no touchpoint)" | channel_name }}"#
+            ),
+            "Newsletter|Organic search|(no touchpoint)"
+        );
+        // a path names each of its channels (autoescape is off for this template name)
+        assert_eq!(
+            render_one(r#"{{ "social > email" | channel_name }}"#),
+            "Social > Newsletter"
+        );
+        let mut ctx = tera::Context::new();
+        ctx.insert("rows", &serde_json::json!([{"seg": "email", "n": 1}]));
+        assert_eq!(
+            render_with(
+                r#"{% set named = rows | channel_names(col="seg") %}{{ named.0.seg }} {{ named.0.n }} {{ rows.0.seg }}"#,
+                &ctx
+            ),
+            "Newsletter 1 email"
+        );
+    }
+
+    #[test]
+    fn rank_by_puts_the_largest_first_and_null_last() {
+        let mut ctx = tera::Context::new();
+        ctx.insert(
+            "rows",
+            &serde_json::json!([{"c": "a", "v": 0.1}, {"c": "b", "v": null}, {"c": "c", "v": 0.3}, {"c": "d", "v": 0.1}]),
+        );
+        assert_eq!(
+            render_with(
+                r#"{% for r in rows | rank_by(attribute="v") %}{{ r.c }}{% endfor %}"#,
+                &ctx
+            ),
+            "cadb"
+        );
+    }
 }

@@ -341,16 +341,42 @@ const BAR_ARGS: &[&str] = &[
     "series",
     "horizontal",
     "percent",
+    "n",
     "width",
     "height",
 ];
 const LINE_ARGS: &[&str] = &[
-    "rows", "x", "y", "title", "x_label", "y_label", "unit", "series", "width", "height",
+    "rows",
+    "x",
+    "y",
+    "title",
+    "x_label",
+    "y_label",
+    "unit",
+    "series",
+    "moving_average",
+    "width",
+    "height",
 ];
 const FUNNEL_ARGS: &[&str] = &["rows", "stage", "value", "title", "unit", "width", "height"];
 const HEATMAP_ARGS: &[&str] = &[
-    "rows", "x", "y", "value", "title", "x_label", "y_label", "unit", "x_labels", "y_labels",
-    "width", "height",
+    "rows",
+    "x",
+    "y",
+    "value",
+    "title",
+    "x_label",
+    "y_label",
+    "unit",
+    "x_labels",
+    "y_labels",
+    "percent",
+    "decimals",
+    "suffix",
+    "clip_percentile",
+    "complete",
+    "width",
+    "height",
 ];
 const SANKEY_ARGS: &[&str] = &[
     "rows",
@@ -362,6 +388,7 @@ const SANKEY_ARGS: &[&str] = &[
     "unit",
     "max_nodes",
     "step_labels",
+    "color_keys",
     "width",
     "height",
 ];
@@ -409,7 +436,25 @@ pub(crate) fn bar_from_args(a: &Args) -> tera::Result<ChartSpec> {
         a.check_column(&rows, "y", y)?;
     }
     let names = series_names(a, &ys)?;
-    let categories = rows.iter().map(|r| category_text(r.get(&x))).collect();
+    // n="column": the sample size behind each bar, written after its category.
+    let n = a.opt_str("n")?;
+    if let Some(col) = &n {
+        a.check_column(&rows, "n", col)?;
+    }
+    let categories = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let name = category_text(r.get(&x));
+            Ok(match &n {
+                Some(col) => match a.number(i + 1, col, r.get(col))? {
+                    Some(k) => format!("{name} (n = {})", crate::format::format_number(k, 0)),
+                    None => name,
+                },
+                None => name,
+            })
+        })
+        .collect::<tera::Result<Vec<String>>>()?;
     // percent=true: the values are fractions (0.12) shown as percentages (12 %).
     let percent = a.opt_bool("percent", false)?;
     let scale = if percent { 100.0 } else { 1.0 };
@@ -484,7 +529,7 @@ pub(crate) fn line_from_args(a: &Args) -> tera::Result<ChartSpec> {
         points.push((t, vals));
     }
     points.sort_by_key(|p| p.0);
-    let series = names
+    let mut series: Vec<LineSeries> = names
         .into_iter()
         .enumerate()
         .map(|(j, name)| LineSeries {
@@ -492,6 +537,22 @@ pub(crate) fn line_from_args(a: &Args) -> tera::Result<ChartSpec> {
             values: points.iter().map(|p| p.1[j]).collect(),
         })
         .collect();
+    let smoothed = a.map.get("moving_average").is_some_and(|v| !v.is_null());
+    if smoothed {
+        let days = a.count("moving_average", 7, 2, 90)?;
+        if series.len() != 1 {
+            return Err(a.err(format!(
+                "argument `moving_average` needs one `y` column, got {}",
+                series.len()
+            )));
+        }
+        let xs: Vec<NaiveDateTime> = points.iter().map(|p| p.0).collect();
+        let values = moving_average(&xs, &series[0].values, days);
+        series.push(LineSeries {
+            name: format!("{days}-day moving average"),
+            values,
+        });
+    }
     Ok(ChartSpec::Line(LineChart {
         title: a
             .opt_str("title")?
@@ -507,9 +568,41 @@ pub(crate) fn line_from_args(a: &Args) -> tera::Result<ChartSpec> {
         unit: unit_arg(a)?,
         x: points.into_iter().map(|p| p.0).collect(),
         series,
+        smoothed,
         width: a.dim("width", DEFAULT_WIDTH)?,
         height: a.dim("height", DEFAULT_HEIGHT)?,
     }))
+}
+
+/// The trailing `days`-day moving average of `values` at each time of `xs` (sorted): the
+/// mean of the values dated in the `days` days ending on that one's day (a day being the
+/// calendar day of the time); `None` before the first full window (the first point's day
+/// plus `days - 1`) and where the window holds no value.
+pub(crate) fn moving_average(
+    xs: &[NaiveDateTime],
+    values: &[Option<f64>],
+    days: usize,
+) -> Vec<Option<f64>> {
+    let Some(first) = xs.first().map(|t| t.date()) else {
+        return Vec::new();
+    };
+    let span = chrono::Days::new(days as u64 - 1);
+    xs.iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let day = t.date();
+            let from = day.checked_sub_days(span)?;
+            if from < first {
+                return None;
+            }
+            let window: Vec<f64> = (0..=i)
+                .rev()
+                .take_while(|&k| xs[k].date() >= from)
+                .filter_map(|k| values[k])
+                .collect();
+            (!window.is_empty()).then(|| window.iter().sum::<f64>() / window.len() as f64)
+        })
+        .collect()
 }
 
 pub(crate) fn funnel_from_args(a: &Args) -> tera::Result<ChartSpec> {
@@ -674,8 +767,17 @@ pub(crate) fn heatmap_from_args(a: &Args) -> tera::Result<ChartSpec> {
     let ys: Vec<Option<&Value>> = rows.iter().map(|r| r.get(&y)).collect();
     let (x_labels, xi) = heat_axis(a, "x", &x, &xs, a.opt_strings("x_labels")?)?;
     let (y_labels, yi) = heat_axis(a, "y", &y, &ys, a.opt_strings("y_labels")?)?;
+    // percent=true: the values are fractions (0.58) shown as percentages (58%).
+    let percent = a.opt_bool("percent", false)?;
+    let scale = if percent { 100.0 } else { 1.0 };
+    // complete="column": a cell whose column value is false is marked with a `*`.
+    let complete = a.opt_str("complete")?;
+    if let Some(col) = &complete {
+        a.check_column(&rows, "complete", col)?;
+    }
     // NaN: no data in the cell (no row, or only NULL values); drawn blank.
     let mut values = vec![vec![f64::NAN; x_labels.len()]; y_labels.len()];
+    let mut marked = vec![vec![false; x_labels.len()]; y_labels.len()];
     let mut any = false;
     for (i, r) in rows.iter().enumerate() {
         let v = a.number(i + 1, &value, r.get(&value))?;
@@ -683,7 +785,14 @@ pub(crate) fn heatmap_from_args(a: &Args) -> tera::Result<ChartSpec> {
             any = true;
             if let Some(v) = v {
                 let cell = &mut values[cy][cx];
-                *cell = if cell.is_nan() { v } else { *cell + v };
+                *cell = if cell.is_nan() {
+                    v * scale
+                } else {
+                    *cell + v * scale
+                };
+            }
+            if let Some(col) = &complete {
+                marked[cy][cx] |= r.get(col) == Some(&Value::Bool(false));
             }
         }
     }
@@ -691,6 +800,30 @@ pub(crate) fn heatmap_from_args(a: &Args) -> tera::Result<ChartSpec> {
         (x_labels, y_labels, values)
     } else {
         (Vec::new(), Vec::new(), Vec::new())
+    };
+    if complete.is_none() || !any {
+        marked = Vec::new();
+    }
+    let clip_percentile = match a.map.get("clip_percentile") {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) if n.as_f64().is_some_and(|p| (50.0..=100.0).contains(&p)) => {
+            n.as_f64()
+        }
+        Some(other) => {
+            return Err(a.err(format!(
+                "argument `clip_percentile` must be a number from 50 to 100, got {}",
+                describe(other)
+            )));
+        }
+    };
+    let decimals = match a.map.get("decimals") {
+        None | Some(Value::Null) => None,
+        Some(_) => Some(a.count("decimals", 0, 0, 6)?),
+    };
+    let suffix = if percent {
+        "%".to_string()
+    } else {
+        a.opt_str("suffix")?.unwrap_or_default()
     };
     Ok(ChartSpec::Heatmap(HeatmapChart {
         title: a.opt_str("title")?.unwrap_or_else(|| {
@@ -707,6 +840,10 @@ pub(crate) fn heatmap_from_args(a: &Args) -> tera::Result<ChartSpec> {
         x_labels,
         y_labels,
         values,
+        marked,
+        decimals,
+        suffix,
+        clip_percentile,
         width: a.dim("width", DEFAULT_WIDTH)?,
         height: a.dim("height", DEFAULT_HEATMAP_HEIGHT)?,
     }))
@@ -901,6 +1038,7 @@ pub(crate) fn sankey_from_args(a: &Args) -> tera::Result<ChartSpec> {
         steps,
         nodes,
         links,
+        color_keys: a.opt_strings("color_keys")?.unwrap_or_default(),
         width: a.dim("width", DEFAULT_WIDTH)?,
         height: a.dim("height", DEFAULT_SANKEY_HEIGHT)?,
     }))
@@ -1129,6 +1267,7 @@ mod tests {
                     target: "b".into(),
                     value,
                 }],
+                color_keys: Vec::new(),
                 width: 720,
                 height: 420,
             })
@@ -1168,5 +1307,72 @@ mod tests {
             panic!()
         };
         assert_eq!(c.steps, ["2 steps before", "1 step before", "Step 2"]);
+    }
+
+    #[test]
+    fn moving_average_of_the_last_seven_days() {
+        // Ten days valued 1..=10, with no row for day 9 (2026-10-09): the average starts on
+        // day 7, (1+…+7)/7 = 4; day 8: (2+…+8)/7 = 5; day 10: days 4-10 without 9,
+        // (4+5+6+7+8+10)/6 = 40/6.
+        let rows: Vec<Value> = (1..=10)
+            .filter(|d| *d != 9)
+            .map(|d| json!({"day": format!("2026-10-{d:02}"), "revenue": d}))
+            .collect();
+        let spec = ChartSpec::from_tera_args(
+            "line_chart",
+            &args(json!({"rows": rows, "x": "day", "y": "revenue", "moving_average": 7})),
+        )
+        .unwrap();
+        let ChartSpec::Line(l) = &spec else { panic!() };
+        assert_eq!(l.series.len(), 2);
+        assert_eq!(l.series[1].name, "7-day moving average");
+        let ma = &l.series[1].values;
+        assert_eq!(ma[..6], [None; 6]);
+        assert_eq!(ma[6], Some(4.0));
+        assert_eq!(ma[7], Some(5.0));
+        assert_eq!(ma[8], Some(40.0 / 6.0));
+        assert!(spec.render_svg().unwrap().contains("7-day moving average"));
+    }
+
+    #[test]
+    fn bar_categories_carry_their_sample_size() {
+        let rows =
+            json!([{"c": "mobile", "v": 0.1, "n": 1234}, {"c": "tablet", "v": 0.2, "n": null}]);
+        let spec = ChartSpec::from_tera_args(
+            "bar_chart",
+            &args(json!({"rows": rows, "x": "c", "y": "v", "n": "n", "percent": true})),
+        )
+        .unwrap();
+        let ChartSpec::Bar(b) = &spec else { panic!() };
+        assert_eq!(b.categories, ["mobile (n = 1,234)", "tablet"]);
+    }
+
+    #[test]
+    fn sankey_color_keys_colour_an_event_alike_in_two_diagrams() {
+        // Two diagrams whose first nodes differ: without keys "purchase" takes the first
+        // free colour of each, with the same keys the same colour in both.
+        let one = json!([{"s": 0, "a": "cart", "b": "purchase", "n": 3}]);
+        let two = json!([{"s": 0, "a": "purchase", "b": "(exit)", "n": 3}]);
+        let colour = |rows: &Value, keys: Value| {
+            let spec = ChartSpec::from_tera_args(
+                "sankey_chart",
+                &args(json!({"rows": rows, "step": "s", "source": "a", "target": "b", "value": "n", "color_keys": keys})),
+            )
+            .unwrap();
+            let ChartSpec::Sankey(c) = &spec else {
+                panic!()
+            };
+            let colors = crate::sankey::sankey_colors(c);
+            let (col, row) = c
+                .nodes
+                .iter()
+                .enumerate()
+                .find_map(|(i, col)| col.iter().position(|n| n.0 == "purchase").map(|k| (i, k)))
+                .unwrap();
+            colors[col][row]
+        };
+        assert_ne!(colour(&one, Value::Null), colour(&two, Value::Null));
+        let keys = json!(["cart", "purchase", "(exit)"]);
+        assert_eq!(colour(&one, keys.clone()), colour(&two, keys));
     }
 }

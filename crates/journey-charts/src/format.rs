@@ -128,23 +128,30 @@ pub(crate) fn tick_target(length: f64, spacing: f64) -> usize {
     ((length / spacing).floor() as usize).clamp(2, 8)
 }
 
-/// Compact tick labels with enough decimals to tell ticks apart: 0, 250k, 500k, 750k, 1M.
+/// Tick labels with enough decimals to tell ticks apart, written as the tables write
+/// numbers — with thousands separators (0, 2,500, 5,000, 7,500) — below a million, and
+/// short from a million on (0, 500k, 1M, 1.5M), where a full number would crowd the axis.
 pub(crate) fn tick_labels(ticks: &[f64]) -> Vec<String> {
     let step = if ticks.len() > 1 {
         (ticks[1] - ticks[0]).abs()
     } else {
         1.0
     };
+    let big = ticks.iter().any(|t| t.abs() >= 1e6);
     ticks
         .iter()
         .map(|&t| {
             if t.abs() <= step * 1e-9 {
                 return "0".to_string();
             }
-            let unit = COMPACT_UNITS
-                .iter()
-                .rposition(|(d, _)| t.abs() >= *d)
-                .unwrap_or(0);
+            let unit = if big {
+                COMPACT_UNITS
+                    .iter()
+                    .rposition(|(d, _)| t.abs() >= *d)
+                    .unwrap_or(0)
+            } else {
+                0
+            };
             let (div, suffix) = COMPACT_UNITS[unit];
             let scaled = t / div;
             let decimals = (0..=6)
@@ -204,13 +211,19 @@ mod tests {
             nice_ticks(0.0, 100.0, 5),
             vec![0.0, 20.0, 40.0, 60.0, 80.0, 100.0]
         );
+        // An axis that reaches a million is short throughout; below it, full numbers with
+        // the tables' thousands separators.
         assert_eq!(
             tick_labels(&[0.0, 250e3, 500e3, 750e3, 1e6]),
             ["0", "250k", "500k", "750k", "1M"]
         );
         assert_eq!(
             tick_labels(&[0.0, 2500.0, 5000.0, 7500.0]),
-            ["0", "2.5k", "5k", "7.5k"]
+            ["0", "2,500", "5,000", "7,500"]
+        );
+        assert_eq!(
+            tick_labels(&[0.0, 50e3, 100e3, 150e3]),
+            ["0", "50,000", "100,000", "150,000"]
         );
         assert_eq!(
             tick_labels(&[0.0, 0.05, 0.1, 0.15]),
@@ -218,7 +231,7 @@ mod tests {
         );
         assert_eq!(
             tick_labels(&[0.0, 200.0, 400.0, 1200.0]),
-            ["0", "200", "400", "1.2k"]
+            ["0", "200", "400", "1,200"]
         );
         assert_eq!(
             nice_ticks(0.0, 0.0, 5),

@@ -37,11 +37,17 @@ pub struct LineChart {
     pub x: Vec<NaiveDateTime>,
     /// One or more series, each with one value per point. More than one gets a legend.
     pub series: Vec<LineSeries>,
+    /// The last series is a moving average of the first: the first is drawn pale and thin
+    /// behind it, the average in the accent colour.
+    pub smoothed: bool,
     /// Width in pixels.
     pub width: u32,
     /// Height in pixels.
     pub height: u32,
 }
+
+/// The daily values behind a moving average: a pale blue.
+const SMOOTHED_RAW: RGBColor = RGBColor(147, 180, 240);
 
 const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
@@ -242,11 +248,21 @@ pub(crate) fn draw_line<DB: DrawingBackend>(
     w: f64,
     h: f64,
 ) -> DrawResult {
+    // (colour, stroke width) of series j
+    let style = |j: usize| -> (RGBColor, u32) {
+        if !c.smoothed {
+            (series_color(j), 2)
+        } else if j + 1 == c.series.len() {
+            (series_color(0), 2)
+        } else {
+            (SMOOTHED_RAW, 1)
+        }
+    };
     let legend: Vec<(&str, RGBColor)> = if c.series.len() > 1 {
         c.series
             .iter()
             .enumerate()
-            .map(|(i, s)| (s.name.as_str(), series_color(i)))
+            .map(|(i, s)| (s.name.as_str(), style(i).0))
             .collect()
     } else {
         Vec::new()
@@ -320,7 +336,7 @@ pub(crate) fn draw_line<DB: DrawingBackend>(
     let base = ys(0.0_f64.clamp(lo, hi));
     let markers = c.x.len() <= 40;
     for (j, s) in c.series.iter().enumerate() {
-        let color = series_color(j);
+        let (color, width) = style(j);
         // split into runs of non-NULL points
         let mut runs: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
         for (t, v) in c.x.iter().zip(&s.values) {
@@ -333,14 +349,14 @@ pub(crate) fn draw_line<DB: DrawingBackend>(
             }
         }
         for run in runs.iter().filter(|r| !r.is_empty()) {
-            if c.series.len() == 1 && run.len() > 1 {
+            if (c.series.len() == 1 || (c.smoothed && j == 0)) && run.len() > 1 {
                 let mut poly = run.clone();
                 poly.push((run[run.len() - 1].0, base));
                 poly.push((run[0].0, base));
                 p.area_fill(&poly, color, 0.10)?;
             }
             if run.len() > 1 {
-                p.line(run, color, 2)?;
+                p.line(run, color, width)?;
             }
             if markers || run.len() == 1 {
                 for &(x, y) in run {

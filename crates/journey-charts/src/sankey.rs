@@ -47,6 +47,9 @@ pub struct SankeyChart {
     pub nodes: Vec<Vec<(String, f64)>>,
     /// The flows between consecutive columns.
     pub links: Vec<SankeyLink>,
+    /// Node names in the order they take the palette's colours; names not in it follow in
+    /// their order of appearance. Two diagrams given the same list colour an event alike.
+    pub color_keys: Vec<String>,
     /// Width in pixels.
     pub width: u32,
     /// Height in pixels; grows when the node labels do not fit.
@@ -166,14 +169,20 @@ fn sankey_pack(
 }
 
 /// Node colours: one palette colour per node name (the same event has the same colour in
-/// every column), slate for "other".
-fn sankey_colors(c: &SankeyChart) -> Vec<Vec<RGBColor>> {
+/// every column, and in every diagram given the same [`SankeyChart::color_keys`]), slate
+/// for "other".
+pub(crate) fn sankey_colors(c: &SankeyChart) -> Vec<Vec<RGBColor>> {
     const OTHER: usize = 5; // slate
     let named: Vec<RGBColor> = (0..PALETTE.len())
         .filter(|&i| i != OTHER)
         .map(|i| PALETTE[i])
         .collect();
-    let mut names: Vec<&str> = Vec::new();
+    let mut names: Vec<&str> = c
+        .color_keys
+        .iter()
+        .map(String::as_str)
+        .filter(|n| *n != SANKEY_OTHER)
+        .collect();
     c.nodes
         .iter()
         .map(|col| {

@@ -30,13 +30,17 @@ impl tera::Function for ChartFunction {
 ///
 /// Arguments (`rows` and the column names are required, the rest optional):
 ///
-/// - `bar_chart(rows, x, y, title, x_label, y_label, unit, series, horizontal, percent, width,
-///   height)`: `x` the category column; `y` a value column or an array of them (grouped bars,
-///   with `series` as legend labels, default the column names); `horizontal=true` draws
-///   horizontal bars (category names beyond 40 characters are cut with "…"); `percent=true`
-///   shows fractions (0.12) as percentages (12, unit "%").
-/// - `line_chart(rows, x, y, title, x_label, y_label, unit, series, width, height)`: `x` a
-///   date (`"2026-10-31"`), month (`"2026-10"`) or timestamp column; rows are sorted by it.
+/// - `bar_chart(rows, x, y, title, x_label, y_label, unit, series, horizontal, percent, n,
+///   width, height)`: `x` the category column; `y` a value column or an array of them
+///   (grouped bars, with `series` as legend labels, default the column names);
+///   `horizontal=true` draws horizontal bars (category names beyond 40 characters are cut
+///   with "…"); `percent=true` shows fractions (0.12) as percentages (12, unit "%"); `n` a
+///   column of sample sizes, written after each category ("mobile (n = 1,234)").
+/// - `line_chart(rows, x, y, title, x_label, y_label, unit, series, moving_average, width,
+///   height)`: `x` a date (`"2026-10-31"`), month (`"2026-10"`) or timestamp column; rows are
+///   sorted by it. `moving_average=7` (one `y` column, 2 to 90) adds a series "7-day moving
+///   average": on each day from the seventh on, the mean of the values of the rows dated
+///   in the 7 days ending that day (days without a row are left out of the mean).
 /// - `funnel_chart(rows, stage, value, title, unit, width, height)`: one bar per row, in row
 ///   order.
 /// - `heatmap_chart(rows, x, y, value, title, x_label, y_label, unit, x_labels, y_labels,
@@ -48,7 +52,12 @@ impl tera::Function for ChartFunction {
 ///   their order of first appearance. Rows with the same cell are summed, missing cells
 ///   are 0, rows with a NULL x or y are skipped. Every named column keeps its label (on
 ///   two lines, or upright, when the columns are narrow); numeric ones (hours) may show
-///   every other label.
+///   every other label. Every cell's label has the same decimals (`decimals`, default from
+///   the values) and `suffix` (e.g. `"×"`); `percent=true` shows fractions (0.58) as
+///   percentages (58%); `complete` names a boolean column: cells where it is false are
+///   marked with a `*` (a period still running); `clip_percentile` (50–100) tops the
+///   colour scale at that percentile of the cells, so that an outlier does not wash out
+///   the rest (cells above are darkest; the legend reads "≥ value").
 /// - `sankey_chart(rows, step, source, target, value, title, unit, max_nodes, step_labels,
 ///   width, height)`: one row per link (flow) of user paths. `step` an integer column, the link's
 ///   source column (0-based: 0 is the "Start" column, 1 "Step 1"…; the target is in the next
@@ -61,7 +70,10 @@ impl tera::Function for ChartFunction {
 ///   the first column, of its outgoing ones); less outgoing than incoming flow is paths that
 ///   ended there. `unit` is written at the top right. `step_labels`: headings by step value
 ///   (`step_labels[n]` for the column of step n) instead of "Start", "Step 1", … (e.g. for
-///   paths read backwards); steps without a label keep the default.
+///   paths read backwards); steps without a label keep the default. `color_keys`: node
+///   names in the order they take the palette's colours (pass the same list to two
+///   diagrams and an event has the same colour in both); names not in it follow, in their
+///   order of appearance.
 ///
 /// Defaults: `title` "Revenue by channel" style from the column names, `x_label`/`y_label`
 /// the column names made readable, `width` 720, `height` 360 (heatmap 300, Sankey 420).
