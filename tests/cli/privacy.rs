@@ -218,8 +218,9 @@ fn forgotten_customers_leave_every_output() {
     ok(&run(p.path(), &["--report", "funnel"]));
     let m = manifest(&dir);
     assert_eq!(m["carried_pages"], serde_json::json!([]));
-    // The summary and the seven pages of the fixture, all drawn by this run.
-    assert_eq!(m["pages"].as_array().unwrap().len(), 8, "{}", m["pages"]);
+    // The summary, the data-quality page and the seven pages of the fixture, all drawn by
+    // this run.
+    assert_eq!(m["pages"].as_array().unwrap().len(), 9, "{}", m["pages"]);
 
     // `--forget` on query (and an empty list leaves everything).
     std::fs::write(p.path().join("none.txt"), "# nobody\n").unwrap();
