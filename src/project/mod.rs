@@ -42,11 +42,11 @@
 //! | `load.rs` | `Config::load`: reading and validating the file, `check_timestamp_format` |
 
 mod config;
+pub(crate) mod data_tests;
 mod load;
 mod params;
 mod privacy;
 mod source;
-pub(crate) mod data_tests;
 
 pub use config::{Config, Materialize};
 pub(crate) use config::{DataFile, LabelsConfig, ReportConfig};

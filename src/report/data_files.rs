@@ -398,7 +398,8 @@ pub(crate) fn write_rejects(
                     }
                 })
                 .collect();
-            w.write_record(safe.iter().map(|c| c.as_ref())).map_err(io)?;
+            w.write_record(safe.iter().map(|c| c.as_ref()))
+                .map_err(io)?;
         }
         w.flush().map_err(|e| Error::io(&path, e))?;
     }
